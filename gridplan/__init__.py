@@ -1,0 +1,22 @@
+"""gridplan: grid-planning studies on pandapower cases."""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("gridplan")
+except PackageNotFoundError:  # running from a source tree without install
+    __version__ = "0.0.0+unknown"
+
+from gridplan.errors import BatchError, CaseError, ConvergenceError, GridplanError  # noqa: E402
+from gridplan.model.cases import load_case  # noqa: E402
+
+__all__ = [
+    "BatchError",
+    "CaseError",
+    "ConvergenceError",
+    "GridplanError",
+    "__version__",
+    "load_case",
+]

@@ -1,0 +1,1 @@
+"""Numerical core: functions on numpy/scipy arrays only (no pandas, pandapower, h5py, click)."""

@@ -1,0 +1,9 @@
+"""Every numerical kernel, each bound to its compiled module or its numpy twin.
+
+Use ``from gridplan.kernels import branchflow`` and call ``branchflow.branch_flows(...)``.
+Arrays passed in must be C-contiguous and of the documented dtype (see :mod:`gridplan.core`).
+"""
+
+from gridplan._backend import load_kernel
+
+branchflow = load_kernel("branchflow", "gridplan.core.branchflow")

@@ -1,0 +1,1 @@
+"""The pandapower boundary: loading cases, validating them, compiling them to arrays."""

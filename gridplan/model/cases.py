@@ -1,0 +1,225 @@
+"""``load_case(spec)``: one way to turn a case spec into a pandapower net, used everywhere.
+
+A spec is, in this order: a file path (``.json`` pandapower, ``.m``/``.mat`` MATPOWER,
+``.raw``/``.xiidm``/``.uct``/``.zip`` (CGMES) via pypowsybl), a bundled case name (``cases/``),
+or the name of a ``pandapower.networks`` function (e.g. ``case9241pegase``).
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+import json
+import logging
+import os
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pandapower as pp
+
+from gridplan.errors import CaseError
+from gridplan.model.validate import validate_net
+
+MATPOWER_EXT = {".m", ".mat"}
+POWSYBL_EXT = {".raw", ".rawx", ".xiidm", ".iidm", ".uct", ".zip", ".xml"}
+KNOWN_EXT = {".json"} | MATPOWER_EXT | POWSYBL_EXT
+
+# modules a pandapower JSON file may name for its objects; anything else is refused because
+# pandapower's JSON decoder imports whatever module a file names.
+_SAFE_JSON_MODULES = ("pandapower", "pandas", "numpy", "builtins", "geojson", "shapely",
+                      "networkx", "datetime")
+
+
+def cases_dir() -> Path:
+    """Folder holding the bundled case files (source tree first, then the installed copy)."""
+    env = os.environ.get("GRIDPLAN_CASES_DIR")
+    if env:
+        return Path(env)
+    src = Path(__file__).resolve().parents[2] / "cases"
+    if src.is_dir() and any(src.glob("*.json")):
+        return src
+    return Path(str(resources.files("gridplan._cases")))
+
+
+def bundled_cases() -> dict[str, Path]:
+    """Bundled case name -> JSON file."""
+    return {p.stem: p for p in sorted(cases_dir().glob("*.json"))}
+
+
+@cache
+def pandapower_network_names() -> tuple[str, ...]:
+    """Functions of ``pandapower.networks`` that build a case without required arguments."""
+    import pandapower.networks as pn
+
+    names = []
+    for name, fn in inspect.getmembers(pn, inspect.isfunction):
+        if name.startswith("_"):
+            continue
+        try:
+            params = inspect.signature(fn).parameters.values()
+        except (TypeError, ValueError):
+            continue
+        if all(p.default is not p.empty or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+               for p in params):
+            names.append(name)
+    return tuple(sorted(names))
+
+
+def case_name(spec: str | os.PathLike[str]) -> str:
+    """Short name of a case spec (file stem or the name itself)."""
+    s = str(spec)
+    return Path(s).stem if Path(s).suffix.lower() in KNOWN_EXT else s
+
+
+def _looks_like_path(spec: str) -> bool:
+    return os.sep in spec or "/" in spec or Path(spec).suffix.lower() in KNOWN_EXT or Path(spec).suffix != ""
+
+
+def load_case(spec: str | os.PathLike[str], *, validate: bool = True) -> pp.pandapowerNet:
+    """Load a case from a file, a bundled name or a ``pandapower.networks`` name.
+
+    Parameters
+    ----------
+    spec
+        File path, bundled case name or pandapower.networks function name.
+    validate
+        Check element references (buses etc.) and raise :class:`CaseError` listing every problem.
+
+    Returns
+    -------
+    pandapowerNet
+        A fresh net (never shared with other callers); ``net.name`` is set to the case name
+        when the file carries none.
+    """
+    s = str(spec)
+    path = Path(s)
+    if path.is_file():
+        net = _load_file(path)
+    elif s in bundled_cases():
+        net = _load_json(bundled_cases()[s])
+    elif s in pandapower_network_names():
+        import pandapower.networks as pn
+
+        net = _quiet(getattr(pn, s))
+    elif _looks_like_path(s):
+        if path.is_dir():
+            raise CaseError(f"{s}: is a folder, not a case file")
+        raise CaseError(f"{s}: no such file")
+    else:
+        raise CaseError(f"{s}: unknown case", hint=_suggest(s))
+    if not getattr(net, "name", ""):
+        net.name = case_name(s)
+    if validate:
+        validate_net(net, source=s)
+    return net
+
+
+def _suggest(name: str) -> str:
+    pool = list(bundled_cases()) + list(pandapower_network_names())
+    close = difflib.get_close_matches(name, pool, n=4, cutoff=0.6)
+    if not close:
+        close = [p for p in pool if name.lower() in p.lower()][:4]
+    if close:
+        return "did you mean " + ", ".join(close) + "? (`gridplan cases list` lists bundled cases)"
+    return "give a file path, a bundled case (`gridplan cases list`) or a pandapower.networks name"
+
+
+def _quiet(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """Call a pandapower function with its INFO/WARNING log chatter silenced."""
+    logger = logging.getLogger("pandapower")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        logger.setLevel(level)
+
+
+def _load_file(path: Path) -> pp.pandapowerNet:
+    ext = path.suffix.lower()
+    if ext == ".json":
+        return _load_json(path)
+    if ext in MATPOWER_EXT:
+        return _load_matpower(path)
+    if ext in POWSYBL_EXT:
+        return _load_powsybl(path)
+    raise CaseError(
+        f"{path}: unsupported file type {path.suffix!r}",
+        hint="supported: .json (pandapower), .m/.mat (MATPOWER), .raw/.xiidm/.uct/.zip (gridplan[formats])",
+    )
+
+
+def _check_json_modules(obj: Any, path: Path) -> None:
+    stack = [obj]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            mod = node.get("_module")
+            if isinstance(mod, str) and not mod.split(".")[0] in _SAFE_JSON_MODULES:
+                raise CaseError(f"{path}: refuses object of module {mod!r} (only pandapower, pandas "
+                                "and numpy objects are loaded from case files)")
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, str) and node.startswith("{") and '"_module"' in node:
+            try:
+                stack.append(json.loads(node))
+            except json.JSONDecodeError:
+                pass
+
+
+def _load_json(path: Path) -> pp.pandapowerNet:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CaseError(f"{path}: cannot read ({exc})") from None
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CaseError(f"{path}: malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+    if not isinstance(raw, dict) or raw.get("_class") != "pandapowerNet":
+        raise CaseError(f"{path}: not a pandapower net (JSON top level must be a pandapowerNet object)")
+    _check_json_modules(raw, path)
+    try:
+        return _quiet(pp.from_json_string, text)
+    except Exception as exc:  # pandapower raises many types for broken content
+        raise CaseError(f"{path}: cannot build a pandapower net ({type(exc).__name__}: {exc})") from None
+
+
+def _load_matpower(path: Path) -> pp.pandapowerNet:
+    from pandapower.converter import from_mpc
+
+    if path.suffix.lower() == ".m":
+        try:
+            import matpowercaseframes  # noqa: F401
+        except ImportError:
+            raise CaseError(f"{path}: reading MATPOWER .m files needs matpowercaseframes",
+                            hint="pip install matpowercaseframes (or save the case as .mat)") from None
+    try:
+        return _quiet(from_mpc, str(path))
+    except Exception as exc:
+        raise CaseError(f"{path}: cannot read MATPOWER case ({type(exc).__name__}: {exc})") from None
+
+
+def _load_powsybl(path: Path) -> pp.pandapowerNet:
+    try:
+        import pypowsybl  # noqa: F401
+    except ImportError:
+        raise CaseError(f"{path}: reading {path.suffix} files needs pypowsybl",
+                        hint="pip install 'gridplan[formats]'") from None
+    import tempfile
+
+    import pypowsybl.network as pn
+    from pandapower.converter.pypowsybl.from_pypowsybl import from_pypowsybl
+
+    try:
+        network = pn.load(str(path))
+        with tempfile.TemporaryDirectory() as tmp:
+            xiidm = Path(tmp) / "case.xiidm"
+            network.save(str(xiidm), format="XIIDM")
+            net = _quiet(from_pypowsybl, str(xiidm))
+    except Exception as exc:
+        raise CaseError(f"{path}: cannot convert through pypowsybl ({type(exc).__name__}: {exc})") from None
+    return net[0] if isinstance(net, tuple) else net
