@@ -1,0 +1,1 @@
+"""Studies: each takes a pandapower net (never modified) and returns a results object."""

@@ -1,0 +1,195 @@
+"""Single power flow (AC Newton-Raphson or DC) with planner-facing result tables."""
+
+from __future__ import annotations
+
+import copy
+import logging
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import pandapower as pp
+import pandas as pd
+
+from gridplan.errors import CaseError, ConvergenceError
+from gridplan.model.branches import BranchModel
+from gridplan.results.writer import ResultWriter
+
+TOLERANCE_MVA = 1e-8  # pandapower's default NR tolerance on the pu power mismatch
+
+
+@dataclass
+class PowerFlowResult:
+    """Power-flow results: tables keyed ``bus``, ``line``, ``trafo``, ``trafo3w`` and a summary."""
+
+    case_name: str
+    algorithm: Literal["nr", "dc"]
+    converged: bool
+    iterations: int
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """One-row table: convergence, losses, extreme voltages, total load and generation."""
+        return self.tables["summary"]
+
+    def most_loaded(self, element: str, n: int = 10) -> pd.DataFrame:
+        """The ``n`` most loaded elements of ``element`` (in service only), by loading_percent."""
+        df = self.tables.get(element)
+        if df is None or df.empty:
+            return pd.DataFrame()
+        df = df[df["in_service"]] if "in_service" in df else df
+        return df.sort_values("loading_percent", ascending=False).head(n)
+
+
+def _max_mismatch_mva(net: pp.pandapowerNet) -> float | None:
+    """Largest bus power mismatch (MVA) of the last iterate pandapower kept, if available."""
+    try:
+        ppci = net._ppc["internal"]
+        v = ppci["V"]
+        mis = v * np.conj(ppci["Ybus"] @ v) - ppci["Sbus"]
+        rows = np.r_[ppci["pv"], ppci["pq"]]
+        return float(np.abs(mis[rows]).max() * ppci["baseMVA"])
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
+
+
+def run_powerflow(
+    net: pp.pandapowerNet,
+    *,
+    dc: bool = False,
+    max_iteration: int | Literal["auto"] = "auto",
+    tolerance_mva: float = TOLERANCE_MVA,
+    init: str = "auto",
+    case_name: str | None = None,
+) -> PowerFlowResult:
+    """Run pandapower's AC (Newton-Raphson) or DC power flow on a copy of ``net``.
+
+    Branch flows, currents and loadings of the AC result are recomputed from the bus voltages by
+    the ``branchflow`` kernel (identical to pandapower's to ~1e-10). Raises
+    :class:`ConvergenceError` when the AC power flow does not converge.
+    """
+    name = case_name or str(net.name or "case")
+    work = copy.deepcopy(net)  # runpp writes res_* tables; the caller's net stays untouched
+    logger = logging.getLogger("pandapower")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        if dc:
+            pp.rundcpp(work)
+        else:
+            pp.runpp(work, max_iteration=max_iteration, tolerance_mva=tolerance_mva, init=init)
+    except pp.LoadflowNotConverged:
+        iters = int(work._ppc.get("iterations", 0) or 0) if work._ppc else None
+        mism = _max_mismatch_mva(work)
+        detail = f" after {iters} iterations" if iters else ""
+        detail += f" (largest bus mismatch {mism:.3g} MVA)" if mism is not None else ""
+        raise ConvergenceError(
+            f"{name}: AC power flow did not converge{detail}",
+            iterations=iters,
+            max_mismatch=mism,
+            hint="check load/generation balance and voltage setpoints, or try --dc",
+        ) from None
+    except (KeyError, IndexError, ValueError) as exc:
+        raise CaseError(f"{name}: pandapower cannot build the power-flow model ({exc})") from None
+    finally:
+        logger.setLevel(level)
+    return _collect(work, name, "dc" if dc else "nr")
+
+
+def _collect(net: pp.pandapowerNet, name: str, algorithm: Literal["nr", "dc"]) -> PowerFlowResult:
+    iterations = int(net._ppc.get("iterations", 0) or 0)
+    bus = pd.DataFrame(
+        {
+            "vm_pu": net.res_bus.vm_pu.to_numpy(dtype=float),
+            "va_degree": net.res_bus.va_degree.to_numpy(dtype=float),
+            "p_mw": net.res_bus.p_mw.to_numpy(dtype=float),
+            "q_mvar": net.res_bus.q_mvar.to_numpy(dtype=float),
+            "vn_kv": net.bus.vn_kv.to_numpy(dtype=float),
+            "in_service": net.bus.in_service.to_numpy(dtype=bool),
+            "name": net.bus.name.to_numpy(),
+        },
+        index=net.bus.index.rename("bus"),
+    )
+    tables: dict[str, pd.DataFrame] = {"bus": bus}
+    if algorithm == "nr":
+        model = BranchModel.from_solved_net(net)
+        v = model.solved_voltages(net)
+        # vm/va straight from the solved ppc voltages, so the file holds the solver's own numbers
+        rows = model.bus_lookup[net.bus.index.to_numpy()]
+        ok = net.bus.in_service.to_numpy(dtype=bool) & np.isfinite(net.res_bus.vm_pu.to_numpy(dtype=float))
+        bus.loc[ok, "vm_pu"] = np.abs(v[rows[ok]])
+        bus.loc[ok, "va_degree"] = np.rad2deg(np.angle(v[rows[ok]]))
+        tables.update(model.element_tables(net, v))
+    else:
+        tables.update(_dc_tables(net))
+    tables["summary"] = _summary(net, tables, iterations)
+    return PowerFlowResult(name, algorithm, True, iterations, tables)
+
+
+def _dc_tables(net: pp.pandapowerNet) -> dict[str, pd.DataFrame]:
+    out: dict[str, pd.DataFrame] = {}
+    for el, cols in (
+        ("line", ["p_from_mw", "p_to_mw", "i_ka", "loading_percent"]),
+        ("trafo", ["p_hv_mw", "p_lv_mw", "i_hv_ka", "i_lv_ka", "loading_percent"]),
+        ("trafo3w", ["p_hv_mw", "p_mv_mw", "p_lv_mw", "loading_percent"]),
+    ):
+        if len(net[el]):
+            df = net[f"res_{el}"][cols].astype(float).copy()
+            df["in_service"] = net[el].in_service.to_numpy(dtype=bool)
+            df["name"] = net[el].name.to_numpy()
+            df.index = net[el].index.rename(el)
+            out[el] = df
+    return out
+
+
+def _summary(net: pp.pandapowerNet, tables: dict[str, pd.DataFrame], iterations: int) -> pd.DataFrame:
+    bus = tables["bus"]
+    live = bus[bus.in_service & np.isfinite(bus.vm_pu)]
+    loss = sum(float(tables[el]["pl_mw"].sum()) for el in ("line", "trafo", "trafo3w")
+               if el in tables and "pl_mw" in tables[el])
+    p_load = float((net.load.p_mw * net.load.scaling)[net.load.in_service].sum()) if len(net.load) else 0.0
+    p_gen = 0.0
+    for el in ("ext_grid", "gen", "sgen", "storage"):
+        res = net.get(f"res_{el}")
+        if res is not None and len(res) and "p_mw" in res:
+            sign = -1.0 if el == "storage" else 1.0  # storage p_mw is consumption in pandapower
+            p_gen += sign * float(np.nansum(res.p_mw.to_numpy(dtype=float)))
+    row = {
+        "converged": True,
+        "iterations": iterations,
+        "p_loss_mw": loss,
+        "p_load_mw": p_load,
+        "p_gen_mw": p_gen,
+        "vm_min_pu": float(live.vm_pu.min()),
+        "vm_min_bus": int(live.vm_pu.idxmin()),
+        "vm_max_pu": float(live.vm_pu.max()),
+        "vm_max_bus": int(live.vm_pu.idxmax()),
+    }
+    for el in ("line", "trafo"):
+        df = tables.get(el)
+        if df is not None and len(df) and df.in_service.any():
+            d = df[df.in_service]
+            row[f"{el}_loading_max_percent"] = float(d.loading_percent.max())
+            row[f"{el}_loading_max_index"] = int(d.loading_percent.idxmax())
+    return pd.DataFrame([row], index=pd.Index([0], name="row"))
+
+
+def write_powerflow(writer: ResultWriter, result: PowerFlowResult, group: str = "powerflow") -> None:
+    """Write the power-flow tables under ``/<group>`` of an open :class:`ResultWriter`."""
+    writer.set_attrs(group, algorithm=result.algorithm, converged=result.converged,
+                     iterations=result.iterations)
+    for name, df in result.tables.items():
+        writer.write_table(f"{group}/{name}", df)
+
+
+def case_sha256(net: pp.pandapowerNet) -> str:
+    """SHA-256 of the case's canonical pandapower JSON (result tables excluded)."""
+    import hashlib
+
+    clean = copy.deepcopy(net)
+    for key in [k for k in clean.keys() if k.startswith("res_") or k.startswith("_")]:
+        if isinstance(clean[key], pd.DataFrame):
+            clean[key] = clean[key].iloc[0:0]
+    text = pp.to_json(clean)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
