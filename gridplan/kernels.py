@@ -7,3 +7,4 @@ Arrays passed in must be C-contiguous and of the documented dtype (see :mod:`gri
 from gridplan._backend import load_kernel
 
 branchflow = load_kernel("branchflow", "gridplan.core.branchflow")
+timeseries_nr = load_kernel("timeseries_nr", "gridplan.core.timeseries_nr")

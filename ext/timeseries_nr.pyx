@@ -1,0 +1,140 @@
+# cython: boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""Newton-Raphson inner loop for many power-flow states; compiled twin of
+gridplan.core.timeseries_nr (same functions, signatures and results)."""
+
+import numpy as np
+
+cimport numpy as cnp
+from libc.math cimport cos, fabs, sin
+
+cnp.import_array()
+
+cdef extern from "complex.h" nogil:
+    double complex conj(double complex)
+    double creal(double complex)
+    double cimag(double complex)
+
+
+def mismatch(
+    const double complex[:, ::1] v,
+    const cnp.int64_t[::1] indptr,
+    const cnp.int64_t[::1] indices,
+    const double complex[::1] data,
+    const double complex[:, ::1] sbus,
+    const cnp.int64_t[::1] pvpq,
+    const cnp.int64_t[::1] pq,
+):
+    """Power mismatch ``[Re(mis[pvpq]), Im(mis[pq])]`` and its infinity norm per state."""
+    cdef Py_ssize_t n_states = v.shape[0]
+    cdef Py_ssize_t n_bus = v.shape[1]
+    cdef Py_ssize_t npvpq = pvpq.shape[0]
+    cdef Py_ssize_t npq = pq.shape[0]
+    f_arr = np.empty((n_states, npvpq + npq), dtype=np.float64)
+    norm_arr = np.empty(n_states, dtype=np.float64)
+    buf_arr = np.zeros(n_bus, dtype=np.complex128)
+    cdef double[:, ::1] f = f_arr
+    cdef double[::1] norm = norm_arr
+    cdef double complex[::1] mis = buf_arr
+    cdef Py_ssize_t k, a, i, p
+    cdef double complex cur, m
+    cdef double mx, x
+    with nogil:
+        for k in range(n_states):
+            mx = 0.0
+            for a in range(npvpq):
+                i = pvpq[a]
+                cur = 0.0
+                for p in range(indptr[i], indptr[i + 1]):
+                    cur = cur + data[p] * v[k, indices[p]]
+                m = v[k, i] * conj(cur) - sbus[k, i]
+                mis[i] = m
+                x = creal(m)
+                f[k, a] = x
+                if fabs(x) > mx:
+                    mx = fabs(x)
+            for a in range(npq):
+                x = cimag(mis[pq[a]])
+                f[k, npvpq + a] = x
+                if fabs(x) > mx:
+                    mx = fabs(x)
+            norm[k] = mx
+    return f_arr, norm_arr
+
+
+def update_voltage(
+    double[:, ::1] va,
+    double[:, ::1] vm,
+    const double[:, ::1] dx,
+    const cnp.int64_t[::1] pvpq,
+    const cnp.int64_t[::1] pq,
+):
+    """Apply a Newton step to ``va`` (rad) and ``vm`` (pu) in place; return ``vm*exp(1j*va)``."""
+    cdef Py_ssize_t n_states = va.shape[0]
+    cdef Py_ssize_t n_bus = va.shape[1]
+    cdef Py_ssize_t npvpq = pvpq.shape[0]
+    cdef Py_ssize_t npq = pq.shape[0]
+    v_arr = np.empty((n_states, n_bus), dtype=np.complex128)
+    cdef double complex[:, ::1] v = v_arr
+    cdef Py_ssize_t k, a, i
+    with nogil:
+        for k in range(n_states):
+            for a in range(npvpq):
+                va[k, pvpq[a]] += dx[k, a]
+            for a in range(npq):
+                vm[k, pq[a]] += dx[k, npvpq + a]
+            for i in range(n_bus):
+                v[k, i] = vm[k, i] * cos(va[k, i]) + 1j * vm[k, i] * sin(va[k, i])
+    return v_arr
+
+
+def lu_solve(
+    const cnp.int64_t[::1] l_indptr,
+    const cnp.int64_t[::1] l_indices,
+    const double[::1] l_data,
+    const cnp.int64_t[::1] u_indptr,
+    const cnp.int64_t[::1] u_indices,
+    const double[::1] u_data,
+    const cnp.int64_t[::1] perm_r,
+    const cnp.int64_t[::1] perm_c,
+    const double[:, ::1] b,
+):
+    """Solve ``A x = b`` (one right-hand side per row of ``b``) with splu's factors
+    ``Pr A Pc = L U``; the right-hand sides are the contiguous inner loop."""
+    cdef Py_ssize_t n_rhs = b.shape[0]
+    cdef Py_ssize_t n = b.shape[1]
+    y_arr = np.empty((n, n_rhs), dtype=np.float64)
+    x_arr = np.empty((n_rhs, n), dtype=np.float64)
+    cdef double[:, ::1] y = y_arr
+    cdef double[:, ::1] x = x_arr
+    cdef Py_ssize_t i, j, k, p, r
+    cdef double a, d
+    with nogil:
+        for k in range(n_rhs):
+            for i in range(n):
+                y[perm_r[i], k] = b[k, i]
+        # L unit lower triangular, column oriented
+        for j in range(n):
+            for p in range(l_indptr[j], l_indptr[j + 1]):
+                r = l_indices[p]
+                if r > j:
+                    a = l_data[p]
+                    for k in range(n_rhs):
+                        y[r, k] -= a * y[j, k]
+        # U upper triangular, column oriented, backwards
+        for j in range(n - 1, -1, -1):
+            d = 0.0
+            for p in range(u_indptr[j], u_indptr[j + 1]):
+                if u_indices[p] == j:
+                    d = u_data[p]
+            for k in range(n_rhs):
+                y[j, k] /= d
+            for p in range(u_indptr[j], u_indptr[j + 1]):
+                r = u_indices[p]
+                if r < j:
+                    a = u_data[p]
+                    for k in range(n_rhs):
+                        y[r, k] -= a * y[j, k]
+        for k in range(n_rhs):
+            for i in range(n):
+                x[k, i] = y[perm_c[i], k]
+    return x_arr

@@ -1,0 +1,257 @@
+"""Compile a pandapower net once into the arrays the time-series engine iterates on.
+
+``TimeSeriesModel.compile(net)`` runs pandapower's ``runpp`` once on a private copy of the net
+(its defaults: voltage-controlled generators as PV buses, no reactive-power limits) and
+freezes its internal ppc: the bus admittance matrix (CSR), the ref/pv/pq bus sets, the
+converged base-case voltages and bus injections, the branch two-ports, and the maps from every
+load / static generator / generator / storage unit to its internal ppc bus. A time step then
+only changes the bus injections ``Sbus(t)``: the base injection plus the profiled elements'
+change from their base values.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandapower as pp
+import scipy.sparse as sp
+from pandapower.pypower.idx_brch import F_BUS, T_BUS
+from pandapower.pypower.idx_bus import BASE_KV
+from pandapower.pypower.makeSbus import makeSbus
+from pandapower.pypower.makeYbus import branch_vectors
+
+from gridplan.errors import CaseError, ConvergenceError, format_problems
+
+SQRT3 = np.sqrt(3.0)
+
+#: element type -> (columns a profile may set, sign of p_mw as a bus injection)
+PROFILE_ELEMENTS: dict[str, tuple[tuple[str, ...], float]] = {
+    "load": (("p_mw", "q_mvar"), -1.0),
+    "sgen": (("p_mw", "q_mvar"), 1.0),
+    "storage": (("p_mw", "q_mvar"), -1.0),
+    "gen": (("p_mw",), 1.0),
+}
+
+_VOLTAGE_DEPENDENT = (
+    "const_z_percent", "const_i_percent", "const_z_p_percent", "const_z_q_percent",
+    "const_i_p_percent", "const_i_q_percent",
+)
+
+
+@dataclass(frozen=True)
+class ElementMap:
+    """How one element type's P/Q enter the internal bus injections (per element arrays)."""
+
+    index: np.ndarray  # int64, pandapower element index
+    ppci_bus: np.ndarray  # int64, internal bus row; -1 when the element is disconnected
+    factor: np.ndarray  # float64, sign * scaling * in_service (0 for disconnected)
+    p_mw: np.ndarray  # float64, base value
+    q_mvar: np.ndarray  # float64, base value
+
+    def position(self, indices: np.ndarray) -> np.ndarray:
+        """Row of each pandapower index in this map (indices must exist)."""
+        order = np.argsort(self.index)
+        return order[np.searchsorted(self.index, indices, sorter=order)]
+
+
+@dataclass(frozen=True)
+class TimeSeriesModel:
+    """Frozen internal power-flow model of a net (ppci numbering)."""
+
+    base_mva: float
+    ybus: sp.csr_matrix  # complex128 (n_bus, n_bus), pu
+    ref: np.ndarray  # int64 internal ref buses
+    pv: np.ndarray
+    pq: np.ndarray
+    v0: np.ndarray  # complex128 (n_bus,), converged base-case voltage, pu
+    sbus0: np.ndarray  # complex128 (n_bus,), base-case bus injection, pu
+    base_kv: np.ndarray  # float64 (n_bus,)
+    # branches of the internal model (in service only)
+    f: np.ndarray
+    t: np.ndarray
+    yff: np.ndarray
+    yft: np.ndarray
+    ytf: np.ndarray
+    ytt: np.ndarray
+    # pandapower bus index -> internal bus row (-1 when the bus is not in the solved model)
+    bus_index: np.ndarray
+    bus_ppci: np.ndarray
+    elements: dict[str, ElementMap] = field(default_factory=dict)
+    # element ("line", "trafo") -> (pandapower index, internal branch row or -1, rating arrays)
+    branches: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+    vm_limits: tuple[np.ndarray, np.ndarray] = (np.empty(0), np.empty(0))  # per pandapower bus
+
+    @property
+    def n_bus(self) -> int:
+        """Number of internal buses."""
+        return int(self.ybus.shape[0])
+
+    @classmethod
+    def compile(cls, net: pp.pandapowerNet, *, vm_min_pu: float = 0.95,
+                vm_max_pu: float = 1.05) -> TimeSeriesModel:
+        """Build the model from ``net`` (the net itself is not modified).
+
+        Parameters
+        ----------
+        net
+            pandapower net; its current element values are the base case.
+        vm_min_pu, vm_max_pu
+            Voltage band (pu) used for buses whose ``min_vm_pu`` / ``max_vm_pu`` is not set.
+
+        Raises
+        ------
+        CaseError
+            The net holds elements the engine does not model (voltage-dependent loads,
+            controllers changing topology) or has nothing to solve.
+        ConvergenceError
+            The base-case power flow does not converge.
+        """
+        problems = []
+        for col in _VOLTAGE_DEPENDENT:
+            if col in net.load and len(net.load) and (net.load[col].fillna(0.0) != 0).any():
+                ids = net.load.index[net.load[col].fillna(0.0) != 0].tolist()[:5]
+                problems.append(f"load {col} must be 0 (constant-power loads only), got non-zero "
+                                f"for loads {ids} instead")
+        if problems:
+            raise CaseError(format_problems("time series", problems))
+        work = copy.deepcopy(net)
+        try:
+            pp.runpp(work, enforce_q_lims=False)
+        except pp.LoadflowNotConverged as exc:
+            raise ConvergenceError("time series: the base-case power flow does not converge",
+                                   hint="check the case with `gridplan pf`") from exc
+        ppci = work._ppc["internal"]
+        base_mva = float(ppci["baseMVA"])
+        bus = ppci["bus"]
+        n_bus = bus.shape[0]
+        ybus = sp.csr_matrix(ppci["Ybus"], dtype=np.complex128)
+        ybus.sum_duplicates()
+        ybus.sort_indices()
+        sbus0 = np.asarray(makeSbus(base_mva, bus, ppci["gen"]), dtype=np.complex128)
+
+        lookup = np.asarray(work._pd2ppc_lookups["bus"], dtype=np.int64)
+        bus_index = work.bus.index.to_numpy(dtype=np.int64)
+        bus_ppci = np.full(len(bus_index), -1, dtype=np.int64)
+        ok = (bus_index < len(lookup))
+        bus_ppci[ok] = lookup[bus_index[ok]]
+        bus_ppci[(bus_ppci >= n_bus) | ~work.bus.in_service.to_numpy(dtype=bool)] = -1
+        isolated = ~np.isfinite(work.res_bus.vm_pu.to_numpy(dtype=float))
+        bus_ppci[isolated] = -1
+        bus_pos = dict(zip(bus_index.tolist(), bus_ppci.tolist(), strict=True))
+
+        elements: dict[str, ElementMap] = {}
+        for et, (_cols, sign) in PROFILE_ELEMENTS.items():
+            tab = work[et]
+            if not len(tab):
+                continue
+            eb = np.array([bus_pos.get(int(b), -1) for b in tab.bus], dtype=np.int64)
+            scaling = tab.scaling.to_numpy(dtype=float) if "scaling" in tab else np.ones(len(tab))
+            fac = sign * scaling * tab.in_service.to_numpy(dtype=float)
+            fac[eb < 0] = 0.0
+            q = tab.q_mvar.to_numpy(dtype=float) if "q_mvar" in tab else np.zeros(len(tab))
+            elements[et] = ElementMap(
+                index=tab.index.to_numpy(dtype=np.int64), ppci_bus=eb, factor=fac,
+                p_mw=tab.p_mw.to_numpy(dtype=float), q_mvar=q,
+            )
+
+        br = ppci["branch"]
+        ytt, yff, yft, ytf = branch_vectors(br, br.shape[0])
+        branch_is = np.asarray(ppci["branch_is"], dtype=bool)
+        ppc_to_ppci = np.full(branch_is.shape[0], -1, dtype=np.int64)
+        ppc_to_ppci[branch_is] = np.arange(int(branch_is.sum()))
+        branches: dict[str, dict[str, np.ndarray]] = {}
+        ranges = work._pd2ppc_lookups.get("branch", {})
+        if "line" in ranges and len(work.line):
+            a, b = ranges["line"]
+            ln = work.line
+            branches["line"] = {
+                "index": ln.index.to_numpy(dtype=np.int64),
+                "row": ppc_to_ppci[a:b].copy(),
+                "i_max_ka": (ln.max_i_ka * ln.df * ln.parallel).to_numpy(dtype=float),
+            }
+        if "trafo" in ranges and len(work.trafo):
+            a, b = ranges["trafo"]
+            tr = work.trafo
+            df = tr.df.to_numpy(dtype=float) if "df" in tr else np.ones(len(tr))
+            branches["trafo"] = {
+                "index": tr.index.to_numpy(dtype=np.int64),
+                "row": ppc_to_ppci[a:b].copy(),
+                "vn_hv_kv": tr.vn_hv_kv.to_numpy(dtype=float),
+                "vn_lv_kv": tr.vn_lv_kv.to_numpy(dtype=float),
+                # pandapower: loading = max(i_hv*vn_hv, i_lv*vn_lv) * sqrt(3) / sn / parallel / df
+                "s_max_mva": (tr.sn_mva * tr.parallel).to_numpy(dtype=float) * df,
+            }
+        vmin = (work.bus.min_vm_pu.to_numpy(dtype=float) if "min_vm_pu" in work.bus
+                else np.full(len(bus_index), np.nan))
+        vmax = (work.bus.max_vm_pu.to_numpy(dtype=float) if "max_vm_pu" in work.bus
+                else np.full(len(bus_index), np.nan))
+        vmin = np.where(np.isfinite(vmin), vmin, vm_min_pu)
+        vmax = np.where(np.isfinite(vmax), vmax, vm_max_pu)
+
+        def c(a: np.ndarray, dtype: type) -> np.ndarray:
+            return np.ascontiguousarray(a, dtype=dtype)
+
+        return cls(
+            base_mva=base_mva,
+            ybus=ybus,
+            ref=c(ppci["ref"], np.int64),
+            pv=c(ppci["pv"], np.int64),
+            pq=c(ppci["pq"], np.int64),
+            v0=c(ppci["V"], np.complex128),
+            sbus0=c(sbus0, np.complex128),
+            base_kv=c(bus[:, BASE_KV].real, np.float64),
+            f=c(br[:, F_BUS].real, np.int64),
+            t=c(br[:, T_BUS].real, np.int64),
+            yff=c(yff, np.complex128),
+            yft=c(yft, np.complex128),
+            ytf=c(ytf, np.complex128),
+            ytt=c(ytt, np.complex128),
+            bus_index=bus_index,
+            bus_ppci=bus_ppci,
+            elements=elements,
+            branches=branches,
+            vm_limits=(vmin, vmax),
+        )
+
+    # -- per-step injections ----------------------------------------------------------
+    def injection_matrix(self, element: str, column: str, indices: np.ndarray) -> sp.csr_matrix:
+        """Sparse map (n_bus, n_idx): a change of ``column`` (MW or Mvar) -> change of Sbus (pu).
+
+        Real for ``p_mw``, imaginary (1j) for ``q_mvar``; columns of disconnected elements are 0.
+        """
+        em = self.elements[element]
+        pos = em.position(np.asarray(indices, dtype=np.int64))
+        bus = em.ppci_bus[pos]
+        fac = em.factor[pos] / self.base_mva
+        keep = bus >= 0
+        cols = np.arange(len(pos))[keep]
+        vals = fac[keep].astype(np.complex128) * (1j if column == "q_mvar" else 1.0)
+        return sp.csr_matrix((vals, (bus[keep], cols)), shape=(self.n_bus, len(pos)))
+
+    def base_values(self, element: str, column: str, indices: np.ndarray) -> np.ndarray:
+        """Base-case ``column`` values of the given elements (MW or Mvar)."""
+        em = self.elements[element]
+        pos = em.position(np.asarray(indices, dtype=np.int64))
+        return (em.p_mw if column == "p_mw" else em.q_mvar)[pos]
+
+    # -- branch loading -----------------------------------------------------------------
+    def loading(self, element: str, i_f: np.ndarray, i_t: np.ndarray) -> np.ndarray:
+        """Loading (%) of every ``element`` ("line"/"trafo") for branch currents (n_steps, n_br).
+
+        Out-of-service elements get 0 % (as pandapower's result tables).
+        """
+        info = self.branches[element]
+        row = info["row"]
+        on = row >= 0
+        out = np.zeros((i_f.shape[0], row.shape[0]))
+        r = row[on]
+        if element == "line":
+            i_ka = np.maximum(i_f[:, r], i_t[:, r])
+            with np.errstate(divide="ignore", invalid="ignore"):
+                out[:, on] = i_ka / info["i_max_ka"][on] * 100.0
+        else:
+            s = np.maximum(i_f[:, r] * info["vn_hv_kv"][on], i_t[:, r] * info["vn_lv_kv"][on])
+            out[:, on] = s * SQRT3 / info["s_max_mva"][on] * 100.0
+        return out
