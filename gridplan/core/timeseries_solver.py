@@ -48,8 +48,16 @@ class BatchNewton:
         Chord iterations with the shared Jacobian before slow states get their own.
     """
 
-    def __init__(self, ybus: sp.spmatrix, pv: np.ndarray, pq: np.ndarray, *, tol: float = 1e-8,
-                 max_iter: int = 10, chord_iter: int = 8) -> None:
+    def __init__(
+        self,
+        ybus: sp.spmatrix,
+        pv: np.ndarray,
+        pq: np.ndarray,
+        *,
+        tol: float = 1e-8,
+        max_iter: int = 10,
+        chord_iter: int = 8,
+    ) -> None:
         y = sp.csr_matrix(ybus, dtype=np.complex128)
         y.sum_duplicates()
         y.sort_indices()
@@ -89,23 +97,42 @@ class BatchNewton:
         def i64(a: np.ndarray) -> np.ndarray:
             return np.ascontiguousarray(a, dtype=np.int64)
 
-        return (i64(lo.indptr), i64(lo.indices), np.ascontiguousarray(lo.data),
-                i64(up.indptr), i64(up.indices), np.ascontiguousarray(up.data),
-                i64(lu.perm_r), i64(lu.perm_c))
+        return (
+            i64(lo.indptr),
+            i64(lo.indices),
+            np.ascontiguousarray(lo.data),
+            i64(up.indptr),
+            i64(up.indices),
+            np.ascontiguousarray(up.data),
+            i64(lu.perm_r),
+            i64(lu.perm_c),
+        )
 
-    def _step(self, lu: tuple[np.ndarray, ...], f: np.ndarray, va: np.ndarray,
-              vm: np.ndarray) -> np.ndarray:
+    def _step(
+        self, lu: tuple[np.ndarray, ...], f: np.ndarray, va: np.ndarray, vm: np.ndarray
+    ) -> np.ndarray:
         dx = timeseries_nr.lu_solve(*lu, np.ascontiguousarray(f))
         np.negative(dx, out=dx)
         return timeseries_nr.update_voltage(va, vm, dx, self.pvpq, self.pq)
 
     def _mismatch(self, v: np.ndarray, sbus: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return timeseries_nr.mismatch(v, self.indptr, self.indices, self.data, sbus,
-                                      self.pvpq, self.pq)
+        return timeseries_nr.mismatch(
+            v, self.indptr, self.indices, self.data, sbus, self.pvpq, self.pq
+        )
 
-    def _chord(self, lu: tuple[np.ndarray, ...], rows: np.ndarray, v: np.ndarray,
-               va: np.ndarray, vm: np.ndarray, sbus: np.ndarray, iters: np.ndarray,
-               conv: np.ndarray, norm_out: np.ndarray, n_iter: int) -> None:
+    def _chord(
+        self,
+        lu: tuple[np.ndarray, ...],
+        rows: np.ndarray,
+        v: np.ndarray,
+        va: np.ndarray,
+        vm: np.ndarray,
+        sbus: np.ndarray,
+        iters: np.ndarray,
+        conv: np.ndarray,
+        norm_out: np.ndarray,
+        n_iter: int,
+    ) -> None:
         """Chord iterations on states ``rows`` with one factorized Jacobian (arrays in place).
 
         A state leaves when converged, when its mismatch shrinks by less than half in one
@@ -130,9 +157,44 @@ class BatchNewton:
             iters[active] += 1
             prev = norm
 
+    def _newton(
+        self,
+        k: int,
+        v: np.ndarray,
+        va: np.ndarray,
+        vm: np.ndarray,
+        sbus: np.ndarray,
+        iters: np.ndarray,
+        conv: np.ndarray,
+        norm_out: np.ndarray,
+    ) -> tuple[tuple[np.ndarray, ...] | None, int]:
+        """Exact Newton on state ``k`` (arrays in place); returns its last LU and the count."""
+        rows = np.array([k])
+        lu = None
+        n_fact = 0
+        for _ in range(self.max_iter):
+            f, norm = self._mismatch(v[k : k + 1], sbus[k : k + 1])
+            norm_out[k] = norm[0]
+            if norm[0] < self.tol:
+                conv[k] = True
+                return lu, n_fact
+            if not np.isfinite(norm[0]):
+                return None, n_fact
+            lu = self._factor(v[k])
+            n_fact += 1
+            va_k, vm_k = va[rows], vm[rows]
+            v[rows] = self._step(lu, f, va_k, vm_k)
+            va[rows], vm[rows] = va_k, vm_k
+            iters[k] += 1
+        _, norm = self._mismatch(v[k : k + 1], sbus[k : k + 1])
+        norm_out[k] = norm[0]
+        conv[k] = bool(norm[0] < self.tol)
+        return lu, n_fact
+
     # -- solve ------------------------------------------------------------------------
-    def solve(self, sbus: np.ndarray, v_start: np.ndarray, *,
-              group_size: int = 256) -> BlockSolution:
+    def solve(
+        self, sbus: np.ndarray, v_start: np.ndarray, *, group_size: int = 256
+    ) -> BlockSolution:
         """Solve every state of a block.
 
         States are sorted by total injection and cut into groups of ``group_size``; after one
@@ -169,19 +231,26 @@ class BatchNewton:
             norm_out[:] = 0.0
             return BlockSolution(v, iters, conv, norm_out, 0)
 
-        lu = self._factor(v_start)
-        n_fact = 1
-        self._chord(lu, np.arange(n), v, va, vm, sbus, iters, conv, norm_out, 1)
         level = sbus.real.sum(axis=1)
         order = np.argsort(level, kind="stable")
         n_groups = max(1, -(-n // max(1, group_size)))
+        n_fact = 0
+        v_seed = v_start
         for group in np.array_split(order, n_groups):
-            rows = group[~conv[group]]
-            if rows.size == 0:
-                continue
-            mid = rows[rows.size // 2]
-            if np.all(np.isfinite(v[mid])):
-                lu = self._factor(v[mid])
+            # solve the group's middle state exactly, then start every state of the group
+            # from it and iterate with the Jacobian of (nearly) that solution
+            mid = group[group.size // 2]
+            v[mid] = v_seed
+            va[mid], vm[mid] = np.angle(v_seed), np.abs(v_seed)
+            lu, k = self._newton(mid, v, va, vm, sbus, iters, conv, norm_out)
+            n_fact += k
+            if conv[mid]:
+                v_seed = v[mid].copy()
+            rows = group[group != mid]
+            v[rows] = v_seed
+            va[rows], vm[rows] = np.angle(v_seed), np.abs(v_seed)
+            if lu is None:
+                lu = self._factor(v_seed)
                 n_fact += 1
             self._chord(lu, rows, v, va, vm, sbus, iters, conv, norm_out, self.chord_iter)
         # second pass for slow states, again grouped, then exact Newton per straggler
@@ -197,16 +266,7 @@ class BatchNewton:
                 self._chord(lu, group, v, va, vm, sbus, iters, conv, norm_out, self.chord_iter)
         for k in np.flatnonzero(~conv):
             if not np.all(np.isfinite(v[k])):
-                v[k] = v_start
+                v[k] = v_seed
                 va[k], vm[k] = np.angle(v[k]), np.abs(v[k])
-            rows = np.array([k])
-            for _ in range(self.max_iter):
-                lu_k = self._factor(v[k])
-                n_fact += 1
-                self._chord(lu_k, rows, v, va, vm, sbus, iters, conv, norm_out, 1)
-                if conv[k] or not np.isfinite(norm_out[k]):
-                    break
-            f, norm = self._mismatch(v[k:k + 1], sbus[k:k + 1])
-            norm_out[k] = norm[0]
-            conv[k] = bool(norm[0] < self.tol)
+            n_fact += self._newton(k, v, va, vm, sbus, iters, conv, norm_out)[1]
         return BlockSolution(v, iters, conv, norm_out, n_fact)

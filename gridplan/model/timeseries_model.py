@@ -35,8 +35,12 @@ PROFILE_ELEMENTS: dict[str, tuple[tuple[str, ...], float]] = {
 }
 
 _VOLTAGE_DEPENDENT = (
-    "const_z_percent", "const_i_percent", "const_z_p_percent", "const_z_q_percent",
-    "const_i_p_percent", "const_i_q_percent",
+    "const_z_percent",
+    "const_i_percent",
+    "const_z_p_percent",
+    "const_z_q_percent",
+    "const_i_p_percent",
+    "const_i_q_percent",
 )
 
 
@@ -89,8 +93,9 @@ class TimeSeriesModel:
         return int(self.ybus.shape[0])
 
     @classmethod
-    def compile(cls, net: pp.pandapowerNet, *, vm_min_pu: float = 0.95,
-                vm_max_pu: float = 1.05) -> TimeSeriesModel:
+    def compile(
+        cls, net: pp.pandapowerNet, *, vm_min_pu: float = 0.95, vm_max_pu: float = 1.05
+    ) -> TimeSeriesModel:
         """Build the model from ``net`` (the net itself is not modified).
 
         Parameters
@@ -112,16 +117,20 @@ class TimeSeriesModel:
         for col in _VOLTAGE_DEPENDENT:
             if col in net.load and len(net.load) and (net.load[col].fillna(0.0) != 0).any():
                 ids = net.load.index[net.load[col].fillna(0.0) != 0].tolist()[:5]
-                problems.append(f"load {col} must be 0 (constant-power loads only), got non-zero "
-                                f"for loads {ids} instead")
+                problems.append(
+                    f"load {col} must be 0 (constant-power loads only), got non-zero "
+                    f"for loads {ids} instead"
+                )
         if problems:
             raise CaseError(format_problems("time series", problems))
         work = copy.deepcopy(net)
         try:
             pp.runpp(work, enforce_q_lims=False)
         except pp.LoadflowNotConverged as exc:
-            raise ConvergenceError("time series: the base-case power flow does not converge",
-                                   hint="check the case with `gridplan pf`") from exc
+            raise ConvergenceError(
+                "time series: the base-case power flow does not converge",
+                hint="check the case with `gridplan pf`",
+            ) from exc
         ppci = work._ppc["internal"]
         base_mva = float(ppci["baseMVA"])
         bus = ppci["bus"]
@@ -134,7 +143,7 @@ class TimeSeriesModel:
         lookup = np.asarray(work._pd2ppc_lookups["bus"], dtype=np.int64)
         bus_index = work.bus.index.to_numpy(dtype=np.int64)
         bus_ppci = np.full(len(bus_index), -1, dtype=np.int64)
-        ok = (bus_index < len(lookup))
+        ok = bus_index < len(lookup)
         bus_ppci[ok] = lookup[bus_index[ok]]
         bus_ppci[(bus_ppci >= n_bus) | ~work.bus.in_service.to_numpy(dtype=bool)] = -1
         isolated = ~np.isfinite(work.res_bus.vm_pu.to_numpy(dtype=float))
@@ -152,8 +161,11 @@ class TimeSeriesModel:
             fac[eb < 0] = 0.0
             q = tab.q_mvar.to_numpy(dtype=float) if "q_mvar" in tab else np.zeros(len(tab))
             elements[et] = ElementMap(
-                index=tab.index.to_numpy(dtype=np.int64), ppci_bus=eb, factor=fac,
-                p_mw=tab.p_mw.to_numpy(dtype=float), q_mvar=q,
+                index=tab.index.to_numpy(dtype=np.int64),
+                ppci_bus=eb,
+                factor=fac,
+                p_mw=tab.p_mw.to_numpy(dtype=float),
+                q_mvar=q,
             )
 
         br = ppci["branch"]
@@ -183,10 +195,16 @@ class TimeSeriesModel:
                 # pandapower: loading = max(i_hv*vn_hv, i_lv*vn_lv) * sqrt(3) / sn / parallel / df
                 "s_max_mva": (tr.sn_mva * tr.parallel).to_numpy(dtype=float) * df,
             }
-        vmin = (work.bus.min_vm_pu.to_numpy(dtype=float) if "min_vm_pu" in work.bus
-                else np.full(len(bus_index), np.nan))
-        vmax = (work.bus.max_vm_pu.to_numpy(dtype=float) if "max_vm_pu" in work.bus
-                else np.full(len(bus_index), np.nan))
+        vmin = (
+            work.bus.min_vm_pu.to_numpy(dtype=float)
+            if "min_vm_pu" in work.bus
+            else np.full(len(bus_index), np.nan)
+        )
+        vmax = (
+            work.bus.max_vm_pu.to_numpy(dtype=float)
+            if "max_vm_pu" in work.bus
+            else np.full(len(bus_index), np.nan)
+        )
         vmin = np.where(np.isfinite(vmin), vmin, vm_min_pu)
         vmax = np.where(np.isfinite(vmax), vmax, vm_max_pu)
 

@@ -1,0 +1,405 @@
+"""Time-series power flow: one AC power flow per time step of a profile, streamed in blocks.
+
+The net is compiled once (:class:`gridplan.model.timeseries_model.TimeSeriesModel`); each block
+of steps becomes a matrix of bus injections, is solved by the batched Newton solver
+(:class:`gridplan.core.timeseries_solver.BatchNewton`, warm-started from the previous block's
+last state) and turned into branch currents by the ``branchflow`` kernel. Per-step arrays go
+either to an HDF5 file block by block (``out=``; nothing but running extremes stays in memory)
+or into the returned result.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandapower as pp
+import pandas as pd
+
+from gridplan.core.timeseries_solver import BatchNewton
+from gridplan.kernels import branchflow
+from gridplan.model import profiles as prof
+from gridplan.model.timeseries_model import TimeSeriesModel
+from gridplan.results.writer import ResultWriter
+
+TOLERANCE_MVA = 1e-8  # pandapower's default NR tolerance on the pu power mismatch
+GROUP = "timeseries"
+
+
+@dataclass
+class TimeSeriesResult:
+    """Results of a time-series run.
+
+    Attributes
+    ----------
+    steps : DataFrame
+        One row per step (index ``step``): ``time``, ``converged``, ``iterations``,
+        ``max_mismatch_pu``, ``p_loss_mw``, ``vm_min_pu``, ``vm_max_pu``,
+        ``max_loading_percent``, ``violation``.
+    worst : DataFrame
+        Worst step per element: ``element`` (bus/line/trafo), ``index``, ``quantity``, ``value``,
+        ``step``, ``time``.
+    summary : dict
+        ``n_steps``, ``n_converged``, ``duration_h``, ``energy_loss_mwh``,
+        ``hours_with_violations``, ``elapsed_s``, ``steps_per_s``.
+    vm_pu, va_degree : DataFrame or None
+        Steps x pandapower buses (NaN for buses not energized or steps not converged); None when
+        streamed to a file.
+    loading_percent : dict
+        ``"line"`` / ``"trafo"`` -> DataFrame steps x elements; empty when streamed to a file.
+    path : Path or None
+        The HDF5 file written.
+    """
+
+    steps: pd.DataFrame
+    worst: pd.DataFrame
+    summary: dict[str, Any]
+    vm_pu: pd.DataFrame | None = None
+    va_degree: pd.DataFrame | None = None
+    loading_percent: dict[str, pd.DataFrame] = field(default_factory=dict)
+    path: Path | None = None
+
+    def violation_hours(self) -> pd.DataFrame:
+        """Steps with a voltage or loading violation (subset of :attr:`steps`)."""
+        return self.steps[self.steps["violation"]]
+
+
+class _Extremes:
+    """Running per-element extremes (value and step) over blocks."""
+
+    def __init__(self, n: int, mode: str) -> None:
+        self.mode = mode
+        self.value = np.full(n, np.inf if mode == "min" else -np.inf)
+        self.step = np.full(n, -1, dtype=np.int64)
+
+    def update(self, block: np.ndarray, offset: int) -> None:
+        if block.shape[0] == 0 or block.shape[1] == 0:
+            return
+        filled = np.where(np.isnan(block), np.inf if self.mode == "min" else -np.inf, block)
+        arg = filled.argmin(axis=0) if self.mode == "min" else filled.argmax(axis=0)
+        val = filled[arg, np.arange(block.shape[1])]
+        better = val < self.value if self.mode == "min" else val > self.value
+        self.value[better] = val[better]
+        self.step[better] = arg[better] + offset
+
+
+class _Injections:
+    """Bus injections (pu) of any block of steps: base case plus profiled changes."""
+
+    def __init__(self, model: TimeSeriesModel, profiles: prof.Profiles) -> None:
+        self.model = model
+        self.parts = []
+        for (et, col), df in profiles.tables.items():
+            if et not in model.elements:
+                continue
+            idx = df.columns.to_numpy(dtype=np.int64)
+            a = model.injection_matrix(et, col, idx)
+            base = model.base_values(et, col, idx)
+            self.parts.append((a, df.to_numpy(dtype=float), base))
+
+    def block(self, start: int, stop: int) -> np.ndarray:
+        s = np.repeat(self.model.sbus0[None, :], stop - start, axis=0)
+        for a, values, base in self.parts:
+            s += (a @ (values[start:stop] - base).T).T
+        return np.ascontiguousarray(s)
+
+
+def _row_reduce(func: Callable[..., np.ndarray], arr: np.ndarray, ok: np.ndarray) -> np.ndarray:
+    """Row-wise min/max over the finite entries of converged rows; NaN elsewhere."""
+    out = np.full(arr.shape[0], np.nan)
+    if arr.shape[1] == 0 or not ok.any():
+        return out
+    sub = arr[ok]
+    fill = np.inf if func is np.min else -np.inf
+    red = func(np.where(np.isnan(sub), fill, sub), axis=1)
+    out[ok] = np.where(np.isfinite(red), red, np.nan)
+    return out
+
+
+def _time_values(index: pd.Index) -> np.ndarray:
+    if isinstance(index, pd.DatetimeIndex):
+        return index.to_numpy(dtype="datetime64[ns]")
+    return np.asarray(index)
+
+
+def run(
+    net: pp.pandapowerNet,
+    profiles: Any,
+    *,
+    out: str | os.PathLike[str] | None = None,
+    block_size: int = 2048,
+    tolerance_mva: float = TOLERANCE_MVA,
+    max_iteration: int = 10,
+    vm_min_pu: float = 0.95,
+    vm_max_pu: float = 1.05,
+    max_loading_percent: float = 100.0,
+    allow_negative_loads: bool = False,
+    duration_h: float | None = None,
+    progress: Callable[[int], None] | None = None,
+    case_name: str = "",
+    case_sha256: str = "",
+) -> TimeSeriesResult:
+    """Run one AC power flow per profile step.
+
+    Parameters
+    ----------
+    net
+        pandapower net (not modified); its element values are the base case for elements
+        without a profile.
+    profiles
+        :class:`gridplan.model.profiles.Profiles`, DataFrame(s), or a CSV/HDF5 path (see
+        :mod:`gridplan.model.profiles`); values in MW / Mvar.
+    out
+        HDF5 file to stream per-step results into (group ``/timeseries``); when given, the
+        returned result holds only per-step summaries and worst cases, not the full arrays.
+    block_size
+        Steps solved together (memory ~ block_size x n_bus x 16 bytes per array).
+    tolerance_mva
+        Convergence tolerance on the infinity norm of the bus power mismatch, pu (pandapower's
+        ``tolerance_mva``).
+    max_iteration
+        Exact-Newton iterations allowed per step that the batched iteration did not solve.
+    vm_min_pu, vm_max_pu
+        Voltage band (pu) for buses without ``min_vm_pu`` / ``max_vm_pu``.
+    max_loading_percent
+        Loading (%) above which a line or transformer counts as a violation.
+    allow_negative_loads
+        Accept negative load ``p_mw`` in the profiles.
+    duration_h
+        Step length (h) when the profiles have no timestamps (default 1 h).
+    progress
+        Called with the number of steps finished after every block.
+    case_name, case_sha256
+        Written to the result file's root attributes.
+
+    Returns
+    -------
+    TimeSeriesResult
+    """
+    t0 = time.perf_counter()
+    profiles = prof.read_profiles(profiles, duration_h=duration_h)
+    prof.validate(profiles, net, allow_negative_loads=allow_negative_loads)
+    model = TimeSeriesModel.compile(net, vm_min_pu=vm_min_pu, vm_max_pu=vm_max_pu)
+    solver = BatchNewton(model.ybus, model.pv, model.pq, tol=tolerance_mva, max_iter=max_iteration)
+    inj = _Injections(model, profiles)
+    n = profiles.n_steps
+    bus_map = model.bus_ppci
+    bus_on = bus_map >= 0
+    vmin, vmax = model.vm_limits
+    branch_names = [b for b in ("line", "trafo") if b in model.branches]
+
+    vm_low = _Extremes(len(bus_map), "min")
+    vm_high = _Extremes(len(bus_map), "max")
+    load_high = {b: _Extremes(len(model.branches[b]["index"]), "max") for b in branch_names}
+    step_frames: list[pd.DataFrame] = []
+    keep: dict[str, list[np.ndarray]] = {"vm": [], "va": [], **{b: [] for b in branch_names}}
+    writer = (
+        ResultWriter(out, case_name=case_name, case_sha256=case_sha256) if out is not None else None
+    )
+    times = _time_values(profiles.index)
+    try:
+        v_warm = model.v0
+        for start in range(0, n, max(1, block_size)):
+            stop = min(n, start + block_size)
+            sol = solver.solve(inj.block(start, stop), v_warm)
+            ok = np.flatnonzero(sol.converged)
+            if ok.size:
+                v_warm = sol.v[ok[-1]]
+            v = sol.v
+            v[~sol.converged] = np.nan
+            vm = np.full((stop - start, len(bus_map)), np.nan)
+            va = np.full_like(vm, np.nan)
+            vm[:, bus_on] = np.abs(v[:, bus_map[bus_on]])
+            va[:, bus_on] = np.degrees(np.angle(v[:, bus_map[bus_on]]))
+            s_f, s_t, i_f, i_t = branchflow.branch_flows(
+                np.ascontiguousarray(np.nan_to_num(v)),
+                model.f,
+                model.t,
+                model.yff,
+                model.yft,
+                model.ytf,
+                model.ytt,
+                model.base_kv,
+                model.base_mva,
+            )
+            p_loss = (s_f.real + s_t.real).sum(axis=1)
+            p_loss[~sol.converged] = np.nan
+            loading = {}
+            for b in branch_names:
+                ld = model.loading(b, i_f, i_t)
+                ld[~sol.converged] = np.nan
+                loading[b] = ld
+                load_high[b].update(ld, start)
+            vm_low.update(vm, start)
+            vm_high.update(vm, start)
+            conv = sol.converged
+            max_ld = _row_reduce(
+                np.max,
+                np.hstack([loading[b] for b in branch_names])
+                if branch_names
+                else np.empty((stop - start, 0)),
+                conv,
+            )
+            with np.errstate(invalid="ignore"):
+                v_viol = ((vm < vmin) | (vm > vmax)).any(axis=1)
+                l_viol = max_ld > max_loading_percent
+            steps = pd.DataFrame(
+                {
+                    "time": times[start:stop],
+                    "converged": sol.converged,
+                    "iterations": sol.iterations,
+                    "max_mismatch_pu": sol.max_mismatch_pu,
+                    "p_loss_mw": p_loss,
+                    "vm_min_pu": _row_reduce(np.min, vm, conv),
+                    "vm_max_pu": _row_reduce(np.max, vm, conv),
+                    "max_loading_percent": max_ld,
+                    "violation": v_viol | l_viol,
+                },
+                index=pd.RangeIndex(start, stop, name="step"),
+            )
+            step_frames.append(steps)
+            if writer is not None:
+                _write_block(writer, model, branch_names, start, n, steps, vm, va, loading)
+            else:
+                keep["vm"].append(vm)
+                keep["va"].append(va)
+                for b in branch_names:
+                    keep[b].append(loading[b])
+            if progress is not None:
+                progress(stop)
+        steps_all = (
+            pd.concat(step_frames)
+            if step_frames
+            else pd.DataFrame(index=pd.RangeIndex(0, name="step"))
+        )
+        worst = _worst_table(model, branch_names, vm_low, vm_high, load_high, times)
+        elapsed = time.perf_counter() - t0
+        summary = {
+            "n_steps": n,
+            "n_converged": int(steps_all["converged"].sum()) if n else 0,
+            "duration_h": profiles.duration_h,
+            "energy_loss_mwh": float(np.nansum(steps_all["p_loss_mw"]) * profiles.duration_h)
+            if n
+            else 0.0,
+            "hours_with_violations": float(steps_all["violation"].sum() * profiles.duration_h)
+            if n
+            else 0.0,
+            "elapsed_s": elapsed,
+            "steps_per_s": n / elapsed if elapsed > 0 else float("inf"),
+        }
+        if writer is not None:
+            writer.write_table(f"{GROUP}/worst", worst)
+            writer.set_attrs(
+                GROUP,
+                **summary,
+                tolerance_mva=tolerance_mva,
+                max_loading_percent=max_loading_percent,
+            )
+            writer.commit()
+    except BaseException:
+        if writer is not None:
+            writer.abort()
+        raise
+    result = TimeSeriesResult(
+        steps=steps_all,
+        worst=worst,
+        summary=summary,
+        path=writer.path if writer is not None else None,
+    )
+    if writer is None:
+        idx = steps_all.index
+        bus_cols = pd.Index(model.bus_index, name="bus")
+        result.vm_pu = pd.DataFrame(
+            np.vstack(keep["vm"]) if keep["vm"] else np.empty((0, len(bus_cols))),
+            index=idx,
+            columns=bus_cols,
+        )
+        result.va_degree = pd.DataFrame(
+            np.vstack(keep["va"]) if keep["va"] else np.empty((0, len(bus_cols))),
+            index=idx,
+            columns=bus_cols,
+        )
+        for b in branch_names:
+            cols = pd.Index(model.branches[b]["index"], name=b)
+            result.loading_percent[b] = pd.DataFrame(
+                np.vstack(keep[b]) if keep[b] else np.empty((0, len(cols))), index=idx, columns=cols
+            )
+    return result
+
+
+def _write_block(
+    writer: ResultWriter,
+    model: TimeSeriesModel,
+    branch_names: list[str],
+    start: int,
+    n_total: int,
+    steps: pd.DataFrame,
+    vm: np.ndarray,
+    va: np.ndarray,
+    loading: dict[str, np.ndarray],
+) -> None:
+    """Append one block of per-step arrays to the open result file."""
+    writer.append_table(f"{GROUP}/steps", steps)
+    arrays = [("bus/vm_pu", vm, "pu"), ("bus/va_degree", va, "degree")]
+    arrays += [(f"{b}/loading_percent", loading[b], "%") for b in branch_names]
+    for name, arr, unit in arrays:
+        path = f"{GROUP}/{name}"
+        if start == 0:
+            width = arr.shape[1]
+            rows = max(1, min(n_total, max(1, (1 << 20) // (8 * max(width, 1)))))
+            writer.write_array(
+                path,
+                arr,
+                unit=unit,
+                maxshape=(None, width),
+                chunks=(min(rows, max(arr.shape[0], 1)), max(width, 1)),
+            )
+            elem = name.split("/")[0]
+            idx = model.bus_index if elem == "bus" else model.branches[elem]["index"]
+            if f"{GROUP}/{elem}/index" not in writer.h5:
+                writer.write_array(
+                    f"{GROUP}/{elem}/index", np.asarray(idx, dtype=np.int64), chunks=None
+                )
+        else:
+            ds = writer.h5[path]
+            old = ds.shape[0]
+            ds.resize((old + arr.shape[0], ds.shape[1]))
+            ds[old:] = arr
+
+
+def _worst_table(
+    model: TimeSeriesModel,
+    branch_names: list[str],
+    vm_low: _Extremes,
+    vm_high: _Extremes,
+    load_high: dict[str, _Extremes],
+    times: np.ndarray,
+) -> pd.DataFrame:
+    """Worst step per element: lowest and highest voltage per bus, highest loading per branch."""
+    frames = []
+
+    def part(element: str, index: np.ndarray, quantity: str, ext: _Extremes) -> pd.DataFrame:
+        ok = ext.step >= 0
+        return pd.DataFrame(
+            {
+                "element": element,
+                "element_index": index[ok],
+                "quantity": quantity,
+                "value": ext.value[ok],
+                "step": ext.step[ok],
+                "time": times[ext.step[ok]] if len(times) else times[:0],
+            }
+        )
+
+    frames.append(part("bus", model.bus_index, "vm_min_pu", vm_low))
+    frames.append(part("bus", model.bus_index, "vm_max_pu", vm_high))
+    for b in branch_names:
+        frames.append(part(b, model.branches[b]["index"], "loading_percent", load_high[b]))
+    out = pd.concat(frames, ignore_index=True)
+    out.index.name = "row"
+    return out
