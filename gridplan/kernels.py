@@ -8,3 +8,5 @@ from gridplan._backend import load_kernel
 
 branchflow = load_kernel("branchflow", "gridplan.core.branchflow")
 timeseries_nr = load_kernel("timeseries_nr", "gridplan.core.timeseries_nr")
+contingency_lu = load_kernel("contingency_lu", "gridplan.core.contingency_lu")
+contingency_graph = load_kernel("contingency_graph", "gridplan.core.contingency_graph")
