@@ -28,8 +28,10 @@ import pandapower as pp
 from cases.builders._common import PlanFigures, finish, seed_project, write_case
 
 NAME = "uhv-backbone"
-DESCRIPTION = ("Multi-region UHV/EHV equivalent: 1000 kV AC Jindongnan-Nanyang-Jingmen corridor, "
-               "+/-800 kV and +/-660 kV DC links, 500/220 kV regional grids")
+DESCRIPTION = (
+    "Multi-region UHV/EHV equivalent: 1000 kV AC Jindongnan-Nanyang-Jingmen corridor, "
+    "+/-800 kV and +/-660 kV DC links, 500/220 kV regional grids"
+)
 F_HZ = 50.0
 
 # --- overhead line data, per km and circuit ------------------------------------------------------
@@ -51,10 +53,24 @@ LINE_TYPES: dict[str, dict[str, float]] = {
 # autotransformers (HV-MV windings modelled; the tertiary carries only reactive compensation).
 # vk: 18 % for 1000 kV 3,000 MVA units (pilot project data), 14 % for 500 kV 1,000 MVA units
 # (GB/T 6451 range 12-16 %); vkr / pfe / i0 typical of such units (losses ~0.2 %).
-TRAFO_UHV = {"sn_mva": 3000.0, "vn_hv_kv": 1050.0, "vn_lv_kv": 525.0, "vkr_percent": 0.15,
-             "vk_percent": 18.0, "pfe_kw": 200.0, "i0_percent": 0.05}
-TRAFO_500 = {"sn_mva": 1000.0, "vn_hv_kv": 525.0, "vn_lv_kv": 230.0, "vkr_percent": 0.20,
-             "vk_percent": 14.0, "pfe_kw": 250.0, "i0_percent": 0.10}
+TRAFO_UHV = {
+    "sn_mva": 3000.0,
+    "vn_hv_kv": 1050.0,
+    "vn_lv_kv": 525.0,
+    "vkr_percent": 0.15,
+    "vk_percent": 18.0,
+    "pfe_kw": 200.0,
+    "i0_percent": 0.05,
+}
+TRAFO_500 = {
+    "sn_mva": 1000.0,
+    "vn_hv_kv": 525.0,
+    "vn_lv_kv": 230.0,
+    "vkr_percent": 0.20,
+    "vk_percent": 14.0,
+    "pfe_kw": 250.0,
+    "i0_percent": 0.10,
+}
 
 #: Unit sizes, MW, and rated power factor of the generator models.
 UNIT_MW = {"coal": 600.0, "hydro": 700.0, "nuclear": 1000.0, "wind": 200.0}
@@ -110,57 +126,156 @@ class Region:
 # a winter evening peak, reduced to about a third of the provinces' 2010 peaks so the
 # equivalent stays at ~400 buses. export_mw: planned net export (+) / import (-) of the region.
 REGIONS: tuple[Region, ...] = (
-    Region("SX", "Shanxi", "north-central",
-           ("Changzhi", "Taiyuan", "Datong", "Xinzhou", "Yangquan", "Linfen", "Yuncheng",
-            "Jincheng"),
-           9000.0, 4500.0,
-           (Plant("Yangcheng", 7, "coal", 8), Plant("Shentou", 2, "coal", 6),
-            Plant("Hequ", 3, "coal", 4), Plant("Taiyuan No.2", 1, "coal", 4),
-            Plant("Hejin", 6, "coal", 4)),
-           ((0, 4), (1, 5))),
-    Region("SD", "Shandong", "north-central",
-           ("Jinan", "Qingdao", "Zibo", "Weifang", "Linyi", "Jining", "Dezhou", "Liaocheng",
-            "Yantai", "Zaozhuang"),
-           14000.0, -3760.0,
-           (Plant("Zouxian", 5, "coal", 8), Plant("Huangdao", 1, "coal", 5),
-            Plant("Longkou", 8, "coal", 4), Plant("Dezhou", 6, "coal", 4)),
-           ((0, 5), (2, 7)), cap_mvar_per_mw=0.30),
-    Region("HA", "Henan", "north-central",
-           ("Nanyang", "Zhengzhou", "Luoyang", "Pingdingshan", "Xinxiang", "Anyang",
-            "Zhoukou", "Xinyang", "Shangqiu"),
-           11000.0, -1500.0,
-           (Plant("Qinbei", 4, "coal", 8), Plant("Yaomeng", 3, "coal", 5),
-            Plant("Xinxiang", 4, "coal", 4), Plant("Xiaolangdi", 2, "hydro", 2)),
-           ((0, 4), (2, 6))),
-    Region("HB", "Hubei", "north-central",
-           ("Jingmen", "Wuhan", "Yichang", "Xiangyang", "Jingzhou", "Xiaogan", "Xianning",
-            "Huanggang"),
-           10000.0, -3800.0,
-           (Plant("Three Gorges", 2, "hydro", 6), Plant("Gezhouba", 2, "hydro", 2),
-            Plant("Hanchuan", 5, "coal", 3), Plant("Yangluo", 1, "coal", 3)),
-           ((0, 4), (1, 5))),
-    Region("SC", "Sichuan", "north-central",
-           ("Yibin", "Chengdu", "Zigong", "Leshan", "Mianyang", "Nanchong", "Dazhou",
-            "Panzhihua"),
-           8000.0, 6800.0,
-           (Plant("Xiangjiaba", 0, "hydro", 9), Plant("Ertan", 7, "hydro", 6),
-            Plant("Pubugou", 3, "hydro", 6), Plant("Jinping", 2, "hydro", 8),
-            Plant("Guang'an", 5, "coal", 6)),
-           ((0, 4), (1, 5))),
-    Region("EC", "East China", "east",
-           ("Fengxian", "Shanghai", "Suzhou", "Wuxi", "Nanjing", "Hangzhou", "Jiaxing",
-            "Ningbo", "Changzhou", "Nantong"),
-           16000.0, -5580.0,
-           (Plant("Qinshan", 6, "nuclear", 4), Plant("Waigaoqiao", 1, "coal", 5),
-            Plant("Beilun", 7, "coal", 6), Plant("Ligang", 3, "coal", 4)),
-           ((0, 5), (2, 7))),
-    Region("NX", "Ningxia", "northwest",
-           ("Yinchuan", "Lingwu", "Wuzhong", "Shizuishan", "Zhongwei", "Guyuan"),
-           4000.0, 4000.0,
-           (Plant("Ningdong", 1, "coal", 10), Plant("Shizuishan", 3, "coal", 4),
+    Region(
+        "SX",
+        "Shanxi",
+        "north-central",
+        ("Changzhi", "Taiyuan", "Datong", "Xinzhou", "Yangquan", "Linfen", "Yuncheng", "Jincheng"),
+        9000.0,
+        4500.0,
+        (
+            Plant("Yangcheng", 7, "coal", 8),
+            Plant("Shentou", 2, "coal", 6),
+            Plant("Hequ", 3, "coal", 4),
+            Plant("Taiyuan No.2", 1, "coal", 4),
+            Plant("Hejin", 6, "coal", 4),
+        ),
+        ((0, 4), (1, 5)),
+    ),
+    Region(
+        "SD",
+        "Shandong",
+        "north-central",
+        (
+            "Jinan",
+            "Qingdao",
+            "Zibo",
+            "Weifang",
+            "Linyi",
+            "Jining",
+            "Dezhou",
+            "Liaocheng",
+            "Yantai",
+            "Zaozhuang",
+        ),
+        14000.0,
+        -3760.0,
+        (
+            Plant("Zouxian", 5, "coal", 8),
+            Plant("Huangdao", 1, "coal", 5),
+            Plant("Longkou", 8, "coal", 4),
+            Plant("Dezhou", 6, "coal", 4),
+        ),
+        ((0, 5), (2, 7)),
+        cap_mvar_per_mw=0.30,
+    ),
+    Region(
+        "HA",
+        "Henan",
+        "north-central",
+        (
+            "Nanyang",
+            "Zhengzhou",
+            "Luoyang",
+            "Pingdingshan",
+            "Xinxiang",
+            "Anyang",
+            "Zhoukou",
+            "Xinyang",
+            "Shangqiu",
+        ),
+        11000.0,
+        -1500.0,
+        (
+            Plant("Qinbei", 4, "coal", 8),
+            Plant("Yaomeng", 3, "coal", 5),
+            Plant("Xinxiang", 4, "coal", 4),
+            Plant("Xiaolangdi", 2, "hydro", 2),
+        ),
+        ((0, 4), (2, 6)),
+    ),
+    Region(
+        "HB",
+        "Hubei",
+        "north-central",
+        (
+            "Jingmen",
+            "Wuhan",
+            "Yichang",
+            "Xiangyang",
+            "Jingzhou",
+            "Xiaogan",
+            "Xianning",
+            "Huanggang",
+        ),
+        10000.0,
+        -3800.0,
+        (
+            Plant("Three Gorges", 2, "hydro", 6),
+            Plant("Gezhouba", 2, "hydro", 2),
+            Plant("Hanchuan", 5, "coal", 3),
+            Plant("Yangluo", 1, "coal", 3),
+        ),
+        ((0, 4), (1, 5)),
+    ),
+    Region(
+        "SC",
+        "Sichuan",
+        "north-central",
+        ("Yibin", "Chengdu", "Zigong", "Leshan", "Mianyang", "Nanchong", "Dazhou", "Panzhihua"),
+        8000.0,
+        6800.0,
+        (
+            Plant("Xiangjiaba", 0, "hydro", 9),
+            Plant("Ertan", 7, "hydro", 6),
+            Plant("Pubugou", 3, "hydro", 6),
+            Plant("Jinping", 2, "hydro", 8),
+            Plant("Guang'an", 5, "coal", 6),
+        ),
+        ((0, 4), (1, 5)),
+    ),
+    Region(
+        "EC",
+        "East China",
+        "east",
+        (
+            "Fengxian",
+            "Shanghai",
+            "Suzhou",
+            "Wuxi",
+            "Nanjing",
+            "Hangzhou",
+            "Jiaxing",
+            "Ningbo",
+            "Changzhou",
+            "Nantong",
+        ),
+        16000.0,
+        -5580.0,
+        (
+            Plant("Qinshan", 6, "nuclear", 4),
+            Plant("Waigaoqiao", 1, "coal", 5),
+            Plant("Beilun", 7, "coal", 6),
+            Plant("Ligang", 3, "coal", 4),
+        ),
+        ((0, 5), (2, 7)),
+    ),
+    Region(
+        "NX",
+        "Ningxia",
+        "northwest",
+        ("Yinchuan", "Lingwu", "Wuzhong", "Shizuishan", "Zhongwei", "Guyuan"),
+        4000.0,
+        4000.0,
+        (
+            Plant("Ningdong", 1, "coal", 10),
+            Plant("Shizuishan", 3, "coal", 4),
             Plant("Helan Shan wind", 4, "wind", 6, kv=220.0, line_km=60.0),
-            Plant("Zhongwei wind", 4, "wind", 6, kv=220.0, line_km=50.0)),
-           ((0, 3),), cap_mvar_per_mw=0.10),
+            Plant("Zhongwei wind", 4, "wind", 6, kv=220.0, line_km=50.0),
+        ),
+        ((0, 3),),
+        cap_mvar_per_mw=0.10,
+    ),
 )
 
 #: 500 kV AC ties between regions: (region, substation, region, substation, km); double circuit.
@@ -190,10 +305,26 @@ UHV_REACTORS_MVAR = ((720.0, 720.0), (540.0, 540.0))
 # Ningdong-Shandong (Yinchuan East-Qingdao): 4,000 MW, +/-660 kV, 1,335 km, 4 x ACSR-1000 per pole.
 #   Losses: ~3.0 kA per pole at ~0.0073 ohm/km (~4.5 %) + converters (~1.5 %).
 DC_LINKS = (
-    {"kv": 800, "name": "Xiangjiaba-Shanghai +/-800 kV (Fulong-Fengxian)", "from": ("SC", 0),
-     "to": ("EC", 0), "p_mw": 6000.0, "max_p_mw": 6400.0, "loss_percent": 7.0, "length_km": 1907.0},
-    {"kv": 660, "name": "Ningdong-Shandong +/-660 kV (Yinchuan East-Qingdao)", "from": ("NX", 1),
-     "to": ("SD", 1), "p_mw": 4000.0, "max_p_mw": 4000.0, "loss_percent": 6.0, "length_km": 1335.0},
+    {
+        "kv": 800,
+        "name": "Xiangjiaba-Shanghai +/-800 kV (Fulong-Fengxian)",
+        "from": ("SC", 0),
+        "to": ("EC", 0),
+        "p_mw": 6000.0,
+        "max_p_mw": 6400.0,
+        "loss_percent": 7.0,
+        "length_km": 1907.0,
+    },
+    {
+        "kv": 660,
+        "name": "Ningdong-Shandong +/-660 kV (Yinchuan East-Qingdao)",
+        "from": ("NX", 1),
+        "to": ("SD", 1),
+        "p_mw": 4000.0,
+        "max_p_mw": 4000.0,
+        "loss_percent": 6.0,
+        "length_km": 1335.0,
+    },
 )
 
 
@@ -212,18 +343,34 @@ class _Builder:
         self.net = pp.create_empty_network(name=NAME, f_hz=F_HZ, sn_mva=100.0)
         self.sub500: dict[tuple[str, int], int] = {}
 
-    def bus(self, name: str, vn_kv: float, region: str, area: str,
-            max_vm_pu: float = 1.05) -> int:
-        return pp.create_bus(self.net, vn_kv, name=name, min_vm_pu=0.95, max_vm_pu=max_vm_pu,
-                             region=region, area=area)
+    def bus(self, name: str, vn_kv: float, region: str, area: str, max_vm_pu: float = 1.05) -> int:
+        return pp.create_bus(
+            self.net,
+            vn_kv,
+            name=name,
+            min_vm_pu=0.95,
+            max_vm_pu=max_vm_pu,
+            region=region,
+            area=area,
+        )
 
-    def line(self, f: int, t: int, km: float, kind: str, name: str, max_i_ka: float | None = None
-             ) -> int:
+    def line(
+        self, f: int, t: int, km: float, kind: str, name: str, max_i_ka: float | None = None
+    ) -> int:
         d = LINE_TYPES[kind]
         return pp.create_line_from_parameters(
-            self.net, f, t, length_km=km, r_ohm_per_km=d["r"], x_ohm_per_km=d["x"],
-            c_nf_per_km=d["c"], max_i_ka=d["max_i"] if max_i_ka is None else max_i_ka,
-            name=name, type="ol", conductor=kind)
+            self.net,
+            f,
+            t,
+            length_km=km,
+            r_ohm_per_km=d["r"],
+            x_ohm_per_km=d["x"],
+            c_nf_per_km=d["c"],
+            max_i_ka=d["max_i"] if max_i_ka is None else max_i_ka,
+            name=name,
+            type="ol",
+            conductor=kind,
+        )
 
     def double(self, f: int, t: int, km: float, kind: str, name: str, circuits: int = 2) -> None:
         for c in range(1, circuits + 1):
@@ -234,8 +381,13 @@ class _Builder:
             charging = 500.0**2 * 2 * math.pi * F_HZ * d["c"] * 1e-9 * km * circuits
             q = round(LONG_LINE_REACTOR_SHARE * charging / 2 / 30.0) * 30.0
             for bus in (f, t):
-                pp.create_shunt(self.net, bus, q_mvar=q, p_mw=round(q * 0.002, 2),
-                                name=f"{name} line reactor at {self.net.bus.at[bus, 'name']}")
+                pp.create_shunt(
+                    self.net,
+                    bus,
+                    q_mvar=q,
+                    p_mw=round(q * 0.002, 2),
+                    name=f"{name} line reactor at {self.net.bus.at[bus, 'name']}",
+                )
 
     def trafo(self, hv: int, lv: int, data: dict[str, float], name: str) -> int:
         return pp.create_transformer_from_parameters(self.net, hv, lv, name=name, **data)
@@ -247,11 +399,21 @@ class _Builder:
             self.sub500[(r.key, i)] = self.bus(f"{r.key} {city} 500kV", 500.0, r.key, r.area)
         for i in range(n):
             j = (i + 1) % n
-            self.double(self.sub500[(r.key, i)], self.sub500[(r.key, j)], _ring_km(k, i),
-                        "500kV 4xLGJ-400/35", f"{r.key} {r.subs[i]}-{r.subs[j]} 500kV")
+            self.double(
+                self.sub500[(r.key, i)],
+                self.sub500[(r.key, j)],
+                _ring_km(k, i),
+                "500kV 4xLGJ-400/35",
+                f"{r.key} {r.subs[i]}-{r.subs[j]} 500kV",
+            )
         for i, j in r.chords:
-            self.double(self.sub500[(r.key, i)], self.sub500[(r.key, j)], 200.0,
-                        "500kV 4xLGJ-400/35", f"{r.key} {r.subs[i]}-{r.subs[j]} 500kV")
+            self.double(
+                self.sub500[(r.key, i)],
+                self.sub500[(r.key, j)],
+                200.0,
+                "500kV 4xLGJ-400/35",
+                f"{r.key} {r.subs[i]}-{r.subs[j]} 500kV",
+            )
         weights = [_load_weight(i, j) for i in range(n) for j in range(3)]
         scale = r.load_mw / sum(weights)
         tan_phi = math.tan(math.acos(LOAD_COS_PHI))
@@ -259,18 +421,31 @@ class _Builder:
             hub = self.bus(f"{r.key} {city} 220kV", 220.0, r.key, r.area)
             sub_mw = sum(round(scale * _load_weight(i, j)) for j in range(3))
             for u in range(1, max(2, math.ceil(sub_mw / MW_PER_TRAFO)) + 1):
-                self.trafo(self.sub500[(r.key, i)], hub, TRAFO_500, f"{r.key} {city} T{u} 500/220kV")
+                self.trafo(
+                    self.sub500[(r.key, i)], hub, TRAFO_500, f"{r.key} {city} T{u} 500/220kV"
+                )
             loads = []
             for j in range(3):
                 b = self.bus(f"{r.key} {city} L{j + 1} 220kV", 220.0, r.key, r.area)
                 loads.append(b)
-                self.double(hub, b, 25.0 + 10.0 * j, "220kV 2xLGJ-400/35",
-                            f"{r.key} {city} L{j + 1} 220kV")
+                self.double(
+                    hub, b, 25.0 + 10.0 * j, "220kV 2xLGJ-400/35", f"{r.key} {city} L{j + 1} 220kV"
+                )
                 p = round(scale * _load_weight(i, j))
-                pp.create_load(net, b, p_mw=float(p), q_mvar=float(round(p * tan_phi)),
-                               name=f"{r.key} {city} L{j + 1}", region=r.key)
-                pp.create_shunt(net, b, q_mvar=-float(round(r.cap_mvar_per_mw * p / 10.0) * 10.0),
-                                name=f"{r.key} {city} L{j + 1} capacitors")
+                pp.create_load(
+                    net,
+                    b,
+                    p_mw=float(p),
+                    q_mvar=float(round(p * tan_phi)),
+                    name=f"{r.key} {city} L{j + 1}",
+                    region=r.key,
+                )
+                pp.create_shunt(
+                    net,
+                    b,
+                    q_mvar=-float(round(r.cap_mvar_per_mw * p / 10.0) * 10.0),
+                    name=f"{r.key} {city} L{j + 1} capacitors",
+                )
             # the three load substations form a 220 kV ring (single-circuit links)
             self.line(loads[0], loads[1], 30.0, "220kV 2xLGJ-400/35", f"{r.key} {city} L1-L2 220kV")
             self.line(loads[1], loads[2], 30.0, "220kV 2xLGJ-400/35", f"{r.key} {city} L2-L3 220kV")
@@ -278,12 +453,15 @@ class _Builder:
     def plants(self, r: Region) -> None:
         net = self.net
         need = r.load_mw * (1.0 + LOSS_SHARE) + r.export_mw
-        fixed = sum(p.units * UNIT_MW[p.fuel] * DISPATCH[p.fuel] for p in r.plants
-                    if p.fuel != "coal")
+        fixed = sum(
+            p.units * UNIT_MW[p.fuel] * DISPATCH[p.fuel] for p in r.plants if p.fuel != "coal"
+        )
         coal = sum(p.units * UNIT_MW[p.fuel] for p in r.plants if p.fuel == "coal")
         factor = (need - fixed) / coal if coal else 0.0
         if coal and not 0.4 <= factor <= 0.95:
-            raise ValueError(f"{r.name}: coal dispatch {factor:.2f} of capacity is outside 0.4-0.95")
+            raise ValueError(
+                f"{r.name}: coal dispatch {factor:.2f} of capacity is outside 0.4-0.95"
+            )
         for p in r.plants:
             bus = self.bus(f"{r.key} {p.name} {p.kv:.0f}kV", p.kv, r.key, r.area)
             sub = self.sub500[(r.key, p.sub)]
@@ -295,11 +473,21 @@ class _Builder:
             unit = UNIT_MW[p.fuel]
             share = factor if p.fuel == "coal" else DISPATCH[p.fuel]
             for u in range(p.units):
-                pp.create_gen(net, bus, p_mw=float(round(unit * share)), vm_pu=GEN_VM_PU,
-                              sn_mva=unit / 0.9, max_p_mw=unit, min_p_mw=0.0,
-                              max_q_mvar=0.6 * unit, min_q_mvar=-0.3 * unit,
-                              name=f"{r.key} {p.name} G{u + 1}", fuel=p.fuel, region=r.key,
-                              plant=p.name)
+                pp.create_gen(
+                    net,
+                    bus,
+                    p_mw=float(round(unit * share)),
+                    vm_pu=GEN_VM_PU,
+                    sn_mva=unit / 0.9,
+                    max_p_mw=unit,
+                    min_p_mw=0.0,
+                    max_q_mvar=0.6 * unit,
+                    min_q_mvar=-0.3 * unit,
+                    name=f"{r.key} {p.name} G{u + 1}",
+                    fuel=p.fuel,
+                    region=r.key,
+                    plant=p.name,
+                )
 
 
 def build() -> pp.pandapowerNet:
@@ -310,8 +498,9 @@ def build() -> pp.pandapowerNet:
     uhv = seed_project("ac", 1000)
     src = uhv["source"]
     if sum(UHV_SECTIONS_KM) != uhv["length_km"]:
-        raise ValueError(f"UHV sections sum to {sum(UHV_SECTIONS_KM)} km, plan says "
-                         f"{uhv['length_km']} km")
+        raise ValueError(
+            f"UHV sections sum to {sum(UHV_SECTIONS_KM)} km, plan says {uhv['length_km']} km"
+        )
 
     # UHV corridor first, so its elements have the lowest indices
     vmax_uhv = uhv["operating_kv"] / uhv["nominal_kv"]
@@ -326,17 +515,35 @@ def build() -> pp.pandapowerNet:
     kind = "1000kV 8xLGJ-500/35"
     l1 = b.line(jdn, ny_a, UHV_SECTIONS_KM[0], kind, "Jindongnan-Nanyang 1000kV", max_i_ka)
     l2 = b.line(ny_b, jm, UHV_SECTIONS_KM[1], kind, "Nanyang-Jingmen 1000kV", max_i_ka)
-    for line, km, (f, t) in ((l1, UHV_SECTIONS_KM[0], (ny_a, ny)),
-                             (l2, UHV_SECTIONS_KM[1], (ny, ny_b))):
+    for line, km, (f, t) in (
+        (l1, UHV_SECTIONS_KM[0], (ny_a, ny)),
+        (l2, UHV_SECTIONS_KM[1], (ny, ny_b)),
+    ):
         x_ohm = -round(UHV_SERIES_COMP * LINE_TYPES[kind]["x"] * km, 1)
         pp.create_series_reactor_as_impedance(
-            net, f, t, r_ohm=0.0, x_ohm=x_ohm, sn_mva=uhv["capacity_mva"],
-            name=f"{net.line.at[line, 'name']} series capacitor {UHV_SERIES_COMP:.0%}")
+            net,
+            f,
+            t,
+            r_ohm=0.0,
+            x_ohm=x_ohm,
+            sn_mva=uhv["capacity_mva"],
+            name=f"{net.line.at[line, 'name']} series capacitor {UHV_SERIES_COMP:.0%}",
+        )
     for (q_from, q_to), (f, t) in zip(UHV_REACTORS_MVAR, ((jdn, ny_a), (ny_b, jm)), strict=True):
-        pp.create_shunt(net, f, q_mvar=q_from, p_mw=round(q_from * 0.002, 2),
-                        name=f"{net.bus.at[f, 'name']} line reactor")
-        pp.create_shunt(net, t, q_mvar=q_to, p_mw=round(q_to * 0.002, 2),
-                        name=f"{net.bus.at[t, 'name']} line reactor")
+        pp.create_shunt(
+            net,
+            f,
+            q_mvar=q_from,
+            p_mw=round(q_from * 0.002, 2),
+            name=f"{net.bus.at[f, 'name']} line reactor",
+        )
+        pp.create_shunt(
+            net,
+            t,
+            q_mvar=q_to,
+            p_mw=round(q_to * 0.002, 2),
+            name=f"{net.bus.at[t, 'name']} line reactor",
+        )
 
     for k, r in enumerate(REGIONS):
         b.region(r, k)
@@ -345,8 +552,13 @@ def build() -> pp.pandapowerNet:
         b.trafo(ny, b.sub500[("HA", 0)], TRAFO_UHV, f"Nanyang T{u} 1000/500kV")
         b.trafo(jm, b.sub500[("HB", 0)], TRAFO_UHV, f"Jingmen T{u} 1000/500kV")
     for fk, fi, tk, ti, km in TIES:
-        b.double(b.sub500[(fk, fi)], b.sub500[(tk, ti)], km, "500kV 4xLGJ-400/35",
-                 f"tie {fk} {fi}-{tk} {ti} 500kV")
+        b.double(
+            b.sub500[(fk, fi)],
+            b.sub500[(tk, ti)],
+            km,
+            "500kV 4xLGJ-400/35",
+            f"tie {fk} {fi}-{tk} {ti} 500kV",
+        )
     for r in REGIONS:
         b.plants(r)
 
@@ -355,34 +567,84 @@ def build() -> pp.pandapowerNet:
         for key, i, side in ((*d["from"], "rectifier"), (*d["to"], "inverter")):
             region = next(r for r in REGIONS if r.key == key)
             conv = b.bus(f"{key} {region.subs[i]} converter 500kV", 500.0, key, region.area)
-            b.double(conv, b.sub500[(key, i)], 10.0, "500kV 4xLGJ-400/35",
-                     f"{key} {region.subs[i]} {side} 500kV", circuits=4)
+            b.double(
+                conv,
+                b.sub500[(key, i)],
+                10.0,
+                "500kV 4xLGJ-400/35",
+                f"{key} {region.subs[i]} {side} 500kV",
+                circuits=4,
+            )
             ends.append(conv)
-        idx = pp.create_dcline(net, ends[0], ends[1], p_mw=d["p_mw"], loss_percent=d["loss_percent"],
-                               loss_mw=0.0, vm_from_pu=1.02, vm_to_pu=1.02, name=d["name"],
-                               max_p_mw=d["max_p_mw"], nominal_kv=float(d["kv"]),
-                               length_km=d["length_km"])
+        idx = pp.create_dcline(
+            net,
+            ends[0],
+            ends[1],
+            p_mw=d["p_mw"],
+            loss_percent=d["loss_percent"],
+            loss_mw=0.0,
+            vm_from_pu=1.02,
+            vm_to_pu=1.02,
+            name=d["name"],
+            max_p_mw=d["max_p_mw"],
+            nominal_kv=float(d["kv"]),
+            length_km=d["length_km"],
+        )
         proj = seed_project("dc", d["kv"])
-        fig.add(f"transmission.projects.dc_{d['kv']}.nominal_kv", proj["nominal_kv"], "kV",
-                proj["source"], f"dcline {idx} nominal_kv")
+        fig.add(
+            f"transmission.projects.dc_{d['kv']}.nominal_kv",
+            proj["nominal_kv"],
+            "kV",
+            proj["source"],
+            f"dcline {idx} nominal_kv",
+        )
 
     # one slack per synchronous area: the rest of that area
-    for key, i, area in (("HB", 1, "Central China"), ("EC", 1, "East China"),
-                         ("NX", 0, "North-west")):
-        pp.create_ext_grid(net, b.sub500[(key, i)], vm_pu=GEN_VM_PU,
-                           name=f"{area} rest-of-area equivalent")
+    for key, i, area in (
+        ("HB", 1, "Central China"),
+        ("EC", 1, "East China"),
+        ("NX", 0, "North-west"),
+    ):
+        pp.create_ext_grid(
+            net, b.sub500[(key, i)], vm_pu=GEN_VM_PU, name=f"{area} rest-of-area equivalent"
+        )
 
     lines = f"line {l1} + line {l2}"
-    fig.add("transmission.projects.uhv_ac.length_km", uhv["length_km"], "km", src,
-            f"{lines} length_km (sum)")
-    fig.add("transmission.projects.uhv_ac.capacity_mva", uhv["capacity_mva"], "MVA", src,
-            f"{lines} max_i_ka at nominal_kv")
-    fig.add("transmission.projects.uhv_ac.nominal_kv", uhv["nominal_kv"], "kV", src,
-            f"bus {jdn}-{jm} vn_kv")
-    fig.add("transmission.projects.uhv_ac.operating_kv", uhv["operating_kv"], "kV", src,
-            f"bus {jdn}-{jm} max_vm_pu x vn_kv")
-    fig.add("transmission.projects.uhv_ac.circuits", uhv["circuits"], "count", src,
-            f"{lines} (single circuit)")
+    fig.add(
+        "transmission.projects.uhv_ac.length_km",
+        uhv["length_km"],
+        "km",
+        src,
+        f"{lines} length_km (sum)",
+    )
+    fig.add(
+        "transmission.projects.uhv_ac.capacity_mva",
+        uhv["capacity_mva"],
+        "MVA",
+        src,
+        f"{lines} max_i_ka at nominal_kv",
+    )
+    fig.add(
+        "transmission.projects.uhv_ac.nominal_kv",
+        uhv["nominal_kv"],
+        "kV",
+        src,
+        f"bus {jdn}-{jm} vn_kv",
+    )
+    fig.add(
+        "transmission.projects.uhv_ac.operating_kv",
+        uhv["operating_kv"],
+        "kV",
+        src,
+        f"bus {jdn}-{jm} max_vm_pu x vn_kv",
+    )
+    fig.add(
+        "transmission.projects.uhv_ac.circuits",
+        uhv["circuits"],
+        "count",
+        src,
+        f"{lines} (single circuit)",
+    )
     finish(net, NAME, DESCRIPTION, fig)
     return net
 
