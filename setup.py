@@ -16,7 +16,7 @@ extensions = [
         [str(pyx.relative_to(HERE))],
         include_dirs=[np.get_include()],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
-        extra_compile_args=["-O3"],
+        extra_compile_args=["-O3", "-ffp-contract=off", "-fcx-limited-range"],
     )
     for pyx in sorted((HERE / "ext").glob("*.pyx"))
 ]

@@ -8,10 +8,6 @@ from libc.math cimport sqrt
 
 cnp.import_array()
 
-cdef extern from "complex.h" nogil:
-    double cabs(double complex)
-    double complex conj(double complex)
-
 cdef double INV_SQRT3 = 1.0 / sqrt(3.0)
 
 
@@ -41,19 +37,28 @@ def branch_flows(
     cdef double[:, ::1] i_f = i_f_arr
     cdef double[:, ::1] i_t = i_t_arr
     cdef Py_ssize_t k, b
-    cdef double complex vf, vt, sf, st
-    cdef double af, at
+    cdef double fr, fi, tr, ti, ir, ii, sr, si, vm2
     with nogil:
         for k in range(n_states):
             for b in range(n_br):
-                vf = v[k, f[b]]
-                vt = v[k, t[b]]
-                sf = vf * conj(yff[b] * vf + yft[b] * vt) * base_mva
-                st = vt * conj(ytf[b] * vf + ytt[b] * vt) * base_mva
-                s_f[k, b] = sf
-                s_t[k, b] = st
-                af = cabs(vf)
-                at = cabs(vt)
-                i_f[k, b] = cabs(sf) / (af * base_kv[f[b]]) * INV_SQRT3 if af > 0.0 else 0.0
-                i_t[k, b] = cabs(st) / (at * base_kv[t[b]]) * INV_SQRT3 if at > 0.0 else 0.0
+                fr = v[k, f[b]].real
+                fi = v[k, f[b]].imag
+                tr = v[k, t[b]].real
+                ti = v[k, t[b]].imag
+                # from end: I = yff*Vf + yft*Vt; S = Vf * conj(I)
+                ir = yff[b].real * fr - yff[b].imag * fi + yft[b].real * tr - yft[b].imag * ti
+                ii = yff[b].real * fi + yff[b].imag * fr + yft[b].real * ti + yft[b].imag * tr
+                sr = (fr * ir + fi * ii) * base_mva
+                si = (fi * ir - fr * ii) * base_mva
+                s_f[k, b] = sr + 1j * si
+                vm2 = fr * fr + fi * fi
+                i_f[k, b] = sqrt((sr * sr + si * si) / vm2) / base_kv[f[b]] * INV_SQRT3 if vm2 > 0.0 else 0.0
+                # to end: I = ytf*Vf + ytt*Vt; S = Vt * conj(I)
+                ir = ytf[b].real * fr - ytf[b].imag * fi + ytt[b].real * tr - ytt[b].imag * ti
+                ii = ytf[b].real * fi + ytf[b].imag * fr + ytt[b].real * ti + ytt[b].imag * tr
+                sr = (tr * ir + ti * ii) * base_mva
+                si = (ti * ir - tr * ii) * base_mva
+                s_t[k, b] = sr + 1j * si
+                vm2 = tr * tr + ti * ti
+                i_t[k, b] = sqrt((sr * sr + si * si) / vm2) / base_kv[t[b]] * INV_SQRT3 if vm2 > 0.0 else 0.0
     return s_f_arr, s_t_arr, i_f_arr, i_t_arr

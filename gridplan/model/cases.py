@@ -189,7 +189,7 @@ def _load_json(path: Path) -> pp.pandapowerNet:
 
 
 def _load_matpower(path: Path) -> pp.pandapowerNet:
-    from pandapower.converter import from_mpc
+    from pandapower.converter.matpower import from_mpc
 
     if path.suffix.lower() == ".m":
         try:
@@ -204,22 +204,30 @@ def _load_matpower(path: Path) -> pp.pandapowerNet:
 
 
 def _load_powsybl(path: Path) -> pp.pandapowerNet:
+    """PSS/E RAW, CGMES, UCTE, XIIDM via pypowsybl.
+
+    pypowsybl reads the file and exports MATPOWER; pandapower reads that. This route reproduces
+    pypowsybl's own load flow exactly on the IEEE 14-bus test, where pandapower's XIIDM converter
+    (``from_pypowsybl``) currently drops fixed shunts.
+    """
     try:
-        import pypowsybl  # noqa: F401
+        import pypowsybl.network as pn
     except ImportError:
         raise CaseError(f"{path}: reading {path.suffix} files needs pypowsybl",
                         hint="pip install 'gridplan[formats]'") from None
     import tempfile
 
-    import pypowsybl.network as pn
-    from pandapower.converter.pypowsybl.from_pypowsybl import from_pypowsybl
+    from pandapower.converter.matpower import from_mpc
 
     try:
         network = pn.load(str(path))
         with tempfile.TemporaryDirectory() as tmp:
-            xiidm = Path(tmp) / "case.xiidm"
-            network.save(str(xiidm), format="XIIDM")
-            net = _quiet(from_pypowsybl, str(xiidm))
+            mat = Path(tmp) / "case.mat"
+            network.save(str(mat), format="MATPOWER")
+            net = _quiet(from_mpc, str(mat))
     except Exception as exc:
         raise CaseError(f"{path}: cannot convert through pypowsybl ({type(exc).__name__}: {exc})") from None
-    return net[0] if isinstance(net, tuple) else net
+    buses = network.get_buses()
+    if len(buses) == len(net.bus):  # MATPOWER export numbers buses in pypowsybl's bus order
+        net.bus["name"] = buses.index.to_numpy()
+    return net

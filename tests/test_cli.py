@@ -1,0 +1,56 @@
+"""CLI surface: every command has help, version names the backend, cases list/show, batch run."""
+
+from __future__ import annotations
+
+import click
+import pytest
+
+from gridplan.cli import cli as root
+
+
+def _commands(group: click.Group, prefix: str = ""):
+    for name, cmd in group.commands.items():
+        yield prefix + name, cmd
+        if isinstance(cmd, click.Group):
+            yield from _commands(cmd, prefix + name + " ")
+
+
+@pytest.mark.parametrize("name,cmd", list(_commands(root)))
+def test_every_command_has_help(name, cmd):
+    assert cmd.help and cmd.help.strip(), f"`gridplan {name}` has no help text"
+    for param in cmd.params:
+        if isinstance(param, click.Option):
+            assert param.help, f"`gridplan {name}` option {param.opts} has no help"
+
+
+def test_version_names_backend(cli):
+    res = cli("--version")
+    assert res.code == 0
+    assert "kernels: cython" in res.out or "kernels: numpy" in res.out
+    assert "branchflow=" in res.out
+
+
+def test_cases_show_summary(cli):
+    res = cli("cases", "show", "mv_oberrhein")
+    assert res.code == 0
+    assert "179 bus" in res.out and "6 open switches" in res.out
+    assert "110.0" in res.out and "20.0" in res.out
+
+
+def test_batch_run_resumes(cli, tmp_path):
+    out = tmp_path / "res"
+    res = cli("run", "case9", "case30", "--out-dir", str(out))
+    assert res.code == 0, res.err
+    assert (out / "case9.h5").is_file() and (out / "case30.h5").is_file()
+    first = (out / "case9.h5").stat().st_mtime_ns
+    res = cli("run", "case9", "case30", "--out-dir", str(out))
+    assert "skipped" in res.out
+    assert (out / "case9.h5").stat().st_mtime_ns == first
+
+
+def test_batch_failure_keeps_other_cases(cli, tmp_path):
+    out = tmp_path / "res"
+    res = cli("run", "case9", "no_such_case_q", "--out-dir", str(out))
+    assert res.code == 1
+    assert "1 of 2 cases failed" in res.err and "no_such_case_q" in res.err
+    assert (out / "case9.h5").is_file()
