@@ -19,6 +19,8 @@ COMMAND_MODULES = [
     "gridplan.cli.pf",
     "gridplan.cli.results",
     "gridplan.cli.run",
+    "gridplan.cli.reliability",
+    "gridplan.cli.timeseries",
 ]
 
 

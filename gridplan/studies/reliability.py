@@ -152,6 +152,10 @@ def apply_what_if(m: ReliabilityModel, change: str, defaults: ReliabilityDefault
         raise CaseError(f"--what-if {change!r}: {label} is not a branch of the supply tree")
     e = m.element_edge[label]
     if what in DEVICE_FOR_WHATIF:
+        if (net.edge_device[e] in core.PROTECTIVE
+                and DEVICE_FOR_WHATIF[what] not in core.PROTECTIVE):
+            raise CaseError(f"--what-if {change!r}: {label} already has a protective device; "
+                            "put the sectionalizer on another branch")
         dev = net.edge_device.copy()
         dev[e] = DEVICE_FOR_WHATIF[what]
         t = net.edge_switch_time_h.copy()

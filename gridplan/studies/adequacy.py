@@ -1,0 +1,249 @@
+"""Bulk-system adequacy: generation (HL-I, analytical) and composite (HL-II, Monte Carlo).
+
+``run_adequacy(net)`` reads the generating units and their outage data from the net
+(:func:`gridplan.model.reliability_data.generating_units`), builds the capacity outage
+probability table and evaluates the load model; with ``composite=True`` it also samples
+generator and branch outage states with a DC optimal load curtailment per state.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandapower as pp
+import pandas as pd
+
+from gridplan.core import adequacy as core
+from gridplan.core.rel_composite import CompositeSystem, sample_composite
+from gridplan.core.rel_loadshapes import rts79_hourly_pu
+from gridplan.errors import CaseError
+from gridplan.model.reliability_data import (
+    LV_MAX_KV,
+    MV_MAX_KV,
+    ReliabilityDefaults,
+    generating_units,
+)
+from gridplan.results.writer import ResultWriter
+
+LOAD_MODELS = ("rts79", "flat")
+
+
+@dataclass
+class AdequacyResult:
+    """Tables of an adequacy study."""
+
+    case_name: str
+    units: pd.DataFrame
+    indices: pd.DataFrame
+    copt: pd.DataFrame
+    composite: pd.DataFrame = field(default_factory=pd.DataFrame)
+    composite_bus: pd.DataFrame = field(default_factory=pd.DataFrame)
+    load_model: str = "rts79"
+
+
+def load_series(load_model: str | Path, peak_mw: float) -> tuple[np.ndarray, np.ndarray | None,
+                                                                 float]:
+    """Hourly load (MW), daily peaks (MW, or None) and hours per year of a load model.
+
+    ``rts79``: the IEEE RTS-79 shape (8736 h) scaled to ``peak_mw``; ``flat``: ``peak_mw``
+    for 8760 h; a CSV path: column ``p_mw`` (MW) or ``p_pu`` (per unit of ``peak_mw``), one
+    row per hour.
+    """
+    if str(load_model) == "rts79":
+        h, d = rts79_hourly_pu()
+        return peak_mw * h, peak_mw * d, float(len(h))
+    if str(load_model) == "flat":
+        return np.full(8760, peak_mw), np.full(365, peak_mw), 8760.0
+    path = Path(load_model)
+    if not path.is_file():
+        raise CaseError(f"--load-model must be one of {list(LOAD_MODELS)} or a CSV file, "
+                        f"got {str(load_model)!r} instead")
+    df = pd.read_csv(path)
+    if "p_mw" in df:
+        h = df.p_mw.to_numpy(dtype=float)
+    elif "p_pu" in df:
+        h = peak_mw * df.p_pu.to_numpy(dtype=float)
+    else:
+        raise CaseError(f"{path}: load model needs a column 'p_mw' or 'p_pu', got "
+                        f"{list(df.columns)}")
+    if len(h) == 0 or np.any(~np.isfinite(h)) or np.any(h < 0):
+        raise CaseError(f"{path}: loads must be finite and >= 0")
+    days = len(h) // 24
+    d = h[: days * 24].reshape(days, 24).max(axis=1) if days else None
+    return h, d, float(len(h))
+
+
+def _peak_load_mw(net: pp.pandapowerNet) -> float:
+    load = net.load[net.load.in_service.astype(bool)]
+    scaling = load.scaling.to_numpy(dtype=float) if "scaling" in load else 1.0
+    return float(np.sum(load.p_mw.to_numpy(dtype=float) * scaling))
+
+
+def _composite_system(net: pp.pandapowerNet, units, d: ReliabilityDefaults,
+                      include_ext_grid: bool) -> CompositeSystem:
+    bus = net.bus[net.bus.in_service.astype(bool)]
+    pos = {int(b): i for i, b in enumerate(bus.index)}
+    f, t, b, rate, unav = [], [], [], [], []
+    for _, r in net.line[net.line.in_service.astype(bool)].iterrows():
+        if int(r.from_bus) not in pos or int(r.to_bus) not in pos:
+            continue
+        vn = float(net.bus.vn_kv.at[int(r.from_bus)])
+        par = float(r.get("parallel", 1) or 1)
+        x_pu = float(r.x_ohm_per_km) * float(r.length_km) / par / (vn * vn / 100.0)
+        fr = r.get("failure_rate_per_km_year", np.nan)
+        fr_default = (d.line_lv_failure_rate_per_km_year if vn < LV_MAX_KV else
+                      d.line_mv_overhead_failure_rate_per_km_year if vn <= MV_MAX_KV else
+                      d.line_hv_failure_rate_per_km_year)
+        lam = (fr_default if fr is None or (isinstance(fr, float) and math.isnan(fr)) else
+               float(fr)) * float(r.length_km)
+        rep = r.get("repair_time_h", np.nan)
+        rep = d.line_hv_repair_time_h if rep is None or (isinstance(rep, float)
+                                                          and math.isnan(rep)) else float(rep)
+        f.append(pos[int(r.from_bus)])
+        t.append(pos[int(r.to_bus)])
+        b.append(1.0 / max(x_pu, 1e-6))
+        cap = float(r.max_i_ka) * vn * math.sqrt(3) * par
+        rate.append(cap if cap > 0 else math.inf)
+        unav.append(lam * rep / (8760.0 + lam * rep))
+    for _, r in net.trafo[net.trafo.in_service.astype(bool)].iterrows():
+        if int(r.hv_bus) not in pos or int(r.lv_bus) not in pos:
+            continue
+        par = float(r.get("parallel", 1) or 1)
+        xk = math.sqrt(max(float(r.vk_percent) ** 2 - float(r.vkr_percent) ** 2, 1e-12))
+        x_pu = xk / 100.0 * 100.0 / float(r.sn_mva) / par
+        lam = r.get("failure_rate_per_year", np.nan)
+        lam = d.trafo_hv_mv_failure_rate_per_year if lam is None or (
+            isinstance(lam, float) and math.isnan(lam)) else float(lam)
+        rep = r.get("repair_time_h", np.nan)
+        rep = d.trafo_hv_mv_repair_time_h if rep is None or (
+            isinstance(rep, float) and math.isnan(rep)) else float(rep)
+        f.append(pos[int(r.hv_bus)])
+        t.append(pos[int(r.lv_bus)])
+        b.append(1.0 / max(x_pu, 1e-6))
+        rate.append(float(r.sn_mva) * par)
+        unav.append(lam * rep / (8760.0 + lam * rep))
+    gen_bus = [pos[int(x)] for x in units.bus]
+    gen_cap = list(units.capacity_mw)
+    gen_q = list(units.forced_outage_rate)
+    load = np.zeros(len(bus))
+    ld = net.load[net.load.in_service.astype(bool)]
+    scaling = ld.scaling.to_numpy(dtype=float) if "scaling" in ld else np.ones(len(ld))
+    np.add.at(load, [pos[int(x)] for x in ld.bus], ld.p_mw.to_numpy(dtype=float) * scaling)
+    return CompositeSystem(
+        n_bus=len(bus), br_from=np.asarray(f, dtype=np.int64), br_to=np.asarray(t, dtype=np.int64),
+        br_b_pu=np.asarray(b), br_rating_mw=np.asarray(rate), br_unavailability=np.asarray(unav),
+        gen_bus=np.asarray(gen_bus, dtype=np.int64), gen_capacity_mw=np.asarray(gen_cap, float),
+        gen_unavailability=np.asarray(gen_q, float), load_mw=load)
+
+
+def run_adequacy(
+    net: pp.pandapowerNet,
+    *,
+    case_name: str = "",
+    load_model: str | Path = "rts79",
+    peak_mw: float | None = None,
+    step_mw: float = 1.0,
+    include_ext_grid: bool = False,
+    composite: bool = False,
+    target_cov: float = 0.05,
+    max_samples: int = 100000,
+    seed: int | None = 0,
+    defaults: ReliabilityDefaults | None = None,
+    progress=None,
+) -> AdequacyResult:
+    """Generation (and optionally composite) adequacy of ``net``.
+
+    Parameters
+    ----------
+    net : pandapowerNet
+    case_name : str
+    load_model : {"rts79", "flat"} or path to a CSV
+        Chronological load model (see :func:`load_series`), scaled to ``peak_mw``.
+    peak_mw : float, optional
+        Annual peak load, MW (default: the sum of the net's loads).
+    step_mw : float
+        COPT grid step, MW; unit capacities are rounded to it.
+    include_ext_grid : bool
+        Count ``ext_grid`` elements with ``max_p_mw`` as generating units.
+    composite : bool
+        Also run the HL-II Monte Carlo (generator and branch outages, DC load curtailment).
+    target_cov, max_samples, seed
+        Stopping rule and random seed of the Monte Carlo.
+    """
+    d = defaults or ReliabilityDefaults()
+    units = generating_units(net, include_ext_grid=include_ext_grid)
+    if len(units.capacity_mw) == 0:
+        raise CaseError(f"{case_name or 'net'}: no in-service generating units (gen/sgen) "
+                        "with capacity > 0")
+    if step_mw <= 0:
+        raise CaseError(f"--step must be > 0 MW, got {step_mw}")
+    peak = _peak_load_mw(net) if peak_mw is None else float(peak_mw)
+    if peak <= 0:
+        raise CaseError(f"peak load must be > 0 MW, got {peak}")
+    hourly, daily, hours = load_series(load_model, peak)
+    cap_grid = np.round(units.capacity_mw / step_mw) * step_mw
+    copt = core.build_copt(cap_grid, units.forced_outage_rate, mttr_h=units.mttr_h,
+                           step_mw=step_mw)
+    h = core.loss_of_load(copt, hourly, period_h=1.0)
+    rows = {
+        "installed_mw": copt.installed_mw, "peak_load_mw": float(hourly.max()),
+        "reserve_percent": 100 * (copt.installed_mw - float(hourly.max())) / float(hourly.max()),
+        "hours": hours,
+        "lolp": h.lole / hours,
+        "lole_h_per_year": h.lole,
+        "lole_d_per_year": math.nan,
+        "eens_mwh_per_year": h.eens_mwh,
+        "lolf_per_year": h.lolf_per_year if h.lolf_per_year is not None else math.nan,
+        "lold_h": h.lole / h.lolf_per_year if h.lolf_per_year else math.nan,
+    }
+    if daily is not None:
+        rows["lole_d_per_year"] = core.loss_of_load(copt, daily).lole
+    indices = pd.DataFrame([rows], index=pd.Index(["hl1"], name="level"))
+    units_df = pd.DataFrame({
+        "element": units.element, "name": units.name, "bus": units.bus,
+        "capacity_mw": units.capacity_mw, "forced_outage_rate": units.forced_outage_rate,
+        "mttf_h": units.mttf_h, "mttr_h": units.mttr_h})
+    k = np.arange(len(copt.p_cum))
+    copt_df = pd.DataFrame({"outage_mw": k * step_mw, "probability": copt.p_exact,
+                            "cumulative_probability": copt.p_cum})
+    result = AdequacyResult(case_name=case_name, units=units_df, indices=indices, copt=copt_df,
+                            load_model=str(load_model))
+    if composite:
+        s = _composite_system(net, units, d, include_ext_grid)
+        rng = np.random.default_rng(seed)
+        r = sample_composite(s, hourly / peak, rng, target_cov=target_cov,
+                             max_samples=max_samples, hours_per_year=hours, progress=progress)
+        result.composite = pd.DataFrame([{
+            "samples": r.samples, "lp_solved": r.lp_solved, "lp_failed": r.lp_failed,
+            "lole_h_per_year": r.lole_h_per_year,
+            "lole_ci95_low_h_per_year": r.lole_ci95_h_per_year[0],
+            "lole_ci95_high_h_per_year": r.lole_ci95_h_per_year[1],
+            "eens_mwh_per_year": r.eens_mwh_per_year,
+            "eens_ci95_low_mwh_per_year": r.eens_ci95_mwh_per_year[0],
+            "eens_ci95_high_mwh_per_year": r.eens_ci95_mwh_per_year[1],
+            "eens_cov": r.eens_cov, "duration_s": r.seconds,
+            "states_per_s": r.samples / r.seconds if r.seconds > 0 else math.nan,
+        }], index=pd.Index(["hl2"], name="level"))
+        bus_index = net.bus[net.bus.in_service.astype(bool)].index
+        result.composite_bus = pd.DataFrame({
+            "lole_h_per_year": r.bus_lole_h_per_year,
+            "eens_mwh_per_year": r.bus_eens_mwh_per_year},
+            index=pd.Index(bus_index, name="bus"))
+    return result
+
+
+def write_adequacy(w: ResultWriter, result: AdequacyResult) -> None:
+    """Write the study's tables under ``/adequacy`` (see docs/results-format.md)."""
+    w.set_attrs("adequacy", load_model=result.load_model, case_name=result.case_name)
+    w.write_table("adequacy/indices", result.indices, units={"lolp": "", "hours": "h"})
+    w.write_table("adequacy/units", result.units, units={"forced_outage_rate": ""})
+    w.write_table("adequacy/copt", result.copt,
+                  units={"probability": "", "cumulative_probability": ""})
+    if not result.composite.empty:
+        w.write_table("adequacy/composite", result.composite,
+                      units={"samples": "", "lp_solved": "", "lp_failed": "", "eens_cov": "",
+                             "states_per_s": "1/s"})
+        w.write_table("adequacy/composite_bus", result.composite_bus)

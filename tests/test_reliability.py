@@ -1,0 +1,205 @@
+"""Distribution reliability on small nets worked by hand (see the docstring of each net).
+
+Reference values are hand calculations following the rules of gridplan.core.reliability
+(protection, isolation, upstream and tie restoration); tolerances are round-off only.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandapower as pp
+import pytest
+from click.testing import CliRunner
+
+from gridplan import seeds
+from gridplan.cli import cli
+from gridplan.errors import CaseError
+from gridplan.model.reliability_data import ReliabilityDefaults, build_reliability_model
+from gridplan.results import ResultWriter, read_table
+from gridplan.studies.reliability import run_reliability, write_reliability
+
+sys.path.insert(0, str(Path(__file__).parent))
+from test_reliability_validation import build_rbts_net
+
+RBTS = Path(__file__).parent / "validation" / "rbts_bus2"
+
+
+def two_feeders(tie_max_i_ka: float = 1.0, breaker_failure: float = 0.0) -> pp.pandapowerNet:
+    """Feeder 1: S -L0(breaker)- A -L1(disc)- B -L2(disc)- C, fused lateral L3 A->LA,
+    unprotected lateral L4 B->LB. Feeder 2: S -L5(breaker)- D. Open tie C-D (0.5 h).
+    Every line: 0.1 f/yr (1 km), repair 4 h; switching 1 h. Customers LA 100, LB 50, C 20,
+    D 10; loads 1, 1, 2, 1 MW. ``tie_max_i_ka`` rates feeder 2's line L5 (10 kV).
+
+    Hand calculation (unlimited capacity): LA lam 0.5, U 1.1; LB lam 0.4, U 1.0;
+    C lam 0.4, U 0.7; D lam 0.1, U 0.4 (see test_hand_worked_two_feeders).
+    """
+    net = pp.create_empty_network()
+    b = {n: pp.create_bus(net, 10.0, name=n) for n in ("S", "A", "B", "C", "LA", "LB", "D")}
+    pp.create_ext_grid(net, b["S"])
+    spec = [("S", "A", "breaker"), ("A", "B", "disconnector"), ("B", "C", "disconnector"),
+            ("A", "LA", "fuse"), ("B", "LB", None), ("S", "D", "breaker")]
+    for k, (f, t, dev) in enumerate(spec):
+        i_ka = tie_max_i_ka if k == 5 else 1.0
+        ln = pp.create_line_from_parameters(net, b[f], b[t], 1.0, 0.2, 0.3, 10.0, i_ka)
+        net.line.loc[ln, "failure_rate_per_km_year"] = 0.1
+        net.line.loc[ln, "repair_time_h"] = 4.0
+        if dev:
+            sw = pp.create_switch(net, b[f], ln, et="l", type="CB" if dev == "breaker" else "DS")
+            net.switch.loc[sw, "device"] = dev
+            net.switch.loc[sw, "switching_time_h"] = 1.0
+            if dev == "breaker":
+                net.switch.loc[sw, "failure_rate_per_year"] = breaker_failure
+                net.switch.loc[sw, "repair_time_h"] = 10.0
+    tie = pp.create_switch(net, b["C"], b["D"], et="b", closed=False, type="LBS")
+    net.switch.loc[tie, "device"] = "tie"
+    net.switch.loc[tie, "switching_time_h"] = 0.5
+    for n, cust, p in (("LA", 100, 1.0), ("LB", 50, 1.0), ("C", 20, 2.0), ("D", 10, 1.0)):
+        ld = pp.create_load(net, b[n], p_mw=p, q_mvar=0.0, name=n)
+        net.load.loc[ld, "customers"] = cust
+        net.load.loc[ld, "p_avg_mw"] = p
+    return net
+
+
+def _lp(res, name: str, col: str) -> float:
+    return float(res.load_points.set_index("name").at[name, col])
+
+
+def test_hand_worked_two_feeders() -> None:
+    res = run_reliability(two_feeders(), case_name="two")
+    expected = {"LA": (0.5, 1.1), "LB": (0.4, 1.0), "C": (0.4, 0.7), "D": (0.1, 0.4)}
+    for name, (lam, u) in expected.items():
+        assert _lp(res, name, "failure_rate_per_year") == pytest.approx(lam, rel=1e-12)
+        assert _lp(res, name, "unavailability_h_per_year") == pytest.approx(u, rel=1e-12)
+    s = res.system.iloc[0]
+    assert s.saifi_per_year == pytest.approx((100 * .5 + 50 * .4 + 20 * .4 + 10 * .1) / 180)
+    assert s.saidi_h_per_year == pytest.approx((100 * 1.1 + 50 * 1.0 + 20 * .7 + 10 * .4) / 180)
+    assert s.ens_mwh_per_year == pytest.approx(1.1 + 1.0 + 2 * 0.7 + 0.4)
+
+
+def test_tie_transfer_needs_capacity() -> None:
+    # L5 rated 0.15 kA at 10 kV = 2.598 MVA, carrying D's 1 MW: 1.598 MVA spare < C's 2 MW,
+    # so nothing is transferred; C and LB wait for repairs (hand: LB U 1.3, C U 1.6)
+    res = run_reliability(two_feeders(tie_max_i_ka=0.15))
+    assert _lp(res, "LA", "unavailability_h_per_year") == pytest.approx(1.1)
+    assert _lp(res, "LB", "unavailability_h_per_year") == pytest.approx(1.3)
+    assert _lp(res, "C", "unavailability_h_per_year") == pytest.approx(1.6)
+
+
+def test_breaker_active_failure_trips_the_supply_bus() -> None:
+    # each breaker 0.01 f/yr, 10 h: cleared upstream of the breaker (the supply bus), so all
+    # four load points see both breakers' failures: +0.02 f/yr and +0.2 h/yr each
+    base = run_reliability(two_feeders())
+    res = run_reliability(two_feeders(breaker_failure=0.01))
+    for name in ("LA", "LB", "C", "D"):
+        assert (_lp(res, name, "failure_rate_per_year") - _lp(base, name, "failure_rate_per_year")
+                == pytest.approx(0.02))
+        assert (_lp(res, name, "unavailability_h_per_year")
+                - _lp(base, name, "unavailability_h_per_year") == pytest.approx(0.2))
+
+
+def test_what_if_fuse_on_unprotected_lateral() -> None:
+    # fusing L4 stops its 0.1 f/yr from interrupting LA (100 customers) and C (20)
+    res = run_reliability(two_feeders(), what_if=["fuse@line:4", "tie@bus:4-6"])
+    row = res.what_if.loc["fuse@line:4"]
+    assert row.delta_saifi_per_year == pytest.approx(-(100 * 0.1 + 20 * 0.1) / 180)
+    # LA loses 0.1 h (restored upstream after 1 h), C loses 0.1 h (over the tie after 1 h)
+    assert row.delta_saidi_min_per_year == pytest.approx(-60 * (100 * 0.1 + 20 * 0.1) / 180)
+    # a tie from LA to D lets LA be restored in 1 h instead of 4 h after an L0 or L3 failure
+    # (L3's fuse isolates LA's lateral from A only when the fault is upstream): L0 saves 0.3 h
+    tie = res.what_if.loc["tie@bus:4-6"]
+    assert tie.delta_saidi_min_per_year == pytest.approx(-60 * 100 * 0.1 * 3 / 180)
+
+
+def test_what_if_refuses_bad_changes() -> None:
+    with pytest.raises(CaseError, match="must look like"):
+        run_reliability(two_feeders(), what_if=["sectionalizer line 3"])
+    with pytest.raises(CaseError, match="already has a protective device"):
+        run_reliability(two_feeders(), what_if=["sectionalizer@line:3"])
+
+
+def test_verdict_margin_against_seed_targets() -> None:
+    res = run_reliability(two_feeders())
+    v = res.verdict.loc["system"]
+    target = seeds.get("reliability_targets.urban_min_percent")
+    saidi = res.system.iloc[0].saidi_h_per_year
+    assert v.target_percent == target
+    assert v.margin_min_per_year == pytest.approx(((1 - target / 100) * 8760 - saidi) * 60)
+    assert bool(v.passed) == (100 * (1 - saidi / 8760) >= target)
+    strict = run_reliability(two_feeders(), target=99.999)
+    assert not strict.verdict.loc["system"].passed
+
+
+def test_meshed_net_is_refused() -> None:
+    net = two_feeders()
+    net.switch.loc[net.switch.device == "tie", "closed"] = True
+    with pytest.raises(CaseError, match="not radially operated"):
+        run_reliability(net)
+
+
+def test_unsupplied_load_and_bad_device_are_reported() -> None:
+    net = two_feeders()
+    net.switch.loc[0, "device"] = "magic"
+    net.switch.loc[1, "switching_time_h"] = -1.0
+    with pytest.raises(CaseError) as err:
+        run_reliability(net)
+    assert "magic" in str(err.value) and "switching_time_h" in str(err.value)
+    net = two_feeders()
+    pp.create_load(net, pp.create_bus(net, 10.0), p_mw=1.0)
+    with pytest.raises(CaseError, match="not supplied"):
+        run_reliability(net)
+
+
+def test_defaults_fill_missing_columns(tmp_path: Path) -> None:
+    net = two_feeders()
+    net.line.drop(columns=["failure_rate_per_km_year", "repair_time_h"], inplace=True)
+    m = build_reliability_model(net)
+    d = ReliabilityDefaults()
+    assert m.events.rate_per_year[m.event_label.index("line 0")] == pytest.approx(
+        d.line_mv_overhead_failure_rate_per_km_year * 1.0)
+    toml = tmp_path / "rel.toml"
+    toml.write_text("[reliability]\nline_mv_overhead_repair_time_h = 7.5\n")
+    m2 = build_reliability_model(net, ReliabilityDefaults.from_toml(toml))
+    assert m2.events.repair_h[m2.event_label.index("line 0")] == 7.5
+    toml.write_text("line_mv_overhed_repair_time_h = 7.5\n")
+    with pytest.raises(CaseError, match="unknown key"):
+        ReliabilityDefaults.from_toml(toml)
+
+
+def test_monte_carlo_means_agree_with_analytical() -> None:
+    # annual indices are unbiased estimators of the analytical ones; with 20,000 years the
+    # mean must lie within 3.5 standard errors (a fixed seed keeps the test deterministic)
+    res = run_reliability(build_rbts_net(RBTS), method="mc", years=20000, seed=1)
+    for _, row in res.mc_summary.iterrows():
+        assert abs(row["mean"] - row["analytical"]) <= 3.5 * row["std_error"]
+    assert res.mc_summary.loc["saidi_h_per_year", "p95"] > res.system.iloc[0].saidi_h_per_year
+
+
+def test_hdf5_round_trip(tmp_path: Path) -> None:
+    res = run_reliability(two_feeders(), case_name="two", method="mc", years=200,
+                          what_if=["fuse@line:4"])
+    out = tmp_path / "r.h5"
+    with ResultWriter(out, case_name="two") as w:
+        write_reliability(w, res)
+    lp = read_table(out, "reliability/load_points")
+    assert np.allclose(lp.unavailability_h_per_year, res.load_points.unavailability_h_per_year)
+    comp = read_table(out, "reliability/components")
+    assert comp.saidi_h_per_year.sum() == pytest.approx(res.system.iloc[0].saidi_h_per_year)
+    for name in ("feeders", "system", "verdict", "what_if", "mc_summary", "mc_years"):
+        assert len(read_table(out, f"reliability/{name}")) > 0
+
+
+def test_cli_report_plot_and_file(tmp_path: Path) -> None:
+    case = tmp_path / "two.json"
+    pp.to_json(two_feeders(), str(case))
+    out, png = tmp_path / "r.h5", tmp_path / "saidi.png"
+    r = CliRunner().invoke(cli, ["reliability", str(case), "--out", str(out), "--plot", str(png),
+                                 "--what-if", "fuse@line:4"])
+    assert r.exit_code == 0, r.output
+    assert "SAIDI" in r.output and ("PASS" in r.output or "FAIL" in r.output)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert math.isclose(read_table(out, "reliability/system").saidi_h_per_year.iloc[0],
+                        (100 * 1.1 + 50 * 1.0 + 20 * 0.7 + 10 * 0.4) / 180)
