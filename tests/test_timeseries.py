@@ -134,3 +134,26 @@ def test_summary_counts_hours_with_violations():
     res = ts.run(net, profiles, vm_min_pu=0.5, vm_max_pu=1.5, max_loading_percent=1e6)
     assert res.summary["hours_with_violations"] == 0.0
     assert isinstance(res.steps.index, pd.RangeIndex)
+
+
+def test_cli_writes_file_and_prints_losses(cli, tmp_path):
+    net = pn.mv_oberrhein()
+    profiles = ts.synthetic(net, 12, seed=0)
+    path = tmp_path / "p.h5"
+    ts.write_h5(path, profiles)
+    out = tmp_path / "ts.h5"
+    r = cli("timeseries", "mv_oberrhein", "--profiles", str(path), "--out", str(out))
+    assert r.code == 0, r.err
+    ref = ts.run(net, profiles)
+    # the printed energy is the sum of step losses x 1 h of an independent in-memory run
+    assert f"energy losses {ref.steps['p_loss_mw'].sum():.2f} MWh" in r.out
+    assert "12 converged" in r.out and out.exists()
+
+
+def test_cli_bad_profile_is_one_line_and_exit_2(cli, tmp_path):
+    p = tmp_path / "p.csv"
+    p.write_text("time,load.0.p_mw,load.77777.p_mw\n2025-01-01T00:00,1,1\n2025-01-01T01:00,1,1\n")
+    r = cli("timeseries", "mv_oberrhein", "--profiles", str(p))
+    assert r.code == 2
+    assert r.err.startswith("error: ") and "load [77777] which the case does not have" in r.err
+    assert r.err.count("\n") <= 2

@@ -328,7 +328,7 @@ def read_profiles(source: Any, *, duration_h: float | None = None) -> Profiles:
         group = group.strip("/") or "profiles"
     p = Path(text)
     if not p.exists():
-        raise CaseError(f"{p}: profile file must exist, got a missing path instead")
+        raise CaseError(f"{p}: profile file must exist, got a path with no file instead")
     if p.suffix.lower() in {".h5", ".hdf5"}:
         return read_h5(p, group=group, duration_h=duration_h)
     if p.suffix.lower() in {".csv", ".txt"}:
