@@ -784,3 +784,77 @@ def write_n1(writer: Any, result: N1Result, group: str = "contingency") -> None:
         **result.limits,
         **{f"time_{k}": v for k, v in result.timings_s.items()},
     )
+
+
+def n1_states(
+    net: pp.pandapowerNet,
+    outages: Sequence[OutageSpec],
+    *,
+    model: ContingencyModel | None = None,
+    tol: float = 1e-10,
+) -> tuple[list[str], np.ndarray, dict[str, np.ndarray]]:
+    """Full AC post-outage state of a few outages, in pandapower's element order.
+
+    Returns
+    -------
+    status : list of str
+        Per outage, as in :func:`run_n1`.
+    vm_pu : float64 (n_outage, len(net.bus))
+        Bus voltage magnitudes in ``net.bus`` order (NaN: cut off or failed).
+    loading_percent : dict element type -> float64 (n_outage, len(net[element]))
+        Branch loading in element table order (NaN: out, cut off or failed).
+    """
+    if model is None:
+        model = compile_contingency_model(net)
+    bridge = contingency_graph.bridge_tree(
+        model.n_bus, model.f, model.t, model.branch_in_service.astype(np.uint8), model.ref
+    )
+    solver = ACOutageSolver(
+        model.ybus,
+        model.sbus,
+        model.v0,
+        model.ref,
+        model.pv,
+        model.pq,
+        model.f,
+        model.t,
+        model.yff,
+        model.yft,
+        model.ytf,
+        model.ytt,
+        model.gen_bus,
+        model.gen_s_pu,
+        tol=tol,
+    )
+    n_out = len(outages)
+    rows = model.pp_bus_rows(net.bus.index.to_numpy())
+    vm_out = np.full((n_out, len(net.bus)), np.nan)
+    mon = {k: np.flatnonzero(model.mon_kind == k) for k in ("line", "trafo", "trafo3w")}
+    ld_out = {k: np.full((n_out, len(net[k])), np.nan) for k in mon}
+    status = ["not_simulated"] * n_out
+    el_order = {}
+    for k, cols in mon.items():
+        pos = {int(i): c for i, c in zip(model.mon_index[cols], cols, strict=True)}
+        el_order[k] = np.array([pos.get(int(i), -1) for i in net[k].index], dtype=np.int64)
+    for j, (_, elems) in enumerate(outages):
+        o, _why = _engine_outage(model, elems, bridge)
+        if o is None:
+            continue
+        res = solver.solve_block([o])
+        if res.status[0] != STATUS_CONVERGED:
+            status[j] = "diverged"
+            continue
+        ld, vm = _flows(model, res.v)
+        if o.dead.size:
+            dead = np.zeros(model.n_bus, dtype=bool)
+            dead[o.dead] = True
+            ld[0, dead[model.f] | dead[model.t]] = np.nan
+        ld[0, o.branches] = np.nan
+        eld = _element_loading(model, ld)[0]
+        status[j] = "islanded" if np.any(model.bus_index[o.dead] >= 0) else "converged"
+        ok = rows >= 0
+        vm_out[j, ok] = vm[0, rows[ok]]
+        for k, order in el_order.items():
+            has = order >= 0
+            ld_out[k][j, has] = eld[order[has]]
+    return status, vm_out, ld_out
