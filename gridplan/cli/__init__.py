@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "gridplan.cli.run",
     "gridplan.cli.reliability",
     "gridplan.cli.timeseries",
+    "gridplan.cli.n1",
 ]
 
 

@@ -1,0 +1,203 @@
+"""``gridplan n1``: N-1 / N-k contingency scan with violations and worst cases."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import click
+import numpy as np
+
+from gridplan.cli._common import echo_table
+from gridplan.model.cases import case_name, load_case
+from gridplan.results import ResultWriter
+from gridplan.studies.n1 import ELEMENT_TYPES, MODES, N1Result, run_n1, write_n1
+from gridplan.studies.powerflow import case_sha256
+
+
+def print_n1(result: N1Result, elapsed_s: float, top: int = 10) -> None:
+    """Print the scan summary a planner reads first."""
+    n = len(result.outages)
+    counts = ", ".join(f"{v} {k}" for k, v in sorted(result.status_counts().items()))
+    click.echo(
+        f"{result.case_name}: {n} outages ({result.mode}) in {elapsed_s:.2f} s "
+        f"({n / max(elapsed_s, 1e-9):.0f} outages/s): {counts}"
+    )
+    if result.interrupted:
+        click.echo("  interrupted: finished outages kept, the rest are not_simulated")
+    isl = result.outages[result.outages.status == "islanded"]
+    if len(isl):
+        click.echo(
+            f"  islanding outages cut off up to {isl.cut_load_mw.max():.1f} MW of load "
+            f"({isl.cut_load_mw.sum():.1f} MW over all)"
+        )
+    v = result.violations
+    lim = result.limits
+    click.echo(
+        f"  {len(v)} violations (loading > {lim['max_loading_percent']:g} %, "
+        f"vm outside {lim['vm_min_pu']:g}..{lim['vm_max_pu']:g} pu) in "
+        f"{v.outage.nunique() if len(v) else 0} outages"
+    )
+    el = result.elements.dropna(subset=["max_loading_percent"])
+    el = el.sort_values("max_loading_percent", ascending=False).head(top)
+    if len(el):
+        echo_table(
+            el[
+                [
+                    "element_type",
+                    "element",
+                    "base_loading_percent",
+                    "max_loading_percent",
+                    "cause_name",
+                ]
+            ].reset_index(drop=True),
+            "worst post-outage loading per element:",
+            floatfmt="{:.2f}",
+        )
+
+
+@click.command("n1")
+@click.argument("spec")
+@click.option(
+    "--mode",
+    type=click.Choice(MODES),
+    default="ac",
+    show_default=True,
+    help="ac: full AC per outage; dc: PTDF/LODF active flows; screen: linear screen "
+    "with a conservative margin, AC for what it cannot clear.",
+)
+@click.option(
+    "--elements",
+    default="line,trafo",
+    show_default=True,
+    help=f"Element types outaged one at a time (comma list of {', '.join(ELEMENT_TYPES)}).",
+)
+@click.option(
+    "--outages",
+    "outages_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Named N-k outage sets: CSV (name,element_type,element), JSON, pypowsybl "
+    "contingency JSON or PSS/E .con (single/double branch).",
+)
+@click.option(
+    "--max-loading",
+    default=100.0,
+    show_default=True,
+    help="Branch loading limit, percent of rating.",
+)
+@click.option("--vm-min", default=0.9, show_default=True, help="Lowest allowed bus voltage, pu.")
+@click.option("--vm-max", default=1.1, show_default=True, help="Highest allowed bus voltage, pu.")
+@click.option("--top", default=3, show_default=True, help="Worst outages kept per element.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write results to this HDF5 file (group /contingency).",
+)
+@click.option(
+    "--store-matrix",
+    is_flag=True,
+    help="Also store the outage-by-element loading matrix (percent, float32, chunked).",
+)
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Progress bar with outages/s on stderr (default: when stderr is a terminal).",
+)
+def n1(
+    spec: str,
+    mode: str,
+    elements: str,
+    outages_file: Path | None,
+    max_loading: float,
+    vm_min: float,
+    vm_max: float,
+    top: int,
+    out: Path | None,
+    store_matrix: bool,
+    progress: bool | None,
+) -> None:
+    """Scan every outage of case SPEC and report violations and worst cases.
+
+    Each outage gets a status: converged, islanded (load/generation cut off, MW), diverged
+    (last mismatch) or not_simulated (reason). Ctrl-C keeps the outages already finished.
+    """
+    from tqdm import tqdm
+
+    from gridplan.model.outages import read_outages
+    from gridplan.studies.n1 import default_outages
+
+    net = load_case(spec)
+    name = case_name(spec)
+    specs = (
+        read_outages(outages_file, net)
+        if outages_file is not None
+        else default_outages(net, [e.strip() for e in elements.split(",") if e.strip()])
+    )
+    if store_matrix and out is None:
+        raise click.UsageError("--store-matrix needs --out FILE.h5")
+    show = sys.stderr.isatty() if progress is None else progress
+    bar = tqdm(
+        total=len(specs), unit="outage", disable=not show, file=sys.stderr, desc=f"n1 {mode}"
+    )
+    t0 = time.perf_counter()
+    kwargs = dict(
+        mode=mode,
+        outages=specs,
+        max_loading_percent=max_loading,
+        vm_min_pu=vm_min,
+        vm_max_pu=vm_max,
+        top=top,
+        case_name=name,
+        progress=bar.update,
+    )
+    try:
+        if out is None:
+            result = run_n1(net, **kwargs)
+        else:
+            with ResultWriter(out, case_name=name, case_sha256=case_sha256(net)) as w:
+                sink = None
+                if store_matrix:
+                    grp = w.h5.require_group("contingency")
+                    ds: dict[str, object] = {}
+
+                    def sink(pos: np.ndarray, eld: np.ndarray) -> None:
+                        # rows in scan order; loading_matrix_outage names each row's outage
+                        if not ds:
+                            ds["m"] = grp.create_dataset(
+                                "loading_matrix",
+                                shape=(0, eld.shape[1]),
+                                dtype=np.float32,
+                                maxshape=(None, eld.shape[1]),
+                                chunks=(64, min(8192, max(1, eld.shape[1]))),
+                                compression="gzip",
+                                compression_opts=4,
+                                shuffle=True,
+                            )
+                            ds["m"].attrs["units"] = "%"
+                            ds["o"] = grp.create_dataset(
+                                "loading_matrix_outage",
+                                shape=(0,),
+                                dtype=np.int64,
+                                maxshape=(None,),
+                                chunks=(4096,),
+                            )
+                        m, o = ds["m"], ds["o"]
+                        n0 = m.shape[0]
+                        m.resize((n0 + eld.shape[0], eld.shape[1]))
+                        m[n0:] = eld
+                        o.resize((n0 + pos.size,))
+                        o[n0:] = pos
+
+                result = run_n1(net, matrix_sink=sink, **kwargs)
+                write_n1(w, result)
+    finally:
+        bar.close()
+    print_n1(result, time.perf_counter() - t0)
+    if out is not None:
+        click.echo(f"results written to {out}")
+    if result.interrupted:
+        sys.exit(130)
+
+
+COMMANDS = [n1]
