@@ -9,8 +9,8 @@ try:
 except PackageNotFoundError:  # running from a source tree without install
     __version__ = "0.0.0+unknown"
 
-from gridplan.errors import BatchError, CaseError, ConvergenceError, GridplanError  # noqa: E402
-from gridplan.model.cases import load_case  # noqa: E402
+from gridplan.errors import BatchError, CaseError, ConvergenceError, GridplanError
+from gridplan.model.cases import load_case
 
 __all__ = [
     "BatchError",

@@ -1,4 +1,4 @@
-"""Each class of bad input: one line naming the file/element and the problem, exit code, no traceback."""
+"""Bad input: one line naming the file/element and the problem, exit code, no traceback."""
 
 from __future__ import annotations
 
@@ -37,7 +37,9 @@ def test_unknown_case_suggests_close_names(cli):
 
 def test_malformed_json(cli, tmp_path):
     path = tmp_path / "broken.json"
-    path.write_text('{"_module": "pandapower.auxiliary", "_class": "pandapowerNet",\n "_object": {"bus": ')
+    path.write_text(
+        '{"_module": "pandapower.auxiliary", "_class": "pandapowerNet",\n "_object": {"bus": '
+    )
     res = cli("pf", str(path))
     assert res.code == 2
     line = _one_line_error(res)
@@ -95,5 +97,7 @@ def test_debug_shows_traceback_and_console_script_does_not(tmp_path):
     plain = subprocess.run(cmd, capture_output=True, text=True, check=False)
     assert plain.returncode == 2
     assert "Traceback" not in plain.stderr and "unknown case" in plain.stderr
-    debug = subprocess.run([*cmd[:3], "--debug", *cmd[3:]], capture_output=True, text=True, check=False)
+    debug = subprocess.run(
+        [*cmd[:3], "--debug", *cmd[3:]], capture_output=True, text=True, check=False
+    )
     assert debug.returncode != 0 and "Traceback" in debug.stderr

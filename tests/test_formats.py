@@ -24,13 +24,18 @@ def _matpower_text(mpc: dict) -> str:
     """A MATPOWER version-2 .m file from a ppc dict, as MATPOWER itself writes them."""
 
     def block(name: str, arr: np.ndarray) -> str:
-        rows = "\n".join("\t" + "\t".join(f"{x:.17g}" for x in row) + ";" for row in np.atleast_2d(arr))
+        rows = "\n".join(
+            "\t" + "\t".join(f"{x:.17g}" for x in row) + ";" for row in np.atleast_2d(arr)
+        )
         return f"mpc.{name} = [\n{rows}\n];\n"
 
-    return ("function mpc = case_written_by_test\nmpc.version = '2';\n"
-            f"mpc.baseMVA = {float(mpc['baseMVA']):.17g};\n"
-            + block("bus", mpc["bus"][:, :13]) + block("gen", mpc["gen"][:, :10])
-            + block("branch", mpc["branch"][:, :13]))
+    return (
+        "function mpc = case_written_by_test\nmpc.version = '2';\n"
+        f"mpc.baseMVA = {float(mpc['baseMVA']):.17g};\n"
+        + block("bus", mpc["bus"][:, :13])
+        + block("gen", mpc["gen"][:, :10])
+        + block("branch", mpc["branch"][:, :13])
+    )
 
 
 @pytest.fixture(scope="module")
@@ -50,10 +55,16 @@ def test_matpower_mat(tmp_path, case9_ref):
     path = tmp_path / "case9.mat"
     to_mpc(pn.case9(), filename=str(path), init="flat")
     net = _solved(gridplan.load_case(path))
-    np.testing.assert_allclose(net.res_bus.vm_pu.to_numpy(), case9_ref.res_bus.vm_pu.to_numpy(),
-                               atol=tol.INDEPENDENT_SOLVE_VM_PU)
-    np.testing.assert_allclose(net.res_bus.va_degree.to_numpy(), case9_ref.res_bus.va_degree.to_numpy(),
-                               atol=tol.INDEPENDENT_SOLVE_VA_DEGREE)
+    np.testing.assert_allclose(
+        net.res_bus.vm_pu.to_numpy(),
+        case9_ref.res_bus.vm_pu.to_numpy(),
+        atol=tol.INDEPENDENT_SOLVE_VM_PU,
+    )
+    np.testing.assert_allclose(
+        net.res_bus.va_degree.to_numpy(),
+        case9_ref.res_bus.va_degree.to_numpy(),
+        atol=tol.INDEPENDENT_SOLVE_VA_DEGREE,
+    )
 
 
 def test_matpower_m(tmp_path):
@@ -62,10 +73,14 @@ def test_matpower_m(tmp_path):
     path.write_text(_matpower_text(to_mpc(pn.case30(), init="flat")["mpc"]))
     net = _solved(gridplan.load_case(path))
     assert len(net.bus) == 30
-    np.testing.assert_allclose(net.res_bus.vm_pu.to_numpy(), ref.res_bus.vm_pu.to_numpy(),
-                               atol=tol.INDEPENDENT_SOLVE_VM_PU)
-    np.testing.assert_allclose(net.res_bus.va_degree.to_numpy(), ref.res_bus.va_degree.to_numpy(),
-                               atol=tol.INDEPENDENT_SOLVE_VA_DEGREE)
+    np.testing.assert_allclose(
+        net.res_bus.vm_pu.to_numpy(), ref.res_bus.vm_pu.to_numpy(), atol=tol.INDEPENDENT_SOLVE_VM_PU
+    )
+    np.testing.assert_allclose(
+        net.res_bus.va_degree.to_numpy(),
+        ref.res_bus.va_degree.to_numpy(),
+        atol=tol.INDEPENDENT_SOLVE_VA_DEGREE,
+    )
 
 
 def test_bundled_and_pandapower_networks_names():
@@ -91,14 +106,19 @@ def _compare_with_powsybl(net: pp.pandapowerNet, network) -> None:
     vls = network.get_voltage_levels()
     ref_vm = (buses.v_mag / vls.nominal_v.reindex(buses.voltage_level_id).to_numpy()).to_numpy()
     ref_va = buses.v_angle.to_numpy()
-    ref_va = ref_va - ref_va[np.argmax(net.bus.index == net.ext_grid.bus.iloc[0])]  # same reference bus
+    ref_va = (
+        ref_va - ref_va[np.argmax(net.bus.index == net.ext_grid.bus.iloc[0])]
+    )  # same reference bus
     assert len(net.bus) == len(buses) == 14
     assert list(net.bus.name) == list(buses.index)
     # two independent Newton solvers (pandapower, OpenLoadFlow), each converged to about 1e-8 pu
     # mismatch on the same model: 1e-6 pu and 1e-4 degree
-    np.testing.assert_allclose(net.res_bus.vm_pu.to_numpy(), ref_vm, atol=tol.INDEPENDENT_SOLVE_VM_PU)
-    np.testing.assert_allclose(net.res_bus.va_degree.to_numpy(), ref_va,
-                               atol=tol.INDEPENDENT_SOLVE_VA_DEGREE)
+    np.testing.assert_allclose(
+        net.res_bus.vm_pu.to_numpy(), ref_vm, atol=tol.INDEPENDENT_SOLVE_VM_PU
+    )
+    np.testing.assert_allclose(
+        net.res_bus.va_degree.to_numpy(), ref_va, atol=tol.INDEPENDENT_SOLVE_VA_DEGREE
+    )
 
 
 def test_psse_raw_through_pypowsybl(tmp_path, powsybl_ieee14):
@@ -121,7 +141,8 @@ def test_cgmes_zip_through_pypowsybl(tmp_path, powsybl_ieee14):
     ref = powsybl_ieee14
     assert len(net.bus) == len(ref.get_buses())
     assert len(net.line) + len(net.trafo) + len(net.impedance) == (
-        len(ref.get_lines()) + len(ref.get_2_windings_transformers()))
+        len(ref.get_lines()) + len(ref.get_2_windings_transformers())
+    )
     assert net.load.p_mw.sum() == pytest.approx(ref.get_loads().p0.sum(), abs=1e-6)
     assert net.load.q_mvar.sum() == pytest.approx(ref.get_loads().q0.sum(), abs=1e-6)
     pp.runpp(net)

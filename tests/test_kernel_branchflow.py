@@ -23,11 +23,22 @@ def test_cython_equals_numpy_on_case9241pegase(case9241_solved):
     v = model.solved_voltages(case9241_solved)
     rng = np.random.default_rng(7)
     states = np.vstack([v, v * 1.02, v * np.exp(1j * rng.normal(0, 0.05, v.size))])
-    args = (np.ascontiguousarray(states), model.f, model.t, model.yff, model.yft, model.ytf,
-            model.ytt, model.base_kv, model.base_mva)
+    args = (
+        np.ascontiguousarray(states),
+        model.f,
+        model.t,
+        model.yff,
+        model.yft,
+        model.ytf,
+        model.ytt,
+        model.base_kv,
+        model.base_mva,
+    )
     compiled = _compiled().branch_flows(*args)
     numpy_ = twin.branch_flows(*args)
-    for got, ref, scale in zip(compiled, numpy_, (model.base_mva, model.base_mva, 1.0, 1.0), strict=True):
+    for got, ref, scale in zip(
+        compiled, numpy_, (model.base_mva, model.base_mva, 1.0, 1.0), strict=True
+    ):
         assert got.shape == (3, model.f.size)
         np.testing.assert_allclose(got / scale, ref / scale, rtol=0, atol=tol.KERNEL_TWIN_ABS)
 
@@ -40,8 +51,17 @@ def test_hand_worked_two_bus_line():
     s_f_ref = v1 * np.conj(i12) * 100.0
     s_t_ref = v2 * np.conj(-i12) * 100.0
     i_ka_ref = abs(i12) * 100.0 / (np.sqrt(3) * 110.0)  # base current of 100 MVA at 110 kV
-    args = (np.array([[v1, v2]]), np.array([0]), np.array([1]), np.array([y]), np.array([-y]),
-            np.array([-y]), np.array([y]), np.array([110.0, 110.0]), 100.0)
+    args = (
+        np.array([[v1, v2]]),
+        np.array([0]),
+        np.array([1]),
+        np.array([y]),
+        np.array([-y]),
+        np.array([-y]),
+        np.array([y]),
+        np.array([110.0, 110.0]),
+        100.0,
+    )
     for module in (twin, _compiled()):
         s_f, s_t, i_f, i_t = module.branch_flows(*args)
         assert s_f[0, 0] == pytest.approx(s_f_ref, rel=1e-12)
@@ -52,8 +72,17 @@ def test_hand_worked_two_bus_line():
 
 
 def test_zero_voltage_gives_zero_current_not_nan():
-    args = (np.zeros((1, 2), complex), np.array([0]), np.array([1]), np.array([1 + 0j]),
-            np.array([-1 + 0j]), np.array([-1 + 0j]), np.array([1 + 0j]), np.array([10.0, 10.0]), 1.0)
+    args = (
+        np.zeros((1, 2), complex),
+        np.array([0]),
+        np.array([1]),
+        np.array([1 + 0j]),
+        np.array([-1 + 0j]),
+        np.array([-1 + 0j]),
+        np.array([1 + 0j]),
+        np.array([10.0, 10.0]),
+        1.0,
+    )
     for module in (twin, _compiled()):
         _, _, i_f, i_t = module.branch_flows(*args)
         assert i_f[0, 0] == 0.0 and i_t[0, 0] == 0.0

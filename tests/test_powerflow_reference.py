@@ -28,14 +28,27 @@ def test_pf_case9241pegase_file_equals_runpp(cli, tmp_path, case9241_solved):
         assert h5.attrs["case_name"] == "case9241pegase"
         assert len(h5.attrs["case_sha256"]) == 64
         np.testing.assert_array_equal(_col(h5, "bus", "index"), ref.bus.index.to_numpy())
-        np.testing.assert_allclose(_col(h5, "bus", "vm_pu"), ref.res_bus.vm_pu, rtol=0,
-                                   atol=tol.SAME_SOLUTION_VM_PU)
-        np.testing.assert_allclose(_col(h5, "bus", "va_degree"), ref.res_bus.va_degree, rtol=0,
-                                   atol=tol.SAME_SOLUTION_VA_DEGREE)
-        np.testing.assert_allclose(_col(h5, "line", "loading_percent"), ref.res_line.loading_percent,
-                                   rtol=0, atol=tol.SAME_SOLUTION_LOADING_PERCENT)
-        np.testing.assert_allclose(_col(h5, "trafo", "loading_percent"), ref.res_trafo.loading_percent,
-                                   rtol=0, atol=tol.SAME_SOLUTION_LOADING_PERCENT)
+        np.testing.assert_allclose(
+            _col(h5, "bus", "vm_pu"), ref.res_bus.vm_pu, rtol=0, atol=tol.SAME_SOLUTION_VM_PU
+        )
+        np.testing.assert_allclose(
+            _col(h5, "bus", "va_degree"),
+            ref.res_bus.va_degree,
+            rtol=0,
+            atol=tol.SAME_SOLUTION_VA_DEGREE,
+        )
+        np.testing.assert_allclose(
+            _col(h5, "line", "loading_percent"),
+            ref.res_line.loading_percent,
+            rtol=0,
+            atol=tol.SAME_SOLUTION_LOADING_PERCENT,
+        )
+        np.testing.assert_allclose(
+            _col(h5, "trafo", "loading_percent"),
+            ref.res_trafo.loading_percent,
+            rtol=0,
+            atol=tol.SAME_SOLUTION_LOADING_PERCENT,
+        )
         assert h5["powerflow/line/loading_percent"].attrs["units"] == "%"
         assert h5["powerflow/bus/vm_pu"].attrs["units"] == "pu"
         # tables over 4,096 rows are chunked and compressed
@@ -55,8 +68,9 @@ def test_pf_trafo3w_and_losses_match_runpp():
     assert net.res_bus.empty  # the caller's net is not written to
     pp.runpp(net)
     for el in ("line", "trafo", "trafo3w"):
-        np.testing.assert_allclose(result.tables[el].loading_percent, net[f"res_{el}"].loading_percent,
-                                   atol=1e-9)
+        np.testing.assert_allclose(
+            result.tables[el].loading_percent, net[f"res_{el}"].loading_percent, atol=1e-9
+        )
     losses = net.res_line.pl_mw.sum() + net.res_trafo.pl_mw.sum() + net.res_trafo3w.pl_mw.sum()
     assert result.summary.p_loss_mw.iloc[0] == pytest.approx(losses, abs=1e-9)
 

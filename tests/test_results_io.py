@@ -15,8 +15,10 @@ from gridplan.results.schema import TABLES, unit_of
 
 
 def _table() -> pd.DataFrame:
-    return pd.DataFrame({"vm_pu": [1.0, 0.98], "name": ["a", "ü"], "ok": [True, False]},
-                        index=pd.Index([3, 7], name="bus"))
+    return pd.DataFrame(
+        {"vm_pu": [1.0, 0.98], "name": ["a", "ü"], "ok": [True, False]},
+        index=pd.Index([3, 7], name="bus"),
+    )
 
 
 def test_roundtrip_with_units_and_strings(tmp_path):
@@ -59,8 +61,10 @@ def test_append_streams_rows(tmp_path):
     path = tmp_path / "r.h5"
     with ResultWriter(path) as w:
         for k in range(5):
-            chunk = pd.DataFrame({"loading_percent": np.full(1000, float(k))},
-                                 index=pd.RangeIndex(k * 1000, (k + 1) * 1000, name="outage"))
+            chunk = pd.DataFrame(
+                {"loading_percent": np.full(1000, float(k))},
+                index=pd.RangeIndex(k * 1000, (k + 1) * 1000, name="outage"),
+            )
             w.append_table("contingency/outage", chunk)
     df = read_table(path, "contingency/outage")
     assert len(df) == 5000 and df.loading_percent.iloc[-1] == 4.0

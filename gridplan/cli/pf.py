@@ -17,13 +17,19 @@ def print_powerflow(result: PowerFlowResult, top: int = 5) -> None:
     s = result.summary.iloc[0]
     algo = "AC Newton-Raphson" if result.algorithm == "nr" else "DC"
     click.echo(f"{result.case_name}: {algo} power flow converged in {result.iterations} iterations")
-    click.echo(f"  load {s.p_load_mw:.1f} MW, generation {s.p_gen_mw:.1f} MW, "
-               f"branch losses {s.p_loss_mw:.2f} MW")
-    click.echo(f"  voltage min {s.vm_min_pu:.4f} pu at bus {s.vm_min_bus}, "
-               f"max {s.vm_max_pu:.4f} pu at bus {s.vm_max_bus}")
-    for el, cols in (("line", ["from_bus", "to_bus", "i_ka", "loading_percent"]),
-                     ("trafo", ["hv_bus", "lv_bus", "loading_percent"]),
-                     ("trafo3w", ["p_hv_mw", "loading_percent"])):
+    click.echo(
+        f"  load {s.p_load_mw:.1f} MW, generation {s.p_gen_mw:.1f} MW, "
+        f"branch losses {s.p_loss_mw:.2f} MW"
+    )
+    click.echo(
+        f"  voltage min {s.vm_min_pu:.4f} pu at bus {s.vm_min_bus}, "
+        f"max {s.vm_max_pu:.4f} pu at bus {s.vm_max_bus}"
+    )
+    for el, cols in (
+        ("line", ["from_bus", "to_bus", "i_ka", "loading_percent"]),
+        ("trafo", ["hv_bus", "lv_bus", "loading_percent"]),
+        ("trafo3w", ["p_hv_mw", "loading_percent"]),
+    ):
         df = result.most_loaded(el, top)
         if len(df):
             cols = [c for c in cols if c in df]
@@ -33,9 +39,14 @@ def print_powerflow(result: PowerFlowResult, top: int = 5) -> None:
 @click.command("pf")
 @click.argument("spec")
 @click.option("--dc", is_flag=True, help="DC power flow instead of AC Newton-Raphson.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write results to this HDF5 file (group /powerflow).")
-@click.option("--top", default=5, show_default=True, help="Number of most loaded lines/trafos shown.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write results to this HDF5 file (group /powerflow).",
+)
+@click.option(
+    "--top", default=5, show_default=True, help="Number of most loaded lines/trafos shown."
+)
 def pf(spec: str, dc: bool, out: Path | None, top: int) -> None:
     """Run a power flow on case SPEC and print its summary."""
     net = load_case(spec)

@@ -30,9 +30,14 @@ def show(file: Path) -> None:
 @results.command("export")
 @click.argument("file", type=click.Path(path_type=Path))
 @click.argument("table")
-@click.option("--csv", "csv_out", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="CSV file to write (header row has the column names; units in a second header "
-                   "line are not added, see `results show`).")
+@click.option(
+    "--csv",
+    "csv_out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="CSV file to write (header row has the column names; units in a second header "
+    "line are not added, see `results show`).",
+)
 def export(file: Path, table: str, csv_out: Path) -> None:
     """Write TABLE (e.g. powerflow/bus) of FILE to CSV."""
     df = read_table(file, table)

@@ -14,11 +14,19 @@ from gridplan.studies.batch import DEFAULT_STEPS, STEPS, run_batch
 
 @click.command("run")
 @click.argument("specs", nargs=-1)
-@click.option("--out-dir", default="results", show_default=True,
-              type=click.Path(file_okay=False, path_type=Path),
-              help="Folder for one HDF5 result file per case and batch-summary.csv.")
-@click.option("--studies", default=",".join(DEFAULT_STEPS), show_default=True,
-              help=f"Comma-separated study steps to run per case; known: {', '.join(STEPS)}.")
+@click.option(
+    "--out-dir",
+    default="results",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for one HDF5 result file per case and batch-summary.csv.",
+)
+@click.option(
+    "--studies",
+    default=",".join(DEFAULT_STEPS),
+    show_default=True,
+    help=f"Comma-separated study steps to run per case; known: {', '.join(STEPS)}.",
+)
 @click.option("--no-resume", is_flag=True, help="Recompute cases whose result file exists.")
 @click.option("--jobs", default=1, show_default=True, help="Cases run in parallel processes.")
 def run(specs: tuple[str, ...], out_dir: Path, studies: str, no_resume: bool, jobs: int) -> None:
@@ -29,8 +37,14 @@ def run(specs: tuple[str, ...], out_dir: Path, studies: str, no_resume: bool, jo
     todo = list(specs) or list(bundled_cases())
     steps = [s.strip() for s in studies.split(",") if s.strip()]
     with tqdm(total=len(todo), desc="cases", unit="case", disable=None) as bar:
-        result = run_batch(todo, out_dir, steps=steps, resume=not no_resume, jobs=jobs,
-                           progress=lambda _s: bar.update(1))
+        result = run_batch(
+            todo,
+            out_dir,
+            steps=steps,
+            resume=not no_resume,
+            jobs=jobs,
+            progress=lambda _s: bar.update(1),
+        )
     echo_table(result.table, f"results in {out_dir}/:", floatfmt="{:.3f}")
 
 

@@ -24,7 +24,7 @@ SQRT3 = np.sqrt(3.0)
 
 @dataclass(frozen=True)
 class BranchModel:
-    """Frozen arrays of every ppc branch of a net (ppc numbering, all branches incl. out of service)."""
+    """Frozen arrays of every ppc branch (ppc numbering, out-of-service branches included)."""
 
     base_mva: float
     f: np.ndarray  # int64 (n_branch,), ppc bus row of the from end
@@ -69,7 +69,7 @@ class BranchModel:
         return np.where(np.isfinite(v), v, 0.0).astype(np.complex128)
 
     def flows(self, v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Kernel call: ``v`` complex (n_bus,) or (n_states, n_bus) -> s_f, s_t (MVA), i_f, i_t (kA)."""
+        """``v`` complex (n_bus,) or (n_states, n_bus) -> s_f, s_t (MVA), i_f, i_t (kA)."""
         v2 = np.ascontiguousarray(np.atleast_2d(v), dtype=np.complex128)
         return branchflow.branch_flows(
             v2, self.f, self.t, self.yff, self.yft, self.ytf, self.ytt, self.base_kv, self.base_mva
@@ -108,10 +108,15 @@ class BranchModel:
         if "trafo" in self.ranges and len(net.trafo):
             a, b = self.ranges["trafo"]
             tr = net.trafo
-            ld = np.maximum(
-                i_f[a:b] * tr.vn_hv_kv.to_numpy(dtype=float),
-                i_t[a:b] * tr.vn_lv_kv.to_numpy(dtype=float),
-            ) * SQRT3 / tr.sn_mva.to_numpy(dtype=float) * 100.0
+            ld = (
+                np.maximum(
+                    i_f[a:b] * tr.vn_hv_kv.to_numpy(dtype=float),
+                    i_t[a:b] * tr.vn_lv_kv.to_numpy(dtype=float),
+                )
+                * SQRT3
+                / tr.sn_mva.to_numpy(dtype=float)
+                * 100.0
+            )
             ld = ld / tr.parallel.to_numpy(dtype=float) / tr.df.to_numpy(dtype=float)
             out["trafo"] = pd.DataFrame(
                 {
@@ -136,14 +141,26 @@ class BranchModel:
             n = (b - a) // 3
             hv, mv, lv = slice(a, a + n), slice(a + n, a + 2 * n), slice(a + 2 * n, b)
             t3 = net.trafo3w
-            ld = np.max(
-                np.vstack([
-                    i_f[hv] * t3.vn_hv_kv.to_numpy(dtype=float) / t3.sn_hv_mva.to_numpy(dtype=float),
-                    i_t[mv] * t3.vn_mv_kv.to_numpy(dtype=float) / t3.sn_mv_mva.to_numpy(dtype=float),
-                    i_t[lv] * t3.vn_lv_kv.to_numpy(dtype=float) / t3.sn_lv_mva.to_numpy(dtype=float),
-                ]),
-                axis=0,
-            ) * SQRT3 * 100.0
+            ld = (
+                np.max(
+                    np.vstack(
+                        [
+                            i_f[hv]
+                            * t3.vn_hv_kv.to_numpy(dtype=float)
+                            / t3.sn_hv_mva.to_numpy(dtype=float),
+                            i_t[mv]
+                            * t3.vn_mv_kv.to_numpy(dtype=float)
+                            / t3.sn_mv_mva.to_numpy(dtype=float),
+                            i_t[lv]
+                            * t3.vn_lv_kv.to_numpy(dtype=float)
+                            / t3.sn_lv_mva.to_numpy(dtype=float),
+                        ]
+                    ),
+                    axis=0,
+                )
+                * SQRT3
+                * 100.0
+            )
             out["trafo3w"] = pd.DataFrame(
                 {
                     "p_hv_mw": s_f[hv].real,

@@ -28,8 +28,16 @@ KNOWN_EXT = {".json"} | MATPOWER_EXT | POWSYBL_EXT
 
 # modules a pandapower JSON file may name for its objects; anything else is refused because
 # pandapower's JSON decoder imports whatever module a file names.
-_SAFE_JSON_MODULES = ("pandapower", "pandas", "numpy", "builtins", "geojson", "shapely",
-                      "networkx", "datetime")
+_SAFE_JSON_MODULES = (
+    "pandapower",
+    "pandas",
+    "numpy",
+    "builtins",
+    "geojson",
+    "shapely",
+    "networkx",
+    "datetime",
+)
 
 
 def cases_dir() -> Path:
@@ -61,8 +69,9 @@ def pandapower_network_names() -> tuple[str, ...]:
             params = inspect.signature(fn).parameters.values()
         except (TypeError, ValueError):
             continue
-        if all(p.default is not p.empty or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
-               for p in params):
+        if all(
+            p.default is not p.empty or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params
+        ):
             names.append(name)
     return tuple(sorted(names))
 
@@ -74,7 +83,12 @@ def case_name(spec: str | os.PathLike[str]) -> str:
 
 
 def _looks_like_path(spec: str) -> bool:
-    return os.sep in spec or "/" in spec or Path(spec).suffix.lower() in KNOWN_EXT or Path(spec).suffix != ""
+    return (
+        os.sep in spec
+        or "/" in spec
+        or Path(spec).suffix.lower() in KNOWN_EXT
+        or Path(spec).suffix != ""
+    )
 
 
 def load_case(spec: str | os.PathLike[str], *, validate: bool = True) -> pp.pandapowerNet:
@@ -147,7 +161,8 @@ def _load_file(path: Path) -> pp.pandapowerNet:
         return _load_powsybl(path)
     raise CaseError(
         f"{path}: unsupported file type {path.suffix!r}",
-        hint="supported: .json (pandapower), .m/.mat (MATPOWER), .raw/.xiidm/.uct/.zip (gridplan[formats])",
+        hint="supported: .json (pandapower), .m/.mat (MATPOWER), "
+        ".raw/.xiidm/.uct/.zip (gridplan[formats])",
     )
 
 
@@ -157,9 +172,11 @@ def _check_json_modules(obj: Any, path: Path) -> None:
         node = stack.pop()
         if isinstance(node, dict):
             mod = node.get("_module")
-            if isinstance(mod, str) and not mod.split(".")[0] in _SAFE_JSON_MODULES:
-                raise CaseError(f"{path}: refuses object of module {mod!r} (only pandapower, pandas "
-                                "and numpy objects are loaded from case files)")
+            if isinstance(mod, str) and mod.split(".")[0] not in _SAFE_JSON_MODULES:
+                raise CaseError(
+                    f"{path}: refuses object of module {mod!r} (only pandapower, pandas "
+                    "and numpy objects are loaded from case files)"
+                )
             stack.extend(node.values())
         elif isinstance(node, list):
             stack.extend(node)
@@ -178,14 +195,20 @@ def _load_json(path: Path) -> pp.pandapowerNet:
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise CaseError(f"{path}: malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+        raise CaseError(
+            f"{path}: malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
+        ) from None
     if not isinstance(raw, dict) or raw.get("_class") != "pandapowerNet":
-        raise CaseError(f"{path}: not a pandapower net (JSON top level must be a pandapowerNet object)")
+        raise CaseError(
+            f"{path}: not a pandapower net (JSON top level must be a pandapowerNet object)"
+        )
     _check_json_modules(raw, path)
     try:
         return _quiet(pp.from_json_string, text)
     except Exception as exc:  # pandapower raises many types for broken content
-        raise CaseError(f"{path}: cannot build a pandapower net ({type(exc).__name__}: {exc})") from None
+        raise CaseError(
+            f"{path}: cannot build a pandapower net ({type(exc).__name__}: {exc})"
+        ) from None
 
 
 def _load_matpower(path: Path) -> pp.pandapowerNet:
@@ -195,12 +218,16 @@ def _load_matpower(path: Path) -> pp.pandapowerNet:
         try:
             import matpowercaseframes  # noqa: F401
         except ImportError:
-            raise CaseError(f"{path}: reading MATPOWER .m files needs matpowercaseframes",
-                            hint="pip install matpowercaseframes (or save the case as .mat)") from None
+            raise CaseError(
+                f"{path}: reading MATPOWER .m files needs matpowercaseframes",
+                hint="pip install matpowercaseframes (or save the case as .mat)",
+            ) from None
     try:
         return _quiet(from_mpc, str(path))
     except Exception as exc:
-        raise CaseError(f"{path}: cannot read MATPOWER case ({type(exc).__name__}: {exc})") from None
+        raise CaseError(
+            f"{path}: cannot read MATPOWER case ({type(exc).__name__}: {exc})"
+        ) from None
 
 
 def _load_powsybl(path: Path) -> pp.pandapowerNet:
@@ -213,8 +240,10 @@ def _load_powsybl(path: Path) -> pp.pandapowerNet:
     try:
         import pypowsybl.network as pn
     except ImportError:
-        raise CaseError(f"{path}: reading {path.suffix} files needs pypowsybl",
-                        hint="pip install 'gridplan[formats]'") from None
+        raise CaseError(
+            f"{path}: reading {path.suffix} files needs pypowsybl",
+            hint="pip install 'gridplan[formats]'",
+        ) from None
     import tempfile
 
     from pandapower.converter.matpower import from_mpc
@@ -226,7 +255,9 @@ def _load_powsybl(path: Path) -> pp.pandapowerNet:
             network.save(str(mat), format="MATPOWER")
             net = _quiet(from_mpc, str(mat))
     except Exception as exc:
-        raise CaseError(f"{path}: cannot convert through pypowsybl ({type(exc).__name__}: {exc})") from None
+        raise CaseError(
+            f"{path}: cannot convert through pypowsybl ({type(exc).__name__}: {exc})"
+        ) from None
     buses = network.get_buses()
     if len(buses) == len(net.bus):  # MATPOWER export numbers buses in pypowsybl's bus order
         net.bus["name"] = buses.index.to_numpy()

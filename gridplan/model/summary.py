@@ -29,8 +29,24 @@ def _n(net: pp.pandapowerNet, table: str) -> int:
 
 def summarize(net: pp.pandapowerNet) -> CaseSummary:
     """Summarize a pandapower net without running a power flow."""
-    counts = {t: _n(net, t) for t in ("bus", "line", "trafo", "trafo3w", "gen", "sgen", "ext_grid",
-                                      "load", "storage", "shunt", "switch", "dcline", "impedance")}
+    counts = {
+        t: _n(net, t)
+        for t in (
+            "bus",
+            "line",
+            "trafo",
+            "trafo3w",
+            "gen",
+            "sgen",
+            "ext_grid",
+            "load",
+            "storage",
+            "shunt",
+            "switch",
+            "dcline",
+            "impedance",
+        )
+    }
     counts = {k: v for k, v in counts.items() if v or k in ("bus", "line", "trafo", "gen", "load")}
 
     bus_kv = net.bus.vn_kv
@@ -38,7 +54,9 @@ def summarize(net: pp.pandapowerNet) -> CaseSummary:
     if len(net.line):
         kv_line = bus_kv.loc[net.line.from_bus].to_numpy()
         levels["lines"] = pd.Series(kv_line).value_counts()
-        levels["length_km"] = pd.Series(net.line.length_km.to_numpy(), index=kv_line).groupby(level=0).sum()
+        levels["length_km"] = (
+            pd.Series(net.line.length_km.to_numpy(), index=kv_line).groupby(level=0).sum()
+        )
     if len(net.trafo):
         kv_hv = bus_kv.loc[net.trafo.hv_bus].to_numpy()
         levels["trafos_hv_side"] = pd.Series(kv_hv).value_counts()
@@ -81,7 +99,10 @@ def summarize(net: pp.pandapowerNet) -> CaseSummary:
         isolated = []
     live_isolated = [b for b in isolated if net.bus.in_service.get(b, False)]
     if live_isolated:
-        remarks.append(f"{len(live_isolated)} in-service buses not connected to any slack: {_short(live_isolated)}")
+        remarks.append(
+            f"{len(live_isolated)} in-service buses not connected to any slack: "
+            f"{_short(live_isolated)}"
+        )
     if _n(net, "switch"):
         opened = net.switch.index[~net.switch.closed.astype(bool)]
         if len(opened):
@@ -89,7 +110,11 @@ def summarize(net: pp.pandapowerNet) -> CaseSummary:
     if len(net.line) and (net.line.max_i_ka <= 0).any():
         remarks.append("lines without current rating (max_i_ka <= 0)")
 
-    plan = net["plan_figures"] if "plan_figures" in net and isinstance(net["plan_figures"], pd.DataFrame) else None
+    plan = (
+        net["plan_figures"]
+        if "plan_figures" in net and isinstance(net["plan_figures"], pd.DataFrame)
+        else None
+    )
     description = str(net["description"]) if "description" in net else ""
     return CaseSummary(str(net.name or ""), description, counts, levels, totals, remarks, plan)
 

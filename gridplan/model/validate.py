@@ -49,8 +49,10 @@ def validate_net(net: pp.pandapowerNet, source: str = "case") -> None:
             bad = ~np.isin(df[col].to_numpy(), buses)
             if bad.any():
                 missing = np.unique(df[col].to_numpy()[bad])
-                problems.append(f"{table} {_ids(df.index.to_numpy()[bad])}: {col} refers to "
-                                f"bus {_ids(missing)} that does not exist")
+                problems.append(
+                    f"{table} {_ids(df.index.to_numpy()[bad])}: {col} refers to "
+                    f"bus {_ids(missing)} that does not exist"
+                )
     if "switch" in net and len(net.switch):
         sw = net.switch
         for et, table in (("b", "bus"), ("l", "line"), ("t", "trafo"), ("t3", "trafo3w")):
@@ -58,16 +60,24 @@ def validate_net(net: pp.pandapowerNet, source: str = "case") -> None:
             if sel.any():
                 bad = sel & ~np.isin(sw.element.to_numpy(), net[table].index.to_numpy())
                 if bad.any():
-                    problems.append(f"switch {_ids(sw.index.to_numpy()[bad])}: element refers to "
-                                    f"{table} {_ids(np.unique(sw.element.to_numpy()[bad]))} that does not exist")
-    for table, col in (("line", "length_km"), ("line", "max_i_ka"), ("trafo", "sn_mva"),
-                       ("bus", "vn_kv")):
+                    problems.append(
+                        f"switch {_ids(sw.index.to_numpy()[bad])}: element refers to "
+                        f"{table} {_ids(np.unique(sw.element.to_numpy()[bad]))} that does not exist"
+                    )
+    for table, col in (
+        ("line", "length_km"),
+        ("line", "max_i_ka"),
+        ("trafo", "sn_mva"),
+        ("bus", "vn_kv"),
+    ):
         if table in net and len(net[table]) and col in net[table]:
             vals = net[table][col].to_numpy(dtype=float)
             bad = ~(vals > 0)
             if bad.any():
-                problems.append(f"{table} {_ids(net[table].index.to_numpy()[bad])}: {col} must be > 0, "
-                                f"got {_ids(vals[bad])} instead")
+                problems.append(
+                    f"{table} {_ids(net[table].index.to_numpy()[bad])}: {col} must be > 0, "
+                    f"got {_ids(vals[bad])} instead"
+                )
     if not len(net.ext_grid) and not (len(net.gen) and net.gen.get("slack", False).any()):
         problems.append("no ext_grid and no slack gen: the power flow has no reference bus")
     if problems:

@@ -34,10 +34,15 @@ def read_table(path: str | os.PathLike[str], table: str) -> pd.DataFrame:
     """Read table ``table`` (e.g. ``"powerflow/bus"``) of a result file as a DataFrame."""
     with _open(path) as h5:
         table = table.strip("/")
-        if table not in h5 or not isinstance(h5[table], h5py.Group) or "columns" not in h5[table].attrs:
+        if (
+            table not in h5
+            or not isinstance(h5[table], h5py.Group)
+            or "columns" not in h5[table].attrs
+        ):
             tables = [t for t, _ in _walk_tables(h5)]
             raise CaseError(
-                f"{path}: no table {table!r}", hint=f"tables in this file: {', '.join(tables) or 'none'}"
+                f"{path}: no table {table!r}",
+                hint=f"tables in this file: {', '.join(tables) or 'none'}",
             )
         grp = h5[table]
         columns = [str(c) for c in grp.attrs["columns"]]
@@ -69,11 +74,18 @@ def list_tree(path: str | os.PathLike[str]) -> list[tuple[str, str, str]]:
     """Rows ``(path, shape_or_kind, units)`` for every group and dataset in the file."""
     rows: list[tuple[str, str, str]] = []
     with _open(path) as h5:
+
         def visit(name: str, obj: Any) -> None:
             if isinstance(obj, h5py.Dataset):
-                rows.append((name, f"{obj.shape} {obj.dtype if obj.dtype.kind != 'O' else 'str'}",
-                             str(obj.attrs.get("units", ""))))
+                rows.append(
+                    (
+                        name,
+                        f"{obj.shape} {obj.dtype if obj.dtype.kind != 'O' else 'str'}",
+                        str(obj.attrs.get("units", "")),
+                    )
+                )
             else:
                 rows.append((name + "/", "group", ""))
+
         h5.visititems(visit)
     return rows

@@ -79,14 +79,16 @@ class ResultWriter:
 
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".part", dir=self.path.parent)
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".{self.path.name}.", suffix=".part", dir=self.path.parent
+        )
         os.close(fd)
         self._tmp = Path(tmp)
         self._file: h5py.File | None = h5py.File(self._tmp, "w")
         root = {
             "gridplan_version": __version__,
             "schema_version": SCHEMA_VERSION,
-            "created_utc": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "created_utc": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "command": command if command is not None else shlex.join(["gridplan", *sys.argv[1:]]),
             "case_name": case_name,
             "case_sha256": case_sha256,
@@ -179,8 +181,13 @@ class ResultWriter:
     ) -> h5py.Dataset:
         """Write an n-D array (chunked and gzip-compressed) with its unit; returns the dataset."""
         ds = self.h5.create_dataset(
-            name, data=data, maxshape=maxshape, chunks=chunks, compression="gzip",
-            compression_opts=4, shuffle=True,
+            name,
+            data=data,
+            maxshape=maxshape,
+            chunks=chunks,
+            compression="gzip",
+            compression_opts=4,
+            shuffle=True,
         )
         ds.attrs["units"] = unit
         for key, value in attrs.items():
@@ -202,7 +209,9 @@ class ResultWriter:
             kwargs: dict[str, Any] = {}
             if big:
                 kwargs = {
-                    "chunks": (min(max(arr.shape[0], 1), CHUNK_ROWS),) if not resizable else (CHUNK_ROWS // 16,),
+                    "chunks": (min(max(arr.shape[0], 1), CHUNK_ROWS),)
+                    if not resizable
+                    else (CHUNK_ROWS // 16,),
                     "compression": "gzip",
                     "compression_opts": 4,
                     "shuffle": arr.dtype != object,

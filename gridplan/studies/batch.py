@@ -30,9 +30,13 @@ def _powerflow_step(net: pp.pandapowerNet, writer: ResultWriter) -> dict[str, An
     result = run_powerflow(net)
     write_powerflow(writer, result)
     s = result.summary.iloc[0]
-    return {"pf_iterations": int(s.iterations), "p_loss_mw": float(s.p_loss_mw),
-            "vm_min_pu": float(s.vm_min_pu), "vm_max_pu": float(s.vm_max_pu),
-            "line_loading_max_percent": float(s.get("line_loading_max_percent", float("nan")))}
+    return {
+        "pf_iterations": int(s.iterations),
+        "p_loss_mw": float(s.p_loss_mw),
+        "vm_min_pu": float(s.vm_min_pu),
+        "vm_max_pu": float(s.vm_max_pu),
+        "line_loading_max_percent": float(s.get("line_loading_max_percent", float("nan"))),
+    }
 
 
 STEPS: dict[str, Step] = {"powerflow": _powerflow_step}
@@ -41,7 +45,7 @@ DEFAULT_STEPS: tuple[str, ...] = ("powerflow",)
 
 @dataclass
 class BatchResult:
-    """Per-case outcome: ``table`` has one row per case (status ``done``, ``skipped``, ``failed``)."""
+    """Per-case outcome: ``table`` has one row per case (``done``, ``skipped``, ``failed``)."""
 
     table: pd.DataFrame
     failed: dict[str, str] = field(default_factory=dict)
@@ -52,8 +56,12 @@ def run_case(spec: str, out_dir: Path, steps: Sequence[str] = DEFAULT_STEPS) -> 
     net = load_case(spec)
     name = case_name(spec)
     row: dict[str, Any] = {"case": name, "status": "done", "buses": len(net.bus)}
-    with ResultWriter(out_dir / f"{name}.h5", case_name=name, case_sha256=case_sha256(net),
-                      attrs={"studies": ",".join(steps)}) as writer:
+    with ResultWriter(
+        out_dir / f"{name}.h5",
+        case_name=name,
+        case_sha256=case_sha256(net),
+        attrs={"studies": ",".join(steps)},
+    ) as writer:
         for step in steps:
             row.update(STEPS[step](net, writer))
     return row
@@ -83,7 +91,9 @@ def run_batch(
     out.mkdir(parents=True, exist_ok=True)
     unknown = [s for s in steps if s not in STEPS]
     if unknown:
-        raise GridplanError(f"unknown study step(s) {', '.join(unknown)}; known: {', '.join(STEPS)}")
+        raise GridplanError(
+            f"unknown study step(s) {', '.join(unknown)}; known: {', '.join(STEPS)}"
+        )
     todo = list(specs) if specs else list(bundled_cases())
     rows: list[dict[str, Any]] = []
     pending = []

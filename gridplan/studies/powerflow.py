@@ -117,7 +117,9 @@ def _collect(net: pp.pandapowerNet, name: str, algorithm: Literal["nr", "dc"]) -
         v = model.solved_voltages(net)
         # vm/va straight from the solved ppc voltages, so the file holds the solver's own numbers
         rows = model.bus_lookup[net.bus.index.to_numpy()]
-        ok = net.bus.in_service.to_numpy(dtype=bool) & np.isfinite(net.res_bus.vm_pu.to_numpy(dtype=float))
+        ok = net.bus.in_service.to_numpy(dtype=bool) & np.isfinite(
+            net.res_bus.vm_pu.to_numpy(dtype=float)
+        )
         bus.loc[ok, "vm_pu"] = np.abs(v[rows[ok]])
         bus.loc[ok, "va_degree"] = np.rad2deg(np.angle(v[rows[ok]]))
         tables.update(model.element_tables(net, v))
@@ -143,12 +145,21 @@ def _dc_tables(net: pp.pandapowerNet) -> dict[str, pd.DataFrame]:
     return out
 
 
-def _summary(net: pp.pandapowerNet, tables: dict[str, pd.DataFrame], iterations: int) -> pd.DataFrame:
+def _summary(
+    net: pp.pandapowerNet, tables: dict[str, pd.DataFrame], iterations: int
+) -> pd.DataFrame:
     bus = tables["bus"]
     live = bus[bus.in_service & np.isfinite(bus.vm_pu)]
-    loss = sum(float(tables[el]["pl_mw"].sum()) for el in ("line", "trafo", "trafo3w")
-               if el in tables and "pl_mw" in tables[el])
-    p_load = float((net.load.p_mw * net.load.scaling)[net.load.in_service].sum()) if len(net.load) else 0.0
+    loss = sum(
+        float(tables[el]["pl_mw"].sum())
+        for el in ("line", "trafo", "trafo3w")
+        if el in tables and "pl_mw" in tables[el]
+    )
+    p_load = (
+        float((net.load.p_mw * net.load.scaling)[net.load.in_service].sum())
+        if len(net.load)
+        else 0.0
+    )
     p_gen = 0.0
     for el in ("ext_grid", "gen", "sgen", "storage"):
         res = net.get(f"res_{el}")
@@ -175,10 +186,13 @@ def _summary(net: pp.pandapowerNet, tables: dict[str, pd.DataFrame], iterations:
     return pd.DataFrame([row], index=pd.Index([0], name="row"))
 
 
-def write_powerflow(writer: ResultWriter, result: PowerFlowResult, group: str = "powerflow") -> None:
+def write_powerflow(
+    writer: ResultWriter, result: PowerFlowResult, group: str = "powerflow"
+) -> None:
     """Write the power-flow tables under ``/<group>`` of an open :class:`ResultWriter`."""
-    writer.set_attrs(group, algorithm=result.algorithm, converged=result.converged,
-                     iterations=result.iterations)
+    writer.set_attrs(
+        group, algorithm=result.algorithm, converged=result.converged, iterations=result.iterations
+    )
     for name, df in result.tables.items():
         writer.write_table(f"{group}/{name}", df)
 
