@@ -22,8 +22,11 @@ def runpp_outages(net, specs):
             pp.runpp(work)
             ref = (
                 work.res_bus.vm_pu.to_numpy().copy(),
-                {k: work[f"res_{k}"].loading_percent.to_numpy().copy()
-                 for k in ("line", "trafo", "trafo3w") if len(work[k])},
+                {
+                    k: work[f"res_{k}"].loading_percent.to_numpy().copy()
+                    for k in ("line", "trafo", "trafo3w")
+                    if len(work[k])
+                },
             )
         except pp.LoadflowNotConverged:
             ref = None
@@ -34,8 +37,11 @@ def runpp_outages(net, specs):
 
 
 def branch_specs(net):
-    return [(f"{k} {i}", [(k, int(i))]) for k in ("line", "trafo")
-            for i in net[k].index[net[k].in_service.to_numpy(dtype=bool)]]
+    return [
+        (f"{k} {i}", [(k, int(i))])
+        for k in ("line", "trafo")
+        for i in net[k].index[net[k].in_service.to_numpy(dtype=bool)]
+    ]
 
 
 def compare(net, specs, status, vm, ld, refs):

@@ -15,7 +15,7 @@ import numpy as np
 import pandapower as pp
 import pandas as pd
 import scipy.sparse as sp
-from pandapower.pypower.idx_brch import BR_STATUS, F_BUS, T_BUS
+from pandapower.pypower.idx_brch import BR_STATUS, BR_X, F_BUS, T_BUS, TAP
 from pandapower.pypower.idx_bus import BASE_KV
 from pandapower.pypower.idx_gen import GEN_BUS, GEN_STATUS, PG
 from pandapower.pypower.makeYbus import branch_vectors
@@ -55,6 +55,7 @@ class ContingencyModel:
     scale_f: np.ndarray  # float64 (n_br,), 1/kA
     scale_t: np.ndarray
     rating_mva: np.ndarray  # float64 (n_br,), MVA at rated voltage (inf when unrated)
+    dc_b: np.ndarray  # float64 (n_br,), DC series susceptance 1/(x*tap), pu (pandapower's makeBdc)
     load_mw: np.ndarray  # float64 (n_bus,), load (consumption) at each bus, MW
     gen_mw: np.ndarray  # float64 (n_bus,), generation (gen + sgen) at each bus, MW
     gen_bus: np.ndarray  # int64 (n_gen,), ppci bus of each in-service ppc gen row
@@ -138,6 +139,10 @@ def compile_contingency_model(net: pp.pandapowerNet) -> ContingencyModel:
     stat &= (f < n_bus) & (t < n_bus)
     for y in (ytt, yff, yft, ytf):
         y[~stat] = 0.0
+    tap = branch[:, TAP].real.copy()
+    tap[tap == 0] = 1.0
+    with np.errstate(divide="ignore"):
+        dc_b = np.where(stat, 1.0 / (branch[:, BR_X].real * tap), 0.0)
     f = np.where(stat, f, 0)
     t = np.where(stat, t, 0)
     ybus = sp.csr_matrix(ppci["Ybus"], dtype=np.complex128)
@@ -268,6 +273,7 @@ def compile_contingency_model(net: pp.pandapowerNet) -> ContingencyModel:
         scale_f=scale_f,
         scale_t=scale_t,
         rating_mva=rating,
+        dc_b=dc_b,
         load_mw=load_mw,
         gen_mw=gen_mw,
         gen_bus=np.where(gen_on, gen_bus, -1),

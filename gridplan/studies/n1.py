@@ -252,10 +252,8 @@ class _Stats:
 
 def _dc_setup(model: ContingencyModel) -> dict[str, Any]:
     """LU of the DC susceptance matrix (slack rows/columns kept as identity)."""
-    act = model.branch_in_service
-    x = np.zeros(model.n_branch)
-    # series susceptance of the pi model's series element: -Im(yft) (ignoring taps' magnitude)
-    b = np.where(act, -np.imag(model.yft), 0.0)
+    # pandapower's DC model (makeBdc): series susceptance 1/(x*tap)
+    b = model.dc_b
     n = model.n_bus
     f, t = model.f, model.t
     bbus = sp.coo_matrix(
@@ -281,7 +279,6 @@ def _dc_setup(model: ContingencyModel) -> dict[str, Any]:
         lu.perm_r.astype(np.int64),
         lu.perm_c.astype(np.int64),
     )
-    del x
     return {"b": b, "held": held, "factors": factors}
 
 
