@@ -1,4 +1,4 @@
-"""N-1 study: statuses (islanded, diverged, not_simulated), dc/screen modes, outage files, HDF5, CLI."""
+"""N-1 study: statuses (islanded, diverged, not_simulated), dc mode, outage files, HDF5, CLI."""
 
 from __future__ import annotations
 
@@ -233,7 +233,8 @@ def test_outage_files_all_formats(tmp_path, net118):
     assert read_outages(con, net118) == [("ONE", [("line", 0)])]
     bad = tmp_path / "bad.con"
     bad.write_text(
-        "CONTINGENCY X\n REMOVE UNIT 1 FROM BUS 5\nEND\nCONTINGENCY Y\n OPEN BRANCH FROM BUS 99999 TO BUS 1\nEND\n"
+        "CONTINGENCY X\n REMOVE UNIT 1 FROM BUS 5\nEND\n"
+        "CONTINGENCY Y\n OPEN BRANCH FROM BUS 99999 TO BUS 1\nEND\n"
     )
     with pytest.raises(CaseError) as exc:
         read_outages(bad, net118)
@@ -242,7 +243,7 @@ def test_outage_files_all_formats(tmp_path, net118):
     assert "line 2" in msg and "REMOVE UNIT" in msg and "line 5" in msg and "99999" in msg
     badcsv = tmp_path / "bad.csv"
     badcsv.write_text("name,element_type,element\nx,line,99999\ny,bus,1\n")
-    with pytest.raises(CaseError, match="line 99999 does not exist.*element type must be"):
+    with pytest.raises(CaseError, match=r"line 99999 does not exist.*element type must be"):
         read_outages(badcsv, net118)
 
 
