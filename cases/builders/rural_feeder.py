@@ -33,7 +33,7 @@ from cases.builders._common import (
 NAME = "rural-feeder"
 DESCRIPTION = (
     "Rural 10 kV overhead radial feeder, 24 km trunk with fused laterals, recloser "
-    "and sectionalizers, serving 14 villages"
+    "and sectionalizers, serving {villages} villages"
 )
 CLASS = "rural"
 FEEDER = "F1"
@@ -189,7 +189,7 @@ def build() -> pp.pandapowerNet:
         src,
         "load reliability_class == 'rural'",
     )
-    finish(net, NAME, DESCRIPTION, fig)
+    finish(net, NAME, DESCRIPTION.format(villages=village), fig)
     return net
 
 
