@@ -104,13 +104,15 @@ class FailureEvents:
 
     ``on_device`` marks an active failure of the switching device on the edge (e.g. a breaker):
     it must be cleared by the next protective device further up, and the whole isolated area
-    waits for the repair.
+    waits for the repair - unless ``restore_h`` is finite for the event (a device on one of
+    several parallel circuits): then every interrupted load point is back after ``restore_h``.
     """
 
     edge: np.ndarray
     rate_per_year: np.ndarray
     repair_h: np.ndarray
     on_device: np.ndarray
+    restore_h: np.ndarray | None = None  # device failures: restored by switching after this
 
 
 @dataclass(frozen=True)
@@ -196,11 +198,13 @@ def build_segments(net: RadialNetwork, events: FailureEvents) -> Segments:
     lp_tin = tin[net.lp_node]
     order = np.argsort(lp_tin, kind="stable")
     lp_tin_sorted = lp_tin[order]
-    s_peak_cum = np.concatenate([[0.0], np.cumsum(net.lp_s_peak_mva[order])])
+    s_peak_cum = np.concatenate([[0.0], np.cumsum(net.lp_s_peak_mva[order])]).tolist()
+
+    node_lo = np.searchsorted(lp_tin_sorted, tin, "left").tolist()
+    node_hi = np.searchsorted(lp_tin_sorted, tout, "right").tolist()
 
     def lp_slice(node: int) -> tuple[int, int]:
-        return (int(np.searchsorted(lp_tin_sorted, tin[node], "left")),
-                int(np.searchsorted(lp_tin_sorted, tout[node], "right")))
+        return node_lo[node], node_hi[node]
 
     # spare capacity on the path root -> node in the normal state
     node_load = np.zeros(net.n_node)
@@ -245,23 +249,27 @@ def build_segments(net: RadialNetwork, events: FailureEvents) -> Segments:
     tie_a = np.asarray(net.tie_a, dtype=np.int64)
     tie_b = np.asarray(net.tie_b, dtype=np.int64)
 
+    # both directions of every tie: (tour index of the near end, of the far end, time, room)
+    tie_ends = [
+        (int(tin[a]), int(tin[b]), float(t), float(min(spare[b], cap)))
+        for a, b, t, cap in zip(
+            np.r_[tie_a, tie_b], np.r_[tie_b, tie_a],
+            np.r_[net.tie_switch_time_h, net.tie_switch_time_h],
+            np.r_[net.tie_capacity_mva, net.tie_capacity_mva], strict=True)
+    ]
+    tin_l, tout_l = tin.tolist(), tout.tolist()
+
     def best_tie(sub_node: int, dead_node: int) -> float | None:
         """Switching time of the best feasible tie restoring subtree ``sub_node``, or None."""
-        if len(tie_a) == 0:
-            return None
-        lo, hi = tin[sub_node], tout[sub_node]
-        dlo, dhi = tin[dead_node], tout[dead_node]
-        s0, s1 = lp_slice(sub_node)
+        lo, hi = tin_l[sub_node], tout_l[sub_node]
+        dlo, dhi = tin_l[dead_node], tout_l[dead_node]
+        s0, s1 = node_lo[sub_node], node_hi[sub_node]
         need = s_peak_cum[s1] - s_peak_cum[s0]
         best: tuple[float, float] | None = None
-        for a, b, t, cap in ((tie_a, tie_b, net.tie_switch_time_h, net.tie_capacity_mva),
-                             (tie_b, tie_a, net.tie_switch_time_h, net.tie_capacity_mva)):
-            ta, tb = tin[a], tin[b]
-            ok = (ta >= lo) & (ta <= hi) & ~((tb >= dlo) & (tb <= dhi))
-            for k in np.flatnonzero(ok):
-                room = min(spare[b[k]], cap[k])
-                if need <= room + 1e-9 and (best is None or room > best[1]):
-                    best = (float(t[k]), float(room))
+        for ta, tb, t, room in tie_ends:
+            if lo <= ta <= hi and not dlo <= tb <= dhi and need <= room + 1e-9 and (
+                    best is None or room > best[1]):
+                best = (t, room)
         return None if best is None else best[0]
 
     ev_l, lo_l, hi_l, dl_l, fx_l, rp_l = [], [], [], [], [], []
@@ -288,6 +296,10 @@ def build_segments(net: RadialNetwork, events: FailureEvents) -> Segments:
         # an isolating device always sits at or below the protective one, so s < 0 => p < 0
         s_node = int(net.edge_child[s]) if s >= 0 else a_node
         a_sl, s_sl = lp_slice(a_node), lp_slice(s_node)
+        if events.on_device[k] and events.restore_h is not None and np.isfinite(
+                events.restore_h[k]):
+            add(k, a_sl, 1.0, min(float(events.restore_h[k]), r), 0.0)
+            continue
         t_up = min(float(net.edge_switch_time_h[s]), r) if s >= 0 else r
         add(k, a_sl, 1.0, t_up, 0.0)
         add(k, s_sl, 0.0, -t_up, 1.0)

@@ -33,6 +33,7 @@ from gridplan.core.reliability import (
     DEVICE_NONE,
     DEVICE_RECLOSER,
     DEVICE_SECTIONALIZER,
+    HOURS_PER_YEAR,
     PROTECTIVE,
     FailureEvents,
     RadialNetwork,
@@ -250,6 +251,16 @@ def build_reliability_model(
             continue
         cand.append(("trafo", int(tid), hb, lb))
 
+    # parallel circuits (lines/transformers between the same two buses) form one component
+    groups: dict[tuple[int, int], list[int]] = {}
+    for k, (kind, _, a, b) in enumerate(cand):
+        if kind in ("line", "trafo"):
+            groups.setdefault((min(a, b), max(a, b)), []).append(k)
+    merged = {ks[0]: ks for ks in groups.values() if len(ks) > 1}
+    drop = {k for ks in merged.values() for k in ks[1:]}
+    cand = [("parallel", [cand[j][:2] for j in merged[k]], c[2], c[3]) if k in merged else c
+            for k, c in enumerate(cand) if k not in drop]
+
     # breadth-first search from the supply points over candidate edges
     adj: list[list[int]] = [[] for _ in range(n_bus)]
     for k, (_, _, a, b) in enumerate(cand):
@@ -276,7 +287,8 @@ def build_reliability_model(
                 kind, el, a, b = cand[k]
                 w = node_of[b] if node_of[a] == v else node_of[a]
                 if visited[w]:
-                    loops.append(f"{kind} {el}")
+                    loops.append(f"{kind} {el}" if kind != "parallel" else
+                                 " || ".join(f"{a} {b}" for a, b in el))
                     continue
                 visited[w] = True
                 parent_cand[w] = k
@@ -307,6 +319,7 @@ def build_reliability_model(
     ev_label: list[str] = []
     ev_kind: list[str] = []
     ev_len: list[float] = []
+    ev_restore: list[float] = []
     element_edge: dict[str, int] = {}
     n_node = n_bus
     line_fr = _num(line, "failure_rate_per_km_year", np.nan)
@@ -329,9 +342,10 @@ def build_reliability_model(
         return len(e_par) - 1
 
     def add_event(e: int, rate: float, rep: float, on_dev: bool, label: str, kind: str,
-                  length: float = math.nan) -> None:
+                  length: float = math.nan, restore_h: float = math.nan) -> None:
         if rate > 0:
             ev_len.append(length)
+            ev_restore.append(restore_h)
             ev_edge.append(e)
             ev_rate.append(rate)
             ev_rep.append(rep)
@@ -346,20 +360,8 @@ def build_reliability_model(
             return None
         return min(rows, key=lambda i: (sw_device_code(i) not in PROTECTIVE, sw_time[i]))
 
-    for k, v, w in tree_edges:
-        kind, el, a, b = cand[k]
-        label = f"{kind} {el}"
-        if kind == "switch":
-            i = int(np.flatnonzero(sw.index.to_numpy() == el)[0])
-            e = add_edge(v, w, sw_device_code(i), float(sw_time[i]), math.inf, label)
-            element_edge[label] = e
-            add_event(e, float(sw_fail[i]), float(sw_rep[i]), True, label, "switch")
-            continue
-        et = "l" if kind == "line" else "t"
-        up_bus = int(bus.index[v])
-        down_bus = int(bus.index[w])
-        up = strongest([dev_at[(et, el, up_bus)]] if (et, el, up_bus) in dev_at else [])
-        down = strongest([dev_at[(et, el, down_bus)]] if (et, el, down_bus) in dev_at else [])
+    def branch_data(kind: str, el: int, v: int) -> tuple[float, float, float, float]:
+        """Failure rate (1/yr), repair time (h), capacity (MVA), length (km) of a branch."""
         if kind == "line":
             row = line.loc[el]
             pos = line_pos[el]
@@ -375,38 +377,84 @@ def build_reliability_model(
             else:
                 fr_d, rt_d = d.line_hv_failure_rate_per_km_year, d.line_hv_repair_time_h
             fr = fr_d if math.isnan(line_fr[pos]) else line_fr[pos]
-            rate = fr * float(row.length_km)
             rep = rt_d if math.isnan(line_rt[pos]) else line_rt[pos]
-            cap = line_cap(row)
+            return fr * float(row.length_km), rep, line_cap(row), float(row.length_km)
+        row = trafo.loc[el]
+        pos = trafo_pos[el]
+        mv_lv = float(row.vn_lv_kv) < LV_MAX_KV
+        fr_d = d.trafo_mv_lv_failure_rate_per_year if mv_lv else \
+            d.trafo_hv_mv_failure_rate_per_year
+        rt_d = d.trafo_mv_lv_repair_time_h if mv_lv else d.trafo_hv_mv_repair_time_h
+        rate = fr_d if math.isnan(trafo_fr[pos]) else trafo_fr[pos]
+        rep = rt_d if math.isnan(trafo_rt[pos]) else trafo_rt[pos]
+        sn = float(row.sn_mva) * float(row.get("parallel", 1) or 1)
+        return rate, rep, sn if sn > 0 else math.inf, math.nan
+
+    for k, v, w in tree_edges:
+        kind, el, a, b = cand[k]
+        if kind == "switch":
+            label = f"switch {el}"
+            i = int(np.flatnonzero(sw.index.to_numpy() == el)[0])
+            e = add_edge(v, w, sw_device_code(i), float(sw_time[i]), math.inf, label)
+            element_edge[label] = e
+            add_event(e, float(sw_fail[i]), float(sw_rep[i]), True, label, "switch")
+            continue
+        members = el if kind == "parallel" else [(kind, el)]
+        up_bus = int(bus.index[v])
+        down_bus = int(bus.index[w])
+        ups, downs, data = [], [], []
+        for mk, me in members:
+            et = "l" if mk == "line" else "t"
+            if (et, me, up_bus) in dev_at:
+                ups.append(dev_at[(et, me, up_bus)])
+            if (et, me, down_bus) in dev_at:
+                downs.append(dev_at[(et, me, down_bus)])
+            data.append(branch_data(mk, me, v))
+        up, down = strongest(ups), strongest(downs)
+        labels = [f"{mk} {me}" for mk, me in members]
+        label = " || ".join(labels)
+        if len(members) == 1:
+            rate, rep, cap, length = data[0]
         else:
-            row = trafo.loc[el]
-            pos = trafo_pos[el]
-            mv_lv = float(row.vn_lv_kv) < LV_MAX_KV
-            fr_d = d.trafo_mv_lv_failure_rate_per_year if mv_lv else \
-                d.trafo_hv_mv_failure_rate_per_year
-            rt_d = d.trafo_mv_lv_repair_time_h if mv_lv else d.trafo_hv_mv_repair_time_h
-            rate = fr_d if math.isnan(trafo_fr[pos]) else trafo_fr[pos]
-            rep = rt_d if math.isnan(trafo_rt[pos]) else trafo_rt[pos]
-            sn = float(row.sn_mva) * float(row.get("parallel", 1) or 1)
-            cap = sn if sn > 0 else math.inf
+            # all circuits out together (independent overlapping outages):
+            # U = 8760 prod(lam_i r_i / 8760), 1/r = sum 1/r_i, lam = U / r; a single
+            # circuit is assumed to carry the load (N-1 is the n1 study's question)
+            lam_r = np.array([x[0] * x[1] for x in data])
+            reps = np.array([x[1] for x in data])
+            rep = float(1.0 / np.sum(1.0 / reps)) if np.all(reps > 0) else 0.0
+            u_all = HOURS_PER_YEAR * float(np.prod(lam_r / HOURS_PER_YEAR))
+            rate = u_all / rep if rep > 0 else 0.0
+            cap = float(sum(x[2] for x in data))
+            length = math.nan
         child = w
         if down is not None:
             child = n_node
             n_node += 1
         e = add_edge(v, child, sw_device_code(up) if up is not None else DEVICE_NONE,
                      float(sw_time[up]) if up is not None else d.switching_time_h, cap, label)
-        element_edge[label] = e
-        add_event(e, rate, rep, False, label, kind,
-                  float(row.length_km) if kind == "line" else math.nan)
-        if up is not None:
-            add_event(e, float(sw_fail[up]), float(sw_rep[up]), True,
-                      f"switch {sw.index[up]}", "switch")
-        if down is not None:
-            e2 = add_edge(child, w, sw_device_code(down), float(sw_time[down]), cap,
-                          f"switch {sw.index[down]}")
-            element_edge[f"switch {sw.index[down]}"] = e2
-            add_event(e2, float(sw_fail[down]), float(sw_rep[down]), True,
-                      f"switch {sw.index[down]}", "switch")
+        for lab in labels:
+            element_edge[lab] = e
+        add_event(e, rate, rep, False, label, kind, length)
+        if len(members) == 1:
+            if up is not None:
+                add_event(e, float(sw_fail[up]), float(sw_rep[up]), True,
+                          f"switch {sw.index[up]}", "switch")
+            if down is not None:
+                e2 = add_edge(child, w, sw_device_code(down), float(sw_time[down]), cap,
+                              f"switch {sw.index[down]}")
+                element_edge[f"switch {sw.index[down]}"] = e2
+                add_event(e2, float(sw_fail[down]), float(sw_rep[down]), True,
+                          f"switch {sw.index[down]}", "switch")
+        else:
+            if down is not None:
+                e2 = add_edge(child, w, sw_device_code(down), float(sw_time[down]), cap,
+                              f"switch {sw.index[down]}")
+                element_edge[f"switch {sw.index[down]}"] = e2
+            # a device failing on one of several parallel circuits trips the supply above,
+            # is isolated, and the load is restored over the other circuits after switching
+            for i in ups + downs:
+                add_event(e, float(sw_fail[i]), float(sw_rep[i]), True,
+                          f"switch {sw.index[i]}", "switch", restore_h=float(sw_time[i]))
 
     # load points
     lp_bus = load.bus.to_numpy(dtype=np.int64)
@@ -466,6 +514,7 @@ def build_reliability_model(
         rate_per_year=np.asarray(ev_rate, dtype=float),
         repair_h=np.asarray(ev_rep, dtype=float),
         on_device=np.asarray(ev_on_dev, dtype=bool),
+        restore_h=np.asarray(ev_restore, dtype=float),
     )
     return ReliabilityModel(
         network=network, events=events, lp_load=load.index.to_numpy(dtype=np.int64),
