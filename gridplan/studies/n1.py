@@ -53,7 +53,7 @@ MODES = ("ac", "dc", "screen")
 ELEMENT_TYPES = ("line", "trafo", "trafo3w", "gen")
 DEFAULT_ELEMENTS = ("line", "trafo")
 SCREEN_FACTOR = 1.0
-SCREEN_FLOOR_LOADING_PERCENT = 1.0
+SCREEN_FLOOR_LOADING_PERCENT = 0.5
 SCREEN_FLOOR_VM_PU = 0.002
 BLOCK = 256
 
@@ -606,8 +606,8 @@ def run_n1(
         "base_loading_percent": base_eld,
         "max_loading_percent": tv[:, 0],
         "cause_index": stats.top_idx[:, 0],
-        "cause_name": np.where(
-            stats.top_idx[:, 0] >= 0, names[np.maximum(stats.top_idx[:, 0], 0)], ""
+        "cause_name": np.array(
+            [names[c] if c >= 0 else "" for c in stats.top_idx[:, 0]], dtype=object
         ),
     }
     for i in range(top):

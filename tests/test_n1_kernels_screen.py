@@ -1,0 +1,100 @@
+"""Compiled N-1 kernels equal their numpy twins; ``screen`` reports exactly ``ac``'s violations."""
+
+from __future__ import annotations
+
+import gridplan._ext.contingency_graph as graph_c
+import gridplan._ext.contingency_lu as lu_c
+import numpy as np
+import pandapower.networks as pn
+import pytest
+
+import gridplan.core.contingency_graph as graph_py
+import gridplan.core.contingency_lu as lu_py
+from gridplan.core.contingency import ACOutageSolver
+from gridplan.model.contingency_model import compile_contingency_model
+from gridplan.studies.n1 import run_n1
+
+
+@pytest.fixture(scope="module")
+def model1354():
+    return compile_contingency_model(pn.case1354pegase())
+
+
+def test_lu_kernels_match_twin_on_large_case(model1354):
+    m = model1354
+    s = ACOutageSolver(
+        m.ybus, m.sbus, m.v0, m.ref, m.pv, m.pq, m.f, m.t, m.yff, m.yft, m.ytf, m.ytt
+    )
+    rng = np.random.default_rng(1)
+    rhs = np.ascontiguousarray(rng.standard_normal((s.m0.shape[0], 7)))
+    x_c = lu_c.lu_solve_rows(*s._factors, rhs)
+    x_py = lu_py.lu_solve_rows(*s._factors, rhs)
+    # both solve M0 x = rhs: compare with each other and with the residual (float64 round-off)
+    assert np.max(np.abs(x_c - x_py)) < 1e-8 * max(1.0, np.max(np.abs(x_py)))
+    assert np.max(np.abs(s.m0 @ x_c - rhs)) < 1e-9
+    zall = np.ascontiguousarray(rng.standard_normal((rhs.shape[0], 5)))
+    zpos = np.ascontiguousarray(rng.integers(0, 5, size=(7, 3)).astype(np.int64))
+    c = np.ascontiguousarray(rng.standard_normal((7, 3)))
+    y1, y2 = rhs.copy(), rhs.copy()
+    lu_c.woodbury_apply(y1, zall, zpos, c, -1.0)
+    lu_py.woodbury_apply(y2, zall, zpos, c, -1.0)
+    assert np.max(np.abs(y1 - y2)) < 1e-12
+
+
+@pytest.mark.parametrize("case", ["case118", "case2869pegase"])
+def test_bridge_kernel_matches_twin(case):
+    m = compile_contingency_model(getattr(pn, case)())
+    args = (m.n_bus, m.f, m.t, m.branch_in_service.astype(np.uint8), m.ref)
+    for a, b in zip(graph_c.bridge_tree(*args), graph_py.bridge_tree(*args), strict=True):
+        assert np.array_equal(a, b)
+    # a bridge really disconnects: check a few against scipy connected components
+    import scipy.sparse as sp
+    from scipy.sparse.csgraph import connected_components
+
+    isb = graph_c.bridge_tree(*args)[0]
+    act = m.branch_in_service
+    for k in list(np.flatnonzero(isb)[:5]) + list(np.flatnonzero(act & (isb == 0))[:5]):
+        keep = act.copy()
+        keep[k] = False
+        g = sp.coo_matrix((np.ones(keep.sum()), (m.f[keep], m.t[keep])), shape=(m.n_bus,) * 2)
+        n_comp = connected_components(g, directed=False)[0]
+        assert (n_comp > 1) == bool(isb[k])
+
+
+def _violation_keys(res):
+    v = res.violations
+    return set(
+        zip(v.outage, v.element_type, v.element, v.quantity, np.round(v.value, 9), strict=True)
+    )
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "case118",
+        pytest.param("case1354pegase", marks=pytest.mark.slow),
+        pytest.param("case2869pegase", marks=pytest.mark.slow),
+    ],
+)
+def test_screen_reports_exactly_the_ac_violations(case):
+    # limits just above the base case's extremes so that many outages violate and many do
+    # not: the screen must clear only outages without any violation
+    net = getattr(pn, case)()
+    m = compile_contingency_model(net)
+    base = run_n1(net, model=m, outages=[], mode="ac")
+    lim = dict(
+        max_loading_percent=float(np.nanmax(base.elements.base_loading_percent)) + 1.5,
+        vm_min_pu=float(np.nanmin(base.buses.base_vm_pu)) - 0.01,
+        vm_max_pu=float(np.nanmax(base.buses.base_vm_pu)) + 0.01,
+    )
+    ac = run_n1(net, model=m, mode="ac", **lim)
+    sc = run_n1(net, model=m, mode="screen", **lim)
+    assert len(ac.violations) > 0
+    assert sc.outages.screened_out.sum() > 0  # the screen does clear outages
+    assert _violation_keys(ac) == _violation_keys(sc)
+    assert list(ac.outages.status) == [
+        s if not cleared else a
+        for s, a, cleared in zip(
+            sc.outages.status, ac.outages.status, sc.outages.screened_out, strict=True
+        )
+    ]
