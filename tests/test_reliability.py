@@ -203,3 +203,31 @@ def test_cli_report_plot_and_file(tmp_path: Path) -> None:
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert math.isclose(read_table(out, "reliability/system").saidi_h_per_year.iloc[0],
                         (100 * 1.1 + 50 * 1.0 + 20 * 0.7 + 10 * 0.4) / 180)
+
+
+def test_parallel_circuits_are_one_redundant_component() -> None:
+    # two parallel 110 kV circuits S-A (0.5 f/yr, 10 h each; breakers 0.01 f/yr, restored by
+    # switching in 1 h) feed a fused 10 kV line A-B (0.1 f/yr, 4 h) with the load at B.
+    # Hand: both circuits out together lam = l1 l2 (r1 + r2) / 8760, r = r1 r2 / (r1 + r2).
+    net = pp.create_empty_network()
+    s, a = pp.create_bus(net, 110.0), pp.create_bus(net, 110.0)
+    b = pp.create_bus(net, 110.0)
+    pp.create_ext_grid(net, s)
+    for _ in range(2):
+        ln = pp.create_line_from_parameters(net, s, a, 10.0, 0.1, 0.4, 10.0, 0.5)
+        net.line.loc[ln, "failure_rate_per_km_year"] = 0.05
+        net.line.loc[ln, "repair_time_h"] = 10.0
+        sw = pp.create_switch(net, s, ln, et="l", type="CB")
+        net.switch.loc[sw, ["device", "switching_time_h", "failure_rate_per_year"]] = [
+            "breaker", 1.0, 0.01]
+    ln = pp.create_line_from_parameters(net, a, b, 1.0, 0.1, 0.4, 10.0, 0.5)
+    net.line.loc[ln, ["failure_rate_per_km_year", "repair_time_h"]] = [0.1, 4.0]
+    sw = pp.create_switch(net, a, ln, et="l", type="LBS")
+    net.switch.loc[sw, "device"] = "fuse"
+    pp.create_load(net, b, p_mw=5.0, name="B")
+    res = run_reliability(net)
+    lam_par = 0.5 * 0.5 * 20.0 / 8760
+    assert _lp(res, "B", "failure_rate_per_year") == pytest.approx(0.1 + 0.02 + lam_par)
+    assert _lp(res, "B", "unavailability_h_per_year") == pytest.approx(
+        0.4 + 0.02 * 1.0 + lam_par * 5.0)
+    assert "line 0 || line 1" in set(res.components.element)
