@@ -63,4 +63,8 @@ TABLES: dict[str, str] = {
     "adequacy/composite_bus": "HL-II per bus: lole_h_per_year, eens_mwh_per_year",
     "timeseries/steps": "time series, one row per step: time, converged, iterations, p_loss_mw, vm_min_pu, vm_max_pu, max_loading_percent, violation",
     "timeseries/worst": "time series, worst step per element: element, element_index, quantity, value, step, time",
+    "contingency/outages": "N-1/N-k, one row per outage: status, reason, iterations, cut_load_mw, cut_gen_mw, worst loading and voltages with where",
+    "contingency/elements": "N-1, per line/trafo/trafo3w: base and worst post-outage loading_percent, cause outage, top-N worst outages",
+    "contingency/buses": "N-1, per bus: base_vm_pu, lowest/highest post-outage vm_pu and the outage causing it",
+    "contingency/violations": "N-1, long format: outage, element, quantity, value, limit, base_value, change",
 }
