@@ -94,10 +94,11 @@ def test_json_naming_foreign_modules_is_refused(tmp_path):
 
 def test_debug_shows_traceback_and_console_script_does_not(tmp_path):
     cmd = [sys.executable, "-c", "from gridplan.cli import main; main()", "pf", "no_such_case_xyz"]
-    plain = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    # cwd outside the source tree: `python -c` would otherwise import the uncompiled sources
+    plain = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=tmp_path)
     assert plain.returncode == 2
     assert "Traceback" not in plain.stderr and "unknown case" in plain.stderr
     debug = subprocess.run(
-        [*cmd[:3], "--debug", *cmd[3:]], capture_output=True, text=True, check=False
+        [*cmd[:3], "--debug", *cmd[3:]], capture_output=True, text=True, check=False, cwd=tmp_path
     )
     assert debug.returncode != 0 and "Traceback" in debug.stderr
