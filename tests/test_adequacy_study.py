@@ -120,3 +120,16 @@ def test_cli_adequacy_with_composite(tmp_path: Path) -> None:
     ind = read_table(out, "adequacy/indices")
     assert ind.lole_h_per_year.iloc[0] == pytest.approx(9.39418, rel=0.01)
     assert read_table(out, "adequacy/composite").samples.iloc[0] == 3000
+
+
+def test_pandapower_rts24_case_reproduces_published_hl1() -> None:
+    # pandapower's case24_ieee_rts holds the 32 RTS units (gen, sgen and the ext_grid with
+    # max_p_mw); without outage columns each takes its RTS-79 class data (Table 6)
+    import pandapower.networks as pn
+
+    exp = json.loads((RTS / "expected.json").read_text())
+    res = run_adequacy(pn.case24_ieee_rts(), include_ext_grid=True)
+    i = res.indices.iloc[0]
+    assert len(res.units) == 32 and i.installed_mw == 3405
+    assert i.lole_h_per_year == pytest.approx(exp["hourly"]["lole_h_per_year"], rel=0.01)
+    assert i.eens_mwh_per_year == pytest.approx(exp["hourly"]["eens_mwh_per_year"], rel=0.01)
