@@ -20,7 +20,6 @@ import tomllib
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandapower as pp
@@ -210,8 +209,12 @@ def build_reliability_model(
     dev_at: dict[tuple[str, int, int], int] = {}  # (et, element, bus) -> switch row
     ties: list[tuple[int, int, float, float, str]] = []
     cand: list[tuple[str, int, int, int]] = []
-    for i, (sid, s) in enumerate(sw.iterrows()):
-        et, el, b, closed = str(s.et), int(s.element), int(s.bus), bool(s.closed)
+    sw_et = sw.et.astype(str).to_numpy()
+    sw_el = sw.element.to_numpy(dtype=np.int64)
+    sw_bus = sw.bus.to_numpy(dtype=np.int64)
+    sw_closed = sw.closed.to_numpy(dtype=bool)
+    for i, sid in enumerate(sw.index):
+        et, el, b, closed = sw_et[i], int(sw_el[i]), int(sw_bus[i]), bool(sw_closed[i])
         if et in ("l", "t"):
             if not closed:
                 open_at.setdefault((et, el), set()).add(b)
@@ -225,28 +228,34 @@ def build_reliability_model(
             elif device[i] == "tie":
                 ties.append((b, el, float(sw_time[i]), math.inf, f"switch {sid}"))
 
-    def line_cap(row: Any) -> float:
-        v = float(net.bus.vn_kv.at[int(row.from_bus)])
-        cap = float(row.max_i_ka) * v * math.sqrt(3) * float(row.get("parallel", 1) or 1)
-        return cap if cap > 0 and not math.isnan(cap) else math.inf
-
-    for lid, row in line.iterrows():
-        fb, tb = int(row.from_bus), int(row.to_bus)
+    vn_of = net.bus.vn_kv.astype(float).to_dict()
+    l_from = line.from_bus.to_numpy(dtype=np.int64)
+    l_to = line.to_bus.to_numpy(dtype=np.int64)
+    l_len = line.length_km.to_numpy(dtype=float)
+    l_par = _num(line, "parallel", 1.0)
+    l_cap = line.max_i_ka.to_numpy(dtype=float) * np.array(
+        [vn_of[int(b)] for b in l_from]) * math.sqrt(3) * l_par
+    l_cap = np.where(l_cap > 0, l_cap, math.inf)
+    l_cable = (line["type"].astype(str).to_numpy() == "cs") if "type" in line else \
+        np.zeros(len(line), dtype=bool)
+    for pos_i, lid in enumerate(line.index):
+        fb, tb = int(l_from[pos_i]), int(l_to[pos_i])
         if fb not in node_of or tb not in node_of:
             continue
         opened = open_at.get(("l", int(lid)), set())
         if opened:
-            is_tie = any(device[i] == "tie" for i in np.flatnonzero(
-                (sw.et.to_numpy() == "l") & (sw.element.to_numpy() == lid)
-                & ~sw.closed.to_numpy(dtype=bool)))
-            if is_tie:
-                t = float(sw_time[np.flatnonzero((sw.et.to_numpy() == "l")
-                                                 & (sw.element.to_numpy() == lid))].max())
-                ties.append((fb, tb, t, line_cap(row), f"line {lid}"))
+            on_line = np.flatnonzero((sw_et == "l") & (sw_el == lid))
+            if any(device[i] == "tie" and not sw_closed[i] for i in on_line):
+                t = float(sw_time[on_line].max())
+                ties.append((fb, tb, t, float(l_cap[pos_i]), f"line {lid}"))
             continue
         cand.append(("line", int(lid), fb, tb))
-    for tid, row in trafo.iterrows():
-        hb, lb = int(row.hv_bus), int(row.lv_bus)
+    t_hv = trafo.hv_bus.to_numpy(dtype=np.int64)
+    t_lv = trafo.lv_bus.to_numpy(dtype=np.int64)
+    t_vn_lv = trafo.vn_lv_kv.to_numpy(dtype=float)
+    t_sn = trafo.sn_mva.to_numpy(dtype=float) * _num(trafo, "parallel", 1.0)
+    for pos_i, tid in enumerate(trafo.index):
+        hb, lb = int(t_hv[pos_i]), int(t_lv[pos_i])
         if hb not in node_of or lb not in node_of or open_at.get(("t", int(tid))):
             continue
         cand.append(("trafo", int(tid), hb, lb))
@@ -363,31 +372,28 @@ def build_reliability_model(
     def branch_data(kind: str, el: int, v: int) -> tuple[float, float, float, float]:
         """Failure rate (1/yr), repair time (h), capacity (MVA), length (km) of a branch."""
         if kind == "line":
-            row = line.loc[el]
             pos = line_pos[el]
             vkv = float(vn[v])
-            cable = str(row.get("type", "ol")) == "cs"
             if vkv < LV_MAX_KV:
                 fr_d, rt_d = d.line_lv_failure_rate_per_km_year, d.line_lv_repair_time_h
             elif vkv <= MV_MAX_KV:
                 fr_d, rt_d = ((d.line_mv_cable_failure_rate_per_km_year,
-                               d.line_mv_cable_repair_time_h) if cable else
+                               d.line_mv_cable_repair_time_h) if l_cable[pos] else
                               (d.line_mv_overhead_failure_rate_per_km_year,
                                d.line_mv_overhead_repair_time_h))
             else:
                 fr_d, rt_d = d.line_hv_failure_rate_per_km_year, d.line_hv_repair_time_h
             fr = fr_d if math.isnan(line_fr[pos]) else line_fr[pos]
             rep = rt_d if math.isnan(line_rt[pos]) else line_rt[pos]
-            return fr * float(row.length_km), rep, line_cap(row), float(row.length_km)
-        row = trafo.loc[el]
+            return fr * float(l_len[pos]), rep, float(l_cap[pos]), float(l_len[pos])
         pos = trafo_pos[el]
-        mv_lv = float(row.vn_lv_kv) < LV_MAX_KV
+        mv_lv = float(t_vn_lv[pos]) < LV_MAX_KV
         fr_d = d.trafo_mv_lv_failure_rate_per_year if mv_lv else \
             d.trafo_hv_mv_failure_rate_per_year
         rt_d = d.trafo_mv_lv_repair_time_h if mv_lv else d.trafo_hv_mv_repair_time_h
         rate = fr_d if math.isnan(trafo_fr[pos]) else trafo_fr[pos]
         rep = rt_d if math.isnan(trafo_rt[pos]) else trafo_rt[pos]
-        sn = float(row.sn_mva) * float(row.get("parallel", 1) or 1)
+        sn = float(t_sn[pos])
         return rate, rep, sn if sn > 0 else math.inf, math.nan
 
     for k, v, w in tree_edges:
