@@ -90,15 +90,25 @@ def test_tie_transfer_needs_capacity() -> None:
 
 
 def test_breaker_active_failure_trips_the_supply_bus() -> None:
-    # each breaker 0.01 f/yr, 10 h: cleared upstream of the breaker (the supply bus), so all
-    # four load points see both breakers' failures: +0.02 f/yr and +0.2 h/yr each
+    # each breaker 0.01 f/yr, repair 10 h, switching 1 h: cleared upstream of the breaker (the
+    # supply bus), so all four load points are interrupted by both breakers' failures
+    # (+0.02 f/yr). The failed breaker is isolated in 1 h; the rest of the supply comes back
+    # then, and the failed breaker's own feeder over the tie (max(1 h, 0.5 h) = 1 h):
+    # +0.02 h/yr everywhere. Without the tie, feeder 1 waits the 10 h repair of its breaker.
     base = run_reliability(two_feeders())
     res = run_reliability(two_feeders(breaker_failure=0.01))
     for name in ("LA", "LB", "C", "D"):
         assert (_lp(res, name, "failure_rate_per_year") - _lp(base, name, "failure_rate_per_year")
                 == pytest.approx(0.02))
         assert (_lp(res, name, "unavailability_h_per_year")
-                - _lp(base, name, "unavailability_h_per_year") == pytest.approx(0.2))
+                - _lp(base, name, "unavailability_h_per_year") == pytest.approx(0.02))
+    no_tie = two_feeders(breaker_failure=0.01)
+    no_tie.switch.drop(index=no_tie.switch.index[no_tie.switch.device == "tie"], inplace=True)
+    plain = two_feeders()
+    plain.switch.drop(index=plain.switch.index[plain.switch.device == "tie"], inplace=True)
+    d_u = (_lp(run_reliability(no_tie), "LA", "unavailability_h_per_year")
+           - _lp(run_reliability(plain), "LA", "unavailability_h_per_year"))
+    assert d_u == pytest.approx(0.01 * 10.0 + 0.01 * 1.0)  # own breaker 10 h, feeder 2's 1 h
 
 
 def test_what_if_fuse_on_unprotected_lateral() -> None:

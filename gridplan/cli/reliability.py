@@ -39,7 +39,7 @@ def print_reliability(r: ReliabilityResult, top: int) -> None:
     echo_table(v[["reliability_class", "target_percent", "asai_percent", "margin_min_per_year",
                   "passed"]], "verdict (supply-reliability rate RS-1 = ASAI vs. plan target; "
                "margin in min per customer-year):", floatfmt="{:.4f}")
-    c = r.components.head(top)[["element", "failure_rate_per_year", "repair_time_h",
+    c = r.components.head(top)[["element", "name", "failure_rate_per_year", "repair_time_h",
                                 "saidi_share_percent", "ens_share_percent"]]
     echo_table(c.set_index("element"), f"top {len(c)} components by share of SAIDI / ENS:",
                floatfmt="{:.3f}")

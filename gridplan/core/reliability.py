@@ -103,9 +103,11 @@ class FailureEvents:
     """Failure events: edge, rate (1/yr), repair time (h), and whether the device itself failed.
 
     ``on_device`` marks an active failure of the switching device on the edge (e.g. a breaker):
-    it must be cleared by the next protective device further up, and the whole isolated area
-    waits for the repair - unless ``restore_h`` is finite for the event (a device on one of
-    several parallel circuits): then every interrupted load point is back after ``restore_h``.
+    it is cleared by the next protective device further up; the failed device is then isolated
+    (its own switching time), the area above it restored, and the part below it restored over a
+    tie if one is feasible, else after the device's repair. With a finite ``restore_h`` (a
+    device on one of several parallel circuits) every interrupted load point is back after
+    ``restore_h``.
     """
 
     edge: np.ndarray
@@ -300,11 +302,21 @@ def build_segments(net: RadialNetwork, events: FailureEvents) -> Segments:
                 events.restore_h[k]):
             add(k, a_sl, 1.0, min(float(events.restore_h[k]), r), 0.0)
             continue
+        if events.on_device[k]:
+            # the failed device is isolated by its neighbours (its own switching time): the
+            # area above is back after that, the part below it over a tie or after the repair
+            t_dev = min(float(net.edge_switch_time_h[e]), r)
+            add(k, a_sl, 1.0, t_dev, 0.0)
+            sub = int(net.edge_child[e])
+            t_tie = best_tie(sub, sub)
+            if t_tie is None:
+                add(k, lp_slice(sub), 0.0, -t_dev, 1.0)
+            else:
+                add(k, lp_slice(sub), 0.0, min(max(t_dev, t_tie), r) - t_dev, 0.0)
+            continue
         t_up = min(float(net.edge_switch_time_h[s]), r) if s >= 0 else r
         add(k, a_sl, 1.0, t_up, 0.0)
         add(k, s_sl, 0.0, -t_up, 1.0)
-        if events.on_device[k]:
-            continue
         for d in zone_frontier(s_node):
             sub = int(net.edge_child[d])
             t_tie = best_tie(sub, s_node)

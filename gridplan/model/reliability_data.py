@@ -111,6 +111,7 @@ class ReliabilityModel:
     bus_node: dict[int, int]
     element_edge: dict[str, int] = field(default_factory=dict)
     event_length_km: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    element_name: dict[str, str] = field(default_factory=dict)
 
 
 def _num(df: pd.DataFrame, col: str, default: float | np.ndarray) -> np.ndarray:
@@ -462,6 +463,13 @@ def build_reliability_model(
                 add_event(e, float(sw_fail[i]), float(sw_rep[i]), True,
                           f"switch {sw.index[i]}", "switch", restore_h=float(sw_time[i]))
 
+    names: dict[str, str] = {}
+    for kind, df in (("line", line), ("trafo", trafo), ("switch", sw)):
+        if "name" in df:
+            for idx, nm in zip(df.index, _str(df, "name", ""), strict=True):
+                if nm:
+                    names[f"{kind} {idx}"] = nm
+
     # load points
     lp_bus = load.bus.to_numpy(dtype=np.int64)
     lp_node = np.array([node_of[int(b)] for b in lp_bus], dtype=np.int64)
@@ -527,6 +535,7 @@ def build_reliability_model(
         lp_name=_str(load, "name", ""), lp_bus=lp_bus, lp_feeder=lp_feeder, lp_class=lp_class,
         edge_label=e_label, event_label=ev_label, event_kind=ev_kind, bus_node=node_of,
         element_edge=element_edge, event_length_km=np.asarray(ev_len, dtype=float),
+        element_name=names,
     )
 
 

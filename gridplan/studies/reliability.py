@@ -107,7 +107,10 @@ def _components(m: ReliabilityModel, seg: core.Segments) -> pd.DataFrame:
     saidi = ev.rate_per_year * (cf + cr * ev.repair_h) / n_cust
     ens = ev.rate_per_year * (ef + er * ev.repair_h)
     df = pd.DataFrame({
-        "element": m.event_label, "kind": m.event_kind,
+        "element": m.event_label,
+        "name": [" || ".join(m.element_name.get(x, "") for x in lab.split(" || "))
+                 for lab in m.event_label],
+        "kind": m.event_kind,
         "failure_rate_per_year": ev.rate_per_year, "repair_time_h": ev.repair_h,
         "saifi_per_year": ev.rate_per_year * ci / n_cust,
         "saidi_h_per_year": saidi,
