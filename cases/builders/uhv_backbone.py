@@ -84,11 +84,17 @@ LOSS_SHARE = 0.015
 #: Load power factor at 220 kV (after the compensation in the 110/35/10 kV networks beneath).
 LOAD_COS_PHI = 0.95
 #: Capacitor banks on the tertiaries of every 220 kV load substation, share of its P load
-#: (Mvar/MW); a region can set its own (lightly loaded Ningxia needs less).
+#: (Mvar/MW); a region can set its own (regions with long lines and light load need less).
 CAP_MVAR_PER_MW = 0.25
-#: 500/220 kV transformers per substation: enough 1,000 MVA units to keep each below this
-#: share of the substation's load (and at least two), MW per unit.
-MW_PER_TRAFO = 650.0
+#: 500/220 kV transformers per substation, planned N-1: enough 1,000 MVA units to carry the
+#: substation's load at this many MW per unit with one unit out (so at least two).
+MW_PER_TRAFO = 850.0
+#: MW one 500 kV circuit may carry when planning plant connections N-1 (3.2 kA at 500 kV is
+#: 2,771 MVA; margin for reactive flow): circuits = ceil(plant capacity / this) + 1.
+MW_PER_500KV_CIRCUIT = 2400.0
+#: 1000/500 kV units per UHV substation: the sending end carries the whole transfer and gets a
+#: third unit so that it stays within rating with one unit out.
+UHV_TRAFOS = {"Jindongnan": 3, "Nanyang": 2, "Jingmen": 2}
 #: 500 kV lines at least this long (km) get line-end shunt reactors compensating this share of
 #: their charging, as is usual on long EHV lines.
 LONG_LINE_KM = 250.0
@@ -193,6 +199,7 @@ REGIONS: tuple[Region, ...] = (
             Plant("Xiaolangdi", 2, "hydro", 2),
         ),
         ((0, 4), (2, 6)),
+        cap_mvar_per_mw=0.20,
     ),
     Region(
         "HB",
@@ -233,6 +240,7 @@ REGIONS: tuple[Region, ...] = (
             Plant("Guang'an", 5, "coal", 6),
         ),
         ((0, 4), (1, 5)),
+        cap_mvar_per_mw=0.20,
     ),
     Region(
         "EC",
@@ -274,7 +282,7 @@ REGIONS: tuple[Region, ...] = (
             Plant("Zhongwei wind", 4, "wind", 6, kv=220.0, line_km=50.0),
         ),
         ((0, 3),),
-        cap_mvar_per_mw=0.10,
+        cap_mvar_per_mw=0.05,
     ),
 )
 
@@ -420,7 +428,7 @@ class _Builder:
         for i, city in enumerate(r.subs):
             hub = self.bus(f"{r.key} {city} 220kV", 220.0, r.key, r.area)
             sub_mw = sum(round(scale * _load_weight(i, j)) for j in range(3))
-            for u in range(1, max(2, math.ceil(sub_mw / MW_PER_TRAFO)) + 1):
+            for u in range(1, math.ceil(sub_mw / MW_PER_TRAFO) + 2):
                 self.trafo(
                     self.sub500[(r.key, i)], hub, TRAFO_500, f"{r.key} {city} T{u} 500/220kV"
                 )
@@ -469,7 +477,15 @@ class _Builder:
                 hub = int(net.bus.index[net.bus.name == f"{r.key} {r.subs[p.sub]} 220kV"][0])
                 self.double(bus, hub, p.line_km, "220kV 2xLGJ-400/35", f"{r.key} {p.name} 220kV")
             else:
-                self.double(bus, sub, p.line_km, "500kV 4xLGJ-400/35", f"{r.key} {p.name} 500kV")
+                circuits = math.ceil(p.units * UNIT_MW[p.fuel] / MW_PER_500KV_CIRCUIT) + 1
+                self.double(
+                    bus,
+                    sub,
+                    p.line_km,
+                    "500kV 4xLGJ-400/35",
+                    f"{r.key} {p.name} 500kV",
+                    circuits=circuits,
+                )
             unit = UNIT_MW[p.fuel]
             share = factor if p.fuel == "coal" else DISPATCH[p.fuel]
             for u in range(p.units):
@@ -547,10 +563,13 @@ def build() -> pp.pandapowerNet:
 
     for k, r in enumerate(REGIONS):
         b.region(r, k)
-    for u in (1, 2):
-        b.trafo(jdn, b.sub500[("SX", 0)], TRAFO_UHV, f"Jindongnan T{u} 1000/500kV")
-        b.trafo(ny, b.sub500[("HA", 0)], TRAFO_UHV, f"Nanyang T{u} 1000/500kV")
-        b.trafo(jm, b.sub500[("HB", 0)], TRAFO_UHV, f"Jingmen T{u} 1000/500kV")
+    for station, hv_bus, sub in (
+        ("Jindongnan", jdn, ("SX", 0)),
+        ("Nanyang", ny, ("HA", 0)),
+        ("Jingmen", jm, ("HB", 0)),
+    ):
+        for u in range(1, UHV_TRAFOS[station] + 1):
+            b.trafo(hv_bus, b.sub500[sub], TRAFO_UHV, f"{station} T{u} 1000/500kV")
     for fk, fi, tk, ti, km in TIES:
         b.double(
             b.sub500[(fk, fi)],
