@@ -10,6 +10,7 @@ infinity norm of the pu power mismatch below ``tol``.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -59,6 +60,11 @@ class BatchNewton:
         chord_iter: int = 8,
     ) -> None:
         y = sp.csr_matrix(ybus, dtype=np.complex128)
+        # an explicit (possibly zero) diagonal entry for every bus: the Jacobian needs it
+        if np.any(y.diagonal() == 0):
+            y = sp.lil_matrix(y)
+            y.setdiag(y.diagonal())  # lil keeps explicit zeros
+            y = sp.csr_matrix(y)
         y.sum_duplicates()
         y.sort_indices()
         self.ybus = y
@@ -73,21 +79,65 @@ class BatchNewton:
         self.chord_iter = int(chord_iter)
 
     # -- Jacobian ---------------------------------------------------------------------
+    def _jacobian_structure(self) -> None:
+        """Sparsity of the Jacobian and where each admittance entry's derivative goes.
+
+        The structure depends only on Ybus and the bus types, so it is built once; every
+        Jacobian afterwards is a few vectorized operations on the nonzeros.
+        """
+        y = self.ybus
+        n_bus = y.shape[0]
+        rows = np.repeat(np.arange(n_bus), np.diff(y.indptr))
+        cols = y.indices
+        pos_pvpq = np.full(n_bus, -1)
+        pos_pvpq[self.pvpq] = np.arange(self.pvpq.size)
+        pos_pq = np.full(n_bus, -1)
+        pos_pq[self.pq] = np.arange(self.pq.size) + self.pvpq.size
+        r_a, c_a = pos_pvpq[rows], pos_pvpq[cols]
+        r_m, c_m = pos_pq[rows], pos_pq[cols]
+        blocks = [  # (Ybus entry mask, J row, J col): J11, J12, J21, J22
+            ((r_a >= 0) & (c_a >= 0), r_a, c_a),
+            ((r_a >= 0) & (c_m >= 0), r_a, c_m),
+            ((r_m >= 0) & (c_a >= 0), r_m, c_a),
+            ((r_m >= 0) & (c_m >= 0), r_m, c_m),
+        ]
+        self._jsrc = [np.flatnonzero(mask) for mask, _, _ in blocks]
+        j_rows = np.concatenate([r[m] for m, r, _ in blocks])
+        j_cols = np.concatenate([c[m] for m, _, c in blocks])
+        n = self.pvpq.size + self.pq.size
+        order = sp.csc_matrix(
+            (np.arange(1, j_rows.size + 1, dtype=float), (j_rows, j_cols)), shape=(n, n)
+        )
+        order.sort_indices()
+        self._jperm = order.data.astype(np.int64) - 1  # csc slot -> concatenated value
+        self._jtemplate = order
+        self._diag = np.flatnonzero(rows == cols)
+        self._diag_bus = rows[self._diag]
+        self._rows = rows
+
     def jacobian(self, v: np.ndarray) -> sp.csc_matrix:
-        """Newton Jacobian at one state ``v`` (complex (n_bus,)), pandapower's layout."""
+        """Newton Jacobian at one state ``v`` (complex (n_bus,)), pandapower's layout:
+        ``[[dP/dVa, dP/dVm], [dQ/dVa, dQ/dVm]]`` over (pvpq, pq) x (pvpq, pq)."""
+        if not hasattr(self, "_jperm"):
+            self._jacobian_structure()
         y = self.ybus
         i_bus = y @ v
-        diag_v = sp.diags(v)
-        diag_i = sp.diags(i_bus)
-        diag_vn = sp.diags(v / np.abs(v))
-        ds_dvm = diag_v @ (y @ diag_vn).conj() + diag_i.conj() @ diag_vn
-        ds_dva = 1j * diag_v @ (diag_i - y @ diag_v).conj()
-        pvpq, pq = self.pvpq, self.pq
-        j11 = ds_dva[pvpq][:, pvpq].real
-        j12 = ds_dvm[pvpq][:, pq].real
-        j21 = ds_dva[pq][:, pvpq].imag
-        j22 = ds_dvm[pq][:, pq].imag
-        return sp.block_array([[j11, j12], [j21, j22]], format="csc")
+        vn = v / np.abs(v)
+        vi = v[self._rows]
+        vj = v[y.indices]
+        yv = y.data * vj
+        ds_dva = -1j * vi * np.conj(yv)
+        ds_dvm = vi * np.conj(y.data * vn[y.indices])
+        db = self._diag_bus
+        ds_dva[self._diag] += 1j * v[db] * np.conj(i_bus[db])
+        ds_dvm[self._diag] += np.conj(i_bus[db]) * vn[db]
+        s11, s12, s21, s22 = self._jsrc
+        vals = np.concatenate(
+            [ds_dva[s11].real, ds_dvm[s12].real, ds_dva[s21].imag, ds_dvm[s22].imag]
+        )
+        jac = self._jtemplate.copy()
+        jac.data = vals[self._jperm]
+        return jac
 
     def _factor(self, v: np.ndarray) -> tuple[np.ndarray, ...]:
         """LU factors of the Jacobian at ``v`` as the arrays ``timeseries_nr.lu_solve`` takes."""
@@ -123,7 +173,8 @@ class BatchNewton:
     def _chord(
         self,
         lu: tuple[np.ndarray, ...],
-        rows: np.ndarray,
+        a: int,
+        b: int,
         v: np.ndarray,
         va: np.ndarray,
         vm: np.ndarray,
@@ -133,29 +184,39 @@ class BatchNewton:
         norm_out: np.ndarray,
         n_iter: int,
     ) -> None:
-        """Chord iterations on states ``rows`` with one factorized Jacobian (arrays in place).
+        """Chord iterations on the states ``a:b`` with one factorized Jacobian (in place).
 
         A state leaves when converged, when its mismatch shrinks by less than half in one
-        step (it needs a better Jacobian), or after ``n_iter`` steps.
+        step (it needs a better Jacobian), or after ``n_iter`` steps. While every state of the
+        range is still active the arrays are passed as views (no copies).
         """
-        active = rows
+        active: np.ndarray | None = None  # None: the whole range a:b
         prev = None
         for it in range(n_iter + 1):
-            f, norm = self._mismatch(v[active], sbus[active])
-            norm_out[active] = norm
+            if active is None:
+                f, norm = self._mismatch(v[a:b], sbus[a:b])
+                idx = np.arange(a, b)
+            else:
+                f, norm = self._mismatch(v[active], sbus[active])
+                idx = active
+            norm_out[idx] = norm
             done = norm < self.tol
-            conv[active[done]] = True
+            conv[idx[done]] = True
             keep = ~done & np.isfinite(norm)
             if prev is not None:
                 keep &= norm <= 0.5 * prev
-            active, f, norm = active[keep], f[keep], norm[keep]
-            if active.size == 0 or it == n_iter:
+            if it == n_iter or not keep.any():
                 return
+            if active is None and keep.all():
+                v[a:b] = self._step(lu, f, va[a:b], vm[a:b])
+                iters[a:b] += 1
+                prev = norm
+                continue
+            active, f, prev = idx[keep], f[keep], norm[keep]
             va_a, vm_a = va[active], vm[active]
-            v[active] = self._step(lu, f, va_a, vm_a)
+            v[active] = self._step(lu, np.ascontiguousarray(f), va_a, vm_a)
             va[active], vm[active] = va_a, vm_a
             iters[active] += 1
-            prev = norm
 
     def _newton(
         self,
@@ -167,9 +228,12 @@ class BatchNewton:
         iters: np.ndarray,
         conv: np.ndarray,
         norm_out: np.ndarray,
+        start: np.ndarray,
     ) -> tuple[tuple[np.ndarray, ...] | None, int]:
-        """Exact Newton on state ``k`` (arrays in place); returns its last LU and the count."""
+        """Exact Newton on state ``k`` from ``start`` (arrays in place); returns its last LU
+        and the number of factorizations."""
         rows = np.array([k])
+        v[k], va[k], vm[k] = start, np.angle(start), np.abs(start)
         lu = None
         n_fact = 0
         for _ in range(self.max_iter):
@@ -218,9 +282,12 @@ class BatchNewton:
         sbus = np.ascontiguousarray(sbus, dtype=np.complex128)
         n, n_bus = sbus.shape
         v_start = np.asarray(v_start, dtype=np.complex128)
-        v = np.ascontiguousarray(np.broadcast_to(v_start, (n, n_bus)), dtype=np.complex128)
-        va = np.ascontiguousarray(np.angle(v))
-        vm = np.ascontiguousarray(np.abs(v))
+        v = np.empty((n, n_bus), dtype=np.complex128)
+        va = np.empty((n, n_bus))
+        vm = np.empty((n, n_bus))
+        v[:] = v_start
+        va[:] = np.angle(v_start)
+        vm[:] = np.abs(v_start)
         iters = np.zeros(n, dtype=np.int32)
         conv = np.zeros(n, dtype=bool)
         norm_out = np.full(n, np.inf)
@@ -231,42 +298,59 @@ class BatchNewton:
             norm_out[:] = 0.0
             return BlockSolution(v, iters, conv, norm_out, 0)
 
-        level = sbus.real.sum(axis=1)
-        order = np.argsort(level, kind="stable")
-        n_groups = max(1, -(-n // max(1, group_size)))
+        # sort by total injection so each group is a contiguous range of similar states
+        order = np.argsort(sbus.real.sum(axis=1), kind="stable")
+        sbus = np.ascontiguousarray(sbus[order])
+        bounds = np.linspace(0, n, max(1, -(-n // max(1, group_size))) + 1).astype(int)
         n_fact = 0
         v_seed = v_start
-        for group in np.array_split(order, n_groups):
-            # solve the group's middle state exactly, then start every state of the group
-            # from it and iterate with the Jacobian of (nearly) that solution
-            mid = group[group.size // 2]
-            v[mid] = v_seed
-            va[mid], vm[mid] = np.angle(v_seed), np.abs(v_seed)
-            lu, k = self._newton(mid, v, va, vm, sbus, iters, conv, norm_out)
+        for a, b in itertools.pairwise(bounds):
+            if b <= a:
+                continue
+            # solve the group's middle state exactly, start every state of the group from it
+            # and iterate with the Jacobian of (nearly) that solution
+            mid = (a + b) // 2
+            lu, k = self._newton(mid, v, va, vm, sbus, iters, conv, norm_out, v_seed)
             n_fact += k
             if conv[mid]:
                 v_seed = v[mid].copy()
-            rows = group[group != mid]
-            v[rows] = v_seed
-            va[rows], vm[rows] = np.angle(v_seed), np.abs(v_seed)
+            v[a:b] = v_seed
+            va[a:b], vm[a:b] = np.angle(v_seed), np.abs(v_seed)
+            v[mid], va[mid], vm[mid] = v_seed, np.angle(v_seed), np.abs(v_seed)
             if lu is None:
                 lu = self._factor(v_seed)
                 n_fact += 1
-            self._chord(lu, rows, v, va, vm, sbus, iters, conv, norm_out, self.chord_iter)
-        # second pass for slow states, again grouped, then exact Newton per straggler
-        rows = order[~conv[order]]
-        for group in np.array_split(rows, max(1, -(-rows.size // max(1, group_size)))):
-            group = group[~conv[group]]
-            if group.size < 2:
-                continue
-            mid = group[group.size // 2]
-            if np.all(np.isfinite(v[mid])):
-                lu = self._factor(v[mid])
+            self._chord(lu, a, b, v, va, vm, sbus, iters, conv, norm_out, self.chord_iter)
+        # slow states: one more grouped chord pass, then exact Newton per straggler
+        slow = np.flatnonzero(~conv)
+        if slow.size > 1:
+            for part in np.array_split(slow, max(1, -(-slow.size // max(1, group_size)))):
+                k = part[part.size // 2]
+                if part.size < 2 or not np.all(np.isfinite(v[k])):
+                    continue
+                lu = self._factor(v[k])
                 n_fact += 1
-                self._chord(lu, group, v, va, vm, sbus, iters, conv, norm_out, self.chord_iter)
+                vv, vva, vvm = v[part], va[part], vm[part]
+                it_p, cv_p, nm_p = iters[part], conv[part], norm_out[part]
+                self._chord(
+                    lu,
+                    0,
+                    part.size,
+                    vv,
+                    vva,
+                    vvm,
+                    np.ascontiguousarray(sbus[part]),
+                    it_p,
+                    cv_p,
+                    nm_p,
+                    self.chord_iter,
+                )
+                v[part], va[part], vm[part] = vv, vva, vvm
+                iters[part], conv[part], norm_out[part] = it_p, cv_p, nm_p
         for k in np.flatnonzero(~conv):
-            if not np.all(np.isfinite(v[k])):
-                v[k] = v_seed
-                va[k], vm[k] = np.angle(v[k]), np.abs(v[k])
-            n_fact += self._newton(k, v, va, vm, sbus, iters, conv, norm_out)[1]
+            start = v[k] if np.all(np.isfinite(v[k])) else v_seed
+            n_fact += self._newton(k, v, va, vm, sbus, iters, conv, norm_out, start)[1]
+        inv = np.empty_like(order)
+        inv[order] = np.arange(n)
+        v, iters, conv, norm_out = v[inv], iters[inv], conv[inv], norm_out[inv]
         return BlockSolution(v, iters, conv, norm_out, n_fact)

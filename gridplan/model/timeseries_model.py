@@ -125,7 +125,8 @@ class TimeSeriesModel:
             raise CaseError(format_problems("time series", problems))
         work = copy.deepcopy(net)
         try:
-            pp.runpp(work, enforce_q_lims=False)
+            # numba=False: same ppc, no JIT compile on first use (seconds in a fresh process)
+            pp.runpp(work, enforce_q_lims=False, numba=False)
         except pp.LoadflowNotConverged as exc:
             raise ConvergenceError(
                 "time series: the base-case power flow does not converge",
