@@ -241,3 +241,30 @@ def test_parallel_circuits_are_one_redundant_component() -> None:
     assert _lp(res, "B", "unavailability_h_per_year") == pytest.approx(
         0.4 + 0.02 * 1.0 + lam_par * 5.0)
     assert "line 0 || line 1" in set(res.components.element)
+
+
+def test_temporary_faults_recloser_or_sustained() -> None:
+    # 0.5 temporary faults/yr on L1 (1 km). With the feeder breaker (no reclosing) each one
+    # is a sustained outage of feeder 1 until re-closed by hand (switching time 1 h): LA, LB
+    # and C get +0.5 f/yr and +0.5 h/yr. With a recloser instead they see 0.5 momentary
+    # interruptions/yr and nothing sustained: MAIFI = (100 + 50 + 20) * 0.5 / 180.
+    base = run_reliability(two_feeders())
+    net = two_feeders()
+    net.line["temporary_failure_rate_per_km_year"] = [0.0, 0.5, 0.0, 0.0, 0.0, 0.0]
+    sus = run_reliability(net)
+    for name in ("LA", "LB", "C"):
+        for col, delta in (("failure_rate_per_year", 0.5), ("unavailability_h_per_year", 0.5)):
+            assert _lp(sus, name, col) - _lp(base, name, col) == pytest.approx(delta)
+    assert sus.system.iloc[0].maifi_per_year == 0.0
+    net.switch.loc[(net.switch.et == "l") & (net.switch.element == 0), "device"] = "recloser"
+    rec = run_reliability(net)
+    for name in ("LA", "LB", "C"):
+        assert _lp(rec, name, "unavailability_h_per_year") == pytest.approx(
+            _lp(base, name, "unavailability_h_per_year"))
+        assert _lp(rec, name, "momentary_per_year") == pytest.approx(0.5)
+    assert _lp(rec, "D", "momentary_per_year") == 0.0
+    assert rec.system.iloc[0].maifi_per_year == pytest.approx(170 * 0.5 / 180)
+    net.switch.loc[(net.switch.et == "l") & (net.switch.element == 0), "device"] = "breaker"
+    wi = run_reliability(net, what_if=["recloser@line:0"]).what_if.loc["recloser@line:0"]
+    assert wi.delta_maifi_per_year == pytest.approx(170 * 0.5 / 180)
+    assert wi.delta_saidi_min_per_year == pytest.approx(-60 * 170 * 0.5 / 180)

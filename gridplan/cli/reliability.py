@@ -30,7 +30,7 @@ def print_reliability(r: ReliabilityResult, top: int) -> None:
                f"h/customer-yr ({60 * s.saidi_h_per_year:.1f} min)   CAIDI {s.caidi_h:.3f} h")
     click.echo(f"  ASAI {100 * s.asai:.4f} %   ASUI {100 * s.asui:.4f} %   ENS "
                f"{s.ens_mwh_per_year:.3f} MWh/yr   AENS {1000 * s.aens_mwh_per_year:.3f} "
-               "kWh/customer-yr")
+               f"kWh/customer-yr   MAIFI {s.maifi_per_year:.4f} /customer-yr")
     f = r.feeders[["reliability_class", "customers", "saifi_per_year", "saidi_h_per_year",
                    "caidi_h", "ens_mwh_per_year"]]
     echo_table(f, "feeders:", floatfmt="{:.4f}")

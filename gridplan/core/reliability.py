@@ -459,3 +459,45 @@ def sample_annual(
         out_e.append(k @ ef + d @ er)
         done += m
     return np.concatenate(out_f), np.concatenate(out_d), np.concatenate(out_e)
+
+
+def momentary_rates(
+    net: RadialNetwork, edge: np.ndarray, rate_per_year: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Momentary interruptions from temporary faults cleared by reclosers.
+
+    A temporary fault on ``edge`` is cleared by the nearest recloser at or above it (fuse
+    saving: also for faults below a fuse); every load point below that recloser sees a
+    momentary interruption. Faults with no recloser above are returned as ``unreclosed``: the
+    caller treats them as sustained outages lasting the switching time of the device that
+    clears them (a blown fuse or a tripped breaker closed by hand).
+
+    Returns
+    -------
+    momentary_per_year : ndarray (n_lp,)
+        Momentary interruption rate of every load point, 1/yr.
+    unreclosed : bool ndarray (n_event,)
+        Temporary faults without a recloser above them.
+    """
+    n_edge = len(net.edge_child)
+    parent_edge, tin, tout, _ = _tour(net)
+    rec_up = np.full(n_edge, -1, dtype=np.int64)
+    for e in np.argsort(tin[net.edge_child], kind="stable"):
+        pe = parent_edge[net.edge_parent[e]]
+        rec_up[e] = e if net.edge_device[e] == DEVICE_RECLOSER else (
+            rec_up[pe] if pe >= 0 else -1)
+    lp_tin = tin[net.lp_node]
+    order = np.argsort(lp_tin, kind="stable")
+    sorted_tin = lp_tin[order]
+    rec = rec_up[np.asarray(edge, dtype=np.int64)] if len(edge) else np.zeros(0, np.int64)
+    ok = rec >= 0
+    nodes = net.edge_child[rec[ok]]
+    lo = np.searchsorted(sorted_tin, tin[nodes], "left")
+    hi = np.searchsorted(sorted_tin, tout[nodes], "right")
+    diff = np.zeros(len(order) + 1)
+    np.add.at(diff, lo, rate_per_year[ok])
+    np.add.at(diff, hi, -rate_per_year[ok])
+    out = np.empty(len(order))
+    out[order] = np.cumsum(diff)[: len(order)]
+    out[np.abs(out) < 1e-12] = 0.0
+    return out, ~ok

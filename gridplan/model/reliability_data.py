@@ -112,6 +112,10 @@ class ReliabilityModel:
     element_edge: dict[str, int] = field(default_factory=dict)
     event_length_km: np.ndarray = field(default_factory=lambda: np.zeros(0))
     element_name: dict[str, str] = field(default_factory=dict)
+    temp_edge: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    temp_rate_per_year: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    temp_label: list[str] = field(default_factory=list)
+    temp_restore_h: float = 1.0
 
 
 def _num(df: pd.DataFrame, col: str, default: float | np.ndarray) -> np.ndarray:
@@ -189,8 +193,8 @@ def build_reliability_model(
     line = net.line[net.line.in_service.astype(bool)]
     trafo = net.trafo[net.trafo.in_service.astype(bool)]
     sw = net.switch
-    _check_nonneg("line", line, ["failure_rate_per_km_year", "repair_time_h", "length_km"],
-                  problems)
+    _check_nonneg("line", line, ["failure_rate_per_km_year", "repair_time_h", "length_km",
+                                 "temporary_failure_rate_per_km_year"], problems)
     _check_nonneg("trafo", trafo, ["failure_rate_per_year", "repair_time_h"], problems)
     _check_nonneg("switch", sw, ["switching_time_h", "failure_rate_per_year"], problems)
     _check_nonneg("load", net.load, ["customers", "p_avg_mw"], problems)
@@ -333,6 +337,10 @@ def build_reliability_model(
     element_edge: dict[str, int] = {}
     n_node = n_bus
     line_fr = _num(line, "failure_rate_per_km_year", np.nan)
+    line_tfr = _num(line, "temporary_failure_rate_per_km_year", 0.0)
+    tmp_edge: list[int] = []
+    tmp_rate: list[float] = []
+    tmp_label: list[str] = []
     line_rt = _num(line, "repair_time_h", np.nan)
     line_pos = {int(i): k for k, i in enumerate(line.index)}
     trafo_fr = _num(trafo, "failure_rate_per_year", np.nan)
@@ -442,6 +450,11 @@ def build_reliability_model(
         for lab in labels:
             element_edge[lab] = e
         add_event(e, rate, rep, False, label, kind, length)
+        for mk, me in members:
+            if mk == "line" and line_tfr[line_pos[me]] > 0 and len(members) == 1:
+                tmp_edge.append(e)
+                tmp_rate.append(float(line_tfr[line_pos[me]] * l_len[line_pos[me]]))
+                tmp_label.append(f"line {me}")
         if len(members) == 1:
             if up is not None:
                 add_event(e, float(sw_fail[up]), float(sw_rep[up]), True,
@@ -535,7 +548,9 @@ def build_reliability_model(
         lp_name=_str(load, "name", ""), lp_bus=lp_bus, lp_feeder=lp_feeder, lp_class=lp_class,
         edge_label=e_label, event_label=ev_label, event_kind=ev_kind, bus_node=node_of,
         element_edge=element_edge, event_length_km=np.asarray(ev_len, dtype=float),
-        element_name=names,
+        element_name=names, temp_edge=np.asarray(tmp_edge, dtype=np.int64),
+        temp_rate_per_year=np.asarray(tmp_rate, dtype=float), temp_label=tmp_label,
+        temp_restore_h=d.switching_time_h,
     )
 
 

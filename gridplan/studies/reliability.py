@@ -53,13 +53,43 @@ def target_percent(reliability_class: str) -> float:
     return float(seeds.get(f"reliability_targets.{reliability_class}_min_percent"))
 
 
-def _evaluate(m: ReliabilityModel) -> tuple[core.Segments, np.ndarray, np.ndarray]:
+def _with_temporary(m: ReliabilityModel) -> tuple[ReliabilityModel, np.ndarray]:
+    """Momentary rates per load point, and ``m`` with the temporary faults that no recloser
+    clears added as sustained events (restored by re-closing after the switching time)."""
+    mom, unrec = core.momentary_rates(m.network, m.temp_edge, m.temp_rate_per_year)
+    if not unrec.any():
+        return m, mom
+    k = np.flatnonzero(unrec)
+    ev = m.events
+    restore = ev.restore_h if ev.restore_h is not None else np.full(len(ev.edge), np.nan)
+    events = core.FailureEvents(
+        edge=np.r_[ev.edge, m.temp_edge[k]],
+        rate_per_year=np.r_[ev.rate_per_year, m.temp_rate_per_year[k]],
+        repair_h=np.r_[ev.repair_h, np.full(len(k), m.temp_restore_h)],
+        on_device=np.r_[ev.on_device, np.zeros(len(k), dtype=bool)],
+        restore_h=np.r_[restore, np.full(len(k), np.nan)])
+    return dataclasses.replace(
+        m, events=events, event_label=[*m.event_label, *(f"{m.temp_label[i]} (temporary)"
+                                                         for i in k)],
+        event_kind=[*m.event_kind, *(["temporary"] * len(k))],
+        event_length_km=np.r_[m.event_length_km, np.full(len(k), np.nan)]), mom
+
+
+def _evaluate(m: ReliabilityModel
+              ) -> tuple[ReliabilityModel, core.Segments, np.ndarray, np.ndarray, np.ndarray]:
+    m, mom = _with_temporary(m)
     seg = core.build_segments(m.network, m.events)
     lam, u = core.load_point_indices(seg, m.events, len(m.lp_load))
-    return seg, lam, u
+    return m, seg, lam, u, mom
 
 
-def _group_indices(m: ReliabilityModel, lam: np.ndarray, u: np.ndarray) -> pd.DataFrame:
+def _maifi(mom: np.ndarray, customers: np.ndarray) -> float:
+    n = float(customers.sum())
+    return float(np.dot(mom, customers) / n) if n > 0 else 0.0
+
+
+def _group_indices(m: ReliabilityModel, lam: np.ndarray, u: np.ndarray, mom: np.ndarray
+                   ) -> pd.DataFrame:
     rows = []
     net = m.network
     for feeder in sorted(set(m.lp_feeder), key=str):
@@ -67,7 +97,8 @@ def _group_indices(m: ReliabilityModel, lam: np.ndarray, u: np.ndarray) -> pd.Da
         cls = _majority_class(m.lp_class[sel], net.lp_customers[sel])
         rows.append({"feeder": feeder, "reliability_class": cls,
                      **core.system_indices(lam[sel], u[sel], net.lp_customers[sel],
-                                           net.lp_p_avg_mw[sel])})
+                                           net.lp_p_avg_mw[sel]),
+                     "maifi_per_year": _maifi(mom[sel], net.lp_customers[sel])})
     return pd.DataFrame(rows).set_index("feeder")
 
 
@@ -221,7 +252,8 @@ def run_reliability(
     m = build_reliability_model(net, d)
     if len(m.lp_load) == 0:
         raise CaseError(f"{case_name or 'net'}: no in-service loads, nothing to evaluate")
-    seg, lam, u = _evaluate(m)
+    base_model = m
+    m, seg, lam, u, mom = _evaluate(m)
     nw = m.network
     lp = pd.DataFrame({
         "name": m.lp_name, "bus": m.lp_bus, "feeder": m.lp_feeder,
@@ -229,11 +261,13 @@ def run_reliability(
         "p_avg_mw": nw.lp_p_avg_mw, "failure_rate_per_year": lam,
         "outage_duration_h": np.divide(u, lam, out=np.zeros_like(u), where=lam > 0),
         "unavailability_h_per_year": u, "ens_mwh_per_year": u * nw.lp_p_avg_mw,
+        "momentary_per_year": mom,
     }, index=pd.Index(m.lp_load, name="load"))
-    feeders = _group_indices(m, lam, u)
+    feeders = _group_indices(m, lam, u, mom)
     system = pd.DataFrame([{
         "reliability_class": _majority_class(m.lp_class, nw.lp_customers),
-        **core.system_indices(lam, u, nw.lp_customers, nw.lp_p_avg_mw)}],
+        **core.system_indices(lam, u, nw.lp_customers, nw.lp_p_avg_mw),
+        "maifi_per_year": _maifi(mom, nw.lp_customers)}],
         index=pd.Index(["system"], name="scope"))
     result = ReliabilityResult(
         case_name=case_name, load_points=lp, feeders=feeders, system=system,
@@ -243,14 +277,15 @@ def run_reliability(
         rows = []
         base = system.iloc[0]
         for change in what_if:
-            m2 = apply_what_if(m, change, d)
-            _, lam2, u2 = _evaluate(m2)
+            m2 = apply_what_if(base_model, change, d)
+            _, _, lam2, u2, mom2 = _evaluate(m2)
             s2 = core.system_indices(lam2, u2, nw.lp_customers, nw.lp_p_avg_mw)
             rows.append({
                 "change": change, "saifi_per_year": s2["saifi_per_year"],
                 "saidi_h_per_year": s2["saidi_h_per_year"],
                 "ens_mwh_per_year": s2["ens_mwh_per_year"],
                 "delta_saifi_per_year": s2["saifi_per_year"] - base.saifi_per_year,
+                "delta_maifi_per_year": _maifi(mom2, nw.lp_customers) - base.maifi_per_year,
                 "delta_saidi_min_per_year": 60 * (s2["saidi_h_per_year"] - base.saidi_h_per_year),
                 "delta_ens_mwh_per_year": s2["ens_mwh_per_year"] - base.ens_mwh_per_year,
                 "asai_percent": 100 * s2["asai"],
