@@ -81,11 +81,12 @@ COS_PHI = {
     "ev_public_dc": 0.99,
 }
 
-# Smart community: peak per household after diversity (MW), rooftop PV per household (kWp, the
-# roof of a 6-18 storey building gives 0.05-0.1 kWp per flat), home AC chargers (7 kW, one per
-# ~8 households, 30 % simultaneous at the peak), public chargers in the community car park.
+# Smart community: peak per household after diversity (MW); rooftop PV per household (kWp: the
+# usable roof of a 6-18 storey building, ~300 m2 at ~150 W/m2, gives 0.5-1 kWp per flat); home
+# AC chargers (7 kW, one per ~8 households, 30 % simultaneous at the peak); public chargers in
+# the community car park.
 HOUSEHOLD_PEAK_MW = 0.0016
-PV_KWP_PER_HOUSEHOLD = 0.08
+PV_KWP_PER_HOUSEHOLD = 0.6
 PV_OUTPUT_SHARE = 0.7
 HOME_CHARGER_KW = 7.0
 HOUSEHOLDS_PER_HOME_CHARGER = 8
@@ -207,7 +208,7 @@ def build() -> pp.pandapowerNet:
         households,
         "count",
         h_src,
-        f"load {res.min()}-{res.max()} customers (sum)",
+        f"load {res.min()}-{res.max()} step 2 ('Bldg NN flats'): customers (sum)",
     )
     fig.add(
         "smart_community.buildings",
