@@ -113,6 +113,25 @@ def test_uhv_corridor_matches_the_plan(loaded, solved):
     # series capacitors (negative series reactance) and line-end shunt reactors (q > 0)
     assert (net.impedance.xft_pu < 0).sum() == 2
     assert (net.shunt[kv[net.shunt.bus].to_numpy() == uhv["nominal_kv"]].q_mvar > 0).sum() == 4
+    # hand check of the compensation against the line data: series capacitors are 40 % of each
+    # section's reactance (stored to 0.1 ohm), the line-end reactors 85-95 % of its charging
+    # V^2 * 2 pi f * C * length at 1 pu
+    z_base = uhv["nominal_kv"] ** 2 / net.impedance.sn_mva
+    x_cap_ohm = np.sort(-(net.impedance.xft_pu * z_base).to_numpy())
+    x_line_ohm = np.sort((uhv_lines.x_ohm_per_km * uhv_lines.length_km).to_numpy())
+    np.testing.assert_allclose(x_cap_ohm, 0.4 * x_line_ohm, atol=0.051)
+    for line in uhv_lines.itertuples():
+        charging = (
+            uhv["nominal_kv"] ** 2
+            * 2
+            * math.pi
+            * net.f_hz
+            * line.c_nf_per_km
+            * 1e-9
+            * line.length_km
+        )
+        reactors = net.shunt[net.shunt.bus.isin([line.from_bus, line.to_bus])].q_mvar.sum()
+        assert 0.85 <= reactors / charging <= 0.95
     # the corridor carries a real north-to-south transfer at the operating point
     res = solved["uhv-backbone"]
     assert res.res_line.loc[uhv_lines.index, "p_from_mw"].min() > 1000.0
