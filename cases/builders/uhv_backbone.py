@@ -38,9 +38,9 @@ F_HZ = 50.0
 # R: DC resistance of the ACSR sub-conductor at 20 degC (GB/T 1179-2008: LGJ-500/35 0.05812,
 # LGJ-400/35 0.07389 ohm/km) divided by the bundle count, +5-10 % for AC and conductor
 # temperature. X and B: typical positive-sequence values of Chinese bundled lines (power
-# engineering design handbooks; 1000 kV: x ~ 0.26 ohm/km, b ~ 4.4 uS/km as published for the
-# Jindongnan-Nanyang-Jingmen pilot design). c = b / (2 pi f). Ampacity: ~0.80 kA (LGJ-400) per
-# sub-conductor at 70 degC conductor / 25 degC ambient.
+# engineering design handbooks; 1000 kV 8-bundle lines: x ~ 0.26 ohm/km, b ~ 4.4 uS/km, the
+# order of the values published for the 1000 kV pilot). c = b / (2 pi f). Ampacity: ~0.80 kA
+# (LGJ-400) per sub-conductor at 70 degC conductor / 25 degC ambient.
 LINE_TYPES: dict[str, dict[str, float]] = {
     # 8 x LGJ-500/35; thermal rating not binding: max_i_ka comes from the 6,000 MVA plan rating
     "1000kV 8xLGJ-500/35": {"r": 0.0080, "x": 0.263, "c": 14.0, "max_i": math.nan},
@@ -51,7 +51,7 @@ LINE_TYPES: dict[str, dict[str, float]] = {
 # --- transformer data ---------------------------------------------------------------------------
 # Ratings 1050/525 kV and 525/230 kV are the Chinese standard ratios of UHV and 500 kV
 # autotransformers (HV-MV windings modelled; the tertiary carries only reactive compensation).
-# vk: 18 % for 1000 kV 3,000 MVA units (pilot project data), 14 % for 500 kV 1,000 MVA units
+# vk: ~18 % typical of 1000 kV 3,000 MVA autotransformers, 14 % for 500 kV 1,000 MVA units
 # (GB/T 6451 range 12-16 %); vkr / pfe / i0 typical of such units (losses ~0.2 %).
 TRAFO_UHV = {
     "sn_mva": 3000.0,
@@ -72,7 +72,7 @@ TRAFO_500 = {
     "i0_percent": 0.10,
 }
 
-#: Unit sizes, MW, and rated power factor of the generator models.
+#: Unit sizes, MW (wind: one aggregated 200 MW farm); sn_mva = unit / 0.9 (rated pf 0.9).
 UNIT_MW = {"coal": 600.0, "hydro": 700.0, "nuclear": 1000.0, "wind": 200.0}
 #: Output of the non-coal fleet at the bundled operating point (winter evening peak, dry
 #: season), per unit of capacity; coal follows the regional balance.
@@ -128,9 +128,10 @@ class Region:
     cap_mvar_per_mw: float = CAP_MVAR_PER_MW
 
 
-# Names of 500 kV substations are the cities of each province; loads are the 220 kV demand of
-# a winter evening peak, reduced to about a third of the provinces' 2010 peaks so the
-# equivalent stays at ~400 buses. export_mw: planned net export (+) / import (-) of the region.
+# Names of 500 kV substations are the cities of each province. Loads are the 220 kV demand of a
+# winter evening peak, scaled down (roughly 10-50 % of the provinces' 2010 peaks) so that the
+# equivalent stays at a few hundred buses while the 1000 kV and DC transfers remain a realistic
+# share of regional demand. export_mw: planned net export (+) / import (-) of the region.
 REGIONS: tuple[Region, ...] = (
     Region(
         "SX",
