@@ -45,7 +45,10 @@ def run(specs: tuple[str, ...], out_dir: Path, studies: str, no_resume: bool, jo
             jobs=jobs,
             progress=lambda _s: bar.update(1),
         )
-    echo_table(result.table, f"results in {out_dir}/:", floatfmt="{:.3f}")
+    # one column per case reads better than a very wide row per case
+    table = result.table.T.astype(object).where(result.table.T.notna(), "")
+    table = table.map(lambda v: f"{v:.3f}" if isinstance(v, float) else v)
+    echo_table(table, f"results in {out_dir}/ (one HDF5 file per case):")
 
 
 COMMANDS = [run]

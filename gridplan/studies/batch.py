@@ -39,8 +39,43 @@ def _powerflow_step(net: pp.pandapowerNet, writer: ResultWriter) -> dict[str, An
     }
 
 
-STEPS: dict[str, Step] = {"powerflow": _powerflow_step}
-DEFAULT_STEPS: tuple[str, ...] = ("powerflow",)
+def _n1_step(net: pp.pandapowerNet, writer: ResultWriter) -> dict[str, Any]:
+    from gridplan.studies.n1 import run_n1, write_n1
+
+    result = run_n1(net, mode="ac", case_name=str(net.name))
+    write_n1(writer, result)
+    counts = result.status_counts()
+    return {
+        "n1_outages": len(result.outages),
+        "n1_islanded": counts.get("islanded", 0),
+        "n1_diverged": counts.get("diverged", 0),
+        "n1_violations": len(result.violations),
+    }
+
+
+def _reliability_step(net: pp.pandapowerNet, writer: ResultWriter) -> dict[str, Any]:
+    """Distribution reliability vs. the plan's targets, for cases carrying reliability data."""
+    if "customers" not in net.load:
+        return {}
+    from gridplan.studies.reliability import run_reliability, write_reliability
+
+    result = run_reliability(net, case_name=str(net.name))
+    write_reliability(writer, result)
+    verdict = result.verdict.loc["system"]
+    return {
+        "asai_percent": float(verdict["asai_percent"]),
+        "target_percent": float(verdict["target_percent"]),
+        "reliability_margin_min_per_year": float(verdict["margin_min_per_year"]),
+        "reliability_passed": bool(verdict["passed"]),
+    }
+
+
+STEPS: dict[str, Step] = {
+    "powerflow": _powerflow_step,
+    "n1": _n1_step,
+    "reliability": _reliability_step,
+}
+DEFAULT_STEPS: tuple[str, ...] = ("powerflow", "n1", "reliability")
 
 
 @dataclass
