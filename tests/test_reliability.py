@@ -265,6 +265,30 @@ def test_temporary_faults_recloser_or_sustained() -> None:
     assert _lp(rec, "D", "momentary_per_year") == 0.0
     assert rec.system.iloc[0].maifi_per_year == pytest.approx(170 * 0.5 / 180)
     net.switch.loc[(net.switch.et == "l") & (net.switch.element == 0), "device"] = "breaker"
+    # a breaker with auto-reclosing acts like the recloser
+    net.switch["auto_reclose"] = (net.switch.et == "l") & (net.switch.element == 0)
+    auto = run_reliability(net)
+    assert auto.system.iloc[0].maifi_per_year == pytest.approx(170 * 0.5 / 180)
+    net.switch["auto_reclose"] = False
     wi = run_reliability(net, what_if=["recloser@line:0"]).what_if.loc["recloser@line:0"]
     assert wi.delta_maifi_per_year == pytest.approx(170 * 0.5 / 180)
     assert wi.delta_saidi_min_per_year == pytest.approx(-60 * 170 * 0.5 / 180)
+
+
+def test_powerflow_transfer_check_blocks_low_voltage() -> None:
+    # feeder 2's line gets 4 ohm/km: D alone (1 MW) stays near 0.96 pu, but taking over C
+    # (2 MW more) or LB + C (3 MW) would pull the far end below 0.9 pu. The capacity test
+    # (1 kA) lets the transfer pass; the power-flow check refuses it, so LB and C wait for
+    # repairs as in test_tie_transfer_needs_capacity (hand: LB 1.3 h/yr, C 1.6 h/yr).
+    net = two_feeders()
+    net.line.loc[5, ["r_ohm_per_km", "x_ohm_per_km"]] = [4.0, 4.0]
+    cap = run_reliability(net)
+    assert _lp(cap, "C", "unavailability_h_per_year") == pytest.approx(0.7)
+    pf = run_reliability(net, transfer_check="powerflow")
+    assert _lp(pf, "LA", "unavailability_h_per_year") == pytest.approx(1.1)
+    assert _lp(pf, "LB", "unavailability_h_per_year") == pytest.approx(1.3)
+    assert _lp(pf, "C", "unavailability_h_per_year") == pytest.approx(1.6)
+    # with the default strong line, the power flow accepts every transfer (hand values)
+    ok = run_reliability(two_feeders(), transfer_check="powerflow")
+    assert _lp(ok, "C", "unavailability_h_per_year") == pytest.approx(0.7)
+    assert _lp(ok, "LB", "unavailability_h_per_year") == pytest.approx(1.0)

@@ -70,6 +70,10 @@ def print_reliability(r: ReliabilityResult, top: int) -> None:
 @click.option("--what-if", "what_if", multiple=True,
               help="Candidate change, repeatable: 'sectionalizer@line:12' (also recloser, fuse, "
                    "breaker, disconnector), 'tie@bus:12-40', 'underground@line:12'.")
+@click.option("--transfer-check", type=click.Choice(["capacity", "powerflow"]),
+              default="capacity", show_default=True,
+              help="Accept a transfer over a tie by spare capacity (MVA) on the supporting "
+                   "path, or also by an AC power flow (loading <= 100 %, voltage >= 0.9 pu).")
 @click.option("--defaults", "defaults_file", type=click.Path(exists=True, dir_okay=False,
                                                              path_type=Path),
               help="TOML file overriding the default reliability data "
@@ -80,14 +84,15 @@ def print_reliability(r: ReliabilityResult, top: int) -> None:
               help="Write a PNG bar chart of SAIDI contributions (min per customer-year).")
 @click.option("--top", default=10, show_default=True, help="Components shown in the ranking.")
 def reliability(spec: str, method: str, years: int, seed: int, target: float | None,
-                what_if: tuple[str, ...], defaults_file: Path | None, out: Path | None,
-                plot: Path | None, top: int) -> None:
+                what_if: tuple[str, ...], transfer_check: str, defaults_file: Path | None,
+                out: Path | None, plot: Path | None, top: int) -> None:
     """Distribution reliability of case SPEC: load-point and system indices (SAIFI, SAIDI in
     h/customer-yr, ENS in MWh/yr), verdict against the plan targets, component ranking."""
     net = load_case(spec)
     defaults = ReliabilityDefaults.from_toml(defaults_file) if defaults_file else None
     result = run_reliability(net, case_name=case_name(spec), defaults=defaults, target=target,
-                             method=method, years=years, seed=seed, what_if=list(what_if))
+                             method=method, years=years, seed=seed, what_if=list(what_if),
+                             transfer_check=transfer_check)
     print_reliability(result, top)
     if plot is not None:
         plot_saidi_contributions(result, plot, top=max(top, 1))

@@ -28,6 +28,7 @@ contributions and Monte Carlo samples are all sums over these segments.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -80,6 +81,8 @@ class RadialNetwork:
         Time to close the tie, h.
     tie_capacity_mva : float64 (n_tie,)
         Capacity of the tie, MVA (``inf`` when unknown).
+    edge_recloses : bool (n_edge,), optional
+        Devices that re-close automatically after a temporary fault (reclosers always do).
     """
 
     edge_parent: np.ndarray
@@ -96,6 +99,7 @@ class RadialNetwork:
     tie_b: np.ndarray
     tie_switch_time_h: np.ndarray
     tie_capacity_mva: np.ndarray
+    edge_recloses: np.ndarray | None = None  # breakers with auto-reclosing (bool per edge)
 
 
 @dataclass(frozen=True)
@@ -169,7 +173,11 @@ def _tour(net: RadialNetwork) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nd
     return parent_edge, tin, tout, root
 
 
-def build_segments(net: RadialNetwork, events: FailureEvents) -> Segments:
+def build_segments(
+    net: RadialNetwork,
+    events: FailureEvents,
+    transfer_ok: Callable[[int, int], bool] | None = None,
+) -> Segments:
     """Trace every failure event through protection, isolation and restoration.
 
     Parameters
@@ -178,6 +186,10 @@ def build_segments(net: RadialNetwork, events: FailureEvents) -> Segments:
         The network arrays.
     events : FailureEvents
         The failure events.
+    transfer_ok : callable(sub_node, tie), optional
+        Extra check of a transfer that passed the capacity test: the subtree below node
+        ``sub_node`` supplied over tie ``tie`` (index into the tie arrays). The studies layer
+        passes a power-flow check here; it is called once per distinct pair.
 
     Returns
     -------
@@ -251,15 +263,25 @@ def build_segments(net: RadialNetwork, events: FailureEvents) -> Segments:
     tie_a = np.asarray(net.tie_a, dtype=np.int64)
     tie_b = np.asarray(net.tie_b, dtype=np.int64)
 
-    # both directions of every tie: (tour index of the near end, of the far end, time, room)
+    # both directions of every tie: (near end, far end (tour index), time, room, tie index)
+    n_tie = len(tie_a)
     tie_ends = [
-        (int(tin[a]), int(tin[b]), float(t), float(min(spare[b], cap)))
-        for a, b, t, cap in zip(
+        (int(tin[a]), int(tin[b]), float(t), float(min(spare[b], cap)), j % max(n_tie, 1))
+        for j, (a, b, t, cap) in enumerate(zip(
             np.r_[tie_a, tie_b], np.r_[tie_b, tie_a],
             np.r_[net.tie_switch_time_h, net.tie_switch_time_h],
-            np.r_[net.tie_capacity_mva, net.tie_capacity_mva], strict=True)
+            np.r_[net.tie_capacity_mva, net.tie_capacity_mva], strict=True))
     ]
     tin_l, tout_l = tin.tolist(), tout.tolist()
+    checked: dict[tuple[int, int], bool] = {}
+
+    def extra_ok(sub_node: int, tie: int) -> bool:
+        if transfer_ok is None:
+            return True
+        key = (sub_node, tie)
+        if key not in checked:
+            checked[key] = bool(transfer_ok(sub_node, tie))
+        return checked[key]
 
     def best_tie(sub_node: int, dead_node: int) -> float | None:
         """Switching time of the best feasible tie restoring subtree ``sub_node``, or None."""
@@ -268,9 +290,9 @@ def build_segments(net: RadialNetwork, events: FailureEvents) -> Segments:
         s0, s1 = node_lo[sub_node], node_hi[sub_node]
         need = s_peak_cum[s1] - s_peak_cum[s0]
         best: tuple[float, float] | None = None
-        for ta, tb, t, room in tie_ends:
+        for ta, tb, t, room, j in tie_ends:
             if lo <= ta <= hi and not dlo <= tb <= dhi and need <= room + 1e-9 and (
-                    best is None or room > best[1]):
+                    best is None or room > best[1]) and extra_ok(sub_node, j):
                 best = (t, room)
         return None if best is None else best[0]
 
@@ -466,7 +488,8 @@ def momentary_rates(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Momentary interruptions from temporary faults cleared by reclosers.
 
-    A temporary fault on ``edge`` is cleared by the nearest recloser at or above it (fuse
+    A temporary fault on ``edge`` is cleared by the nearest recloser (or auto-reclosing
+    breaker, ``edge_recloses``) at or above it (fuse
     saving: also for faults below a fuse); every load point below that recloser sees a
     momentary interruption. Faults with no recloser above are returned as ``unreclosed``: the
     caller treats them as sustained outages lasting the switching time of the device that
@@ -482,10 +505,12 @@ def momentary_rates(
     n_edge = len(net.edge_child)
     parent_edge, tin, tout, _ = _tour(net)
     rec_up = np.full(n_edge, -1, dtype=np.int64)
+    recloses = np.asarray(net.edge_device) == DEVICE_RECLOSER
+    if net.edge_recloses is not None:
+        recloses = recloses | np.asarray(net.edge_recloses, dtype=bool)
     for e in np.argsort(tin[net.edge_child], kind="stable"):
         pe = parent_edge[net.edge_parent[e]]
-        rec_up[e] = e if net.edge_device[e] == DEVICE_RECLOSER else (
-            rec_up[pe] if pe >= 0 else -1)
+        rec_up[e] = e if recloses[e] else (rec_up[pe] if pe >= 0 else -1)
     lp_tin = tin[net.lp_node]
     order = np.argsort(lp_tin, kind="stable")
     sorted_tin = lp_tin[order]

@@ -116,6 +116,7 @@ class ReliabilityModel:
     temp_rate_per_year: np.ndarray = field(default_factory=lambda: np.zeros(0))
     temp_label: list[str] = field(default_factory=list)
     temp_restore_h: float = 1.0
+    tie_label: list[str] = field(default_factory=list)
 
 
 def _num(df: pd.DataFrame, col: str, default: float | np.ndarray) -> np.ndarray:
@@ -203,6 +204,7 @@ def build_reliability_model(
     sw_fail = _num(sw, "failure_rate_per_year", np.where(device == "breaker",
                                                          d.breaker_failure_rate_per_year, 0.0))
     sw_rep = _num(sw, "repair_time_h", d.switch_repair_time_h)
+    sw_reclose = (_num(sw, "auto_reclose", 0.0) > 0) if len(sw) else np.zeros(0, dtype=bool)
     if net.ext_grid.empty or not net.ext_grid.in_service.any():
         problems.append("ext_grid: a distribution case needs at least one in-service ext_grid "
                         "(the supply point), got none")
@@ -326,6 +328,7 @@ def build_reliability_model(
     e_time: list[float] = []
     e_cap: list[float] = []
     e_label: list[str] = []
+    e_recl: list[bool] = []
     ev_edge: list[int] = []
     ev_rate: list[float] = []
     ev_rep: list[float] = []
@@ -350,7 +353,9 @@ def build_reliability_model(
     def sw_device_code(i: int) -> int:
         return DEVICE_NAMES.get(str(device[i]), DEVICE_NONE)
 
-    def add_edge(par: int, chi: int, dev: int, t: float, cap: float, label: str) -> int:
+    def add_edge(par: int, chi: int, dev: int, t: float, cap: float, label: str,
+                 recl: bool = False) -> int:
+        e_recl.append(recl)
         e_par.append(par)
         e_chi.append(chi)
         e_dev.append(dev)
@@ -410,7 +415,8 @@ def build_reliability_model(
         if kind == "switch":
             label = f"switch {el}"
             i = int(np.flatnonzero(sw.index.to_numpy() == el)[0])
-            e = add_edge(v, w, sw_device_code(i), float(sw_time[i]), math.inf, label)
+            e = add_edge(v, w, sw_device_code(i), float(sw_time[i]), math.inf, label,
+                         bool(sw_reclose[i]))
             element_edge[label] = e
             add_event(e, float(sw_fail[i]), float(sw_rep[i]), True, label, "switch")
             continue
@@ -446,7 +452,8 @@ def build_reliability_model(
             child = n_node
             n_node += 1
         e = add_edge(v, child, sw_device_code(up) if up is not None else DEVICE_NONE,
-                     float(sw_time[up]) if up is not None else d.switching_time_h, cap, label)
+                     float(sw_time[up]) if up is not None else d.switching_time_h, cap, label,
+                     bool(sw_reclose[up]) if up is not None else False)
         for lab in labels:
             element_edge[lab] = e
         add_event(e, rate, rep, False, label, kind, length)
@@ -461,7 +468,7 @@ def build_reliability_model(
                           f"switch {sw.index[up]}", "switch")
             if down is not None:
                 e2 = add_edge(child, w, sw_device_code(down), float(sw_time[down]), cap,
-                              f"switch {sw.index[down]}")
+                              f"switch {sw.index[down]}", bool(sw_reclose[down]))
                 element_edge[f"switch {sw.index[down]}"] = e2
                 add_event(e2, float(sw_fail[down]), float(sw_rep[down]), True,
                           f"switch {sw.index[down]}", "switch")
@@ -535,6 +542,7 @@ def build_reliability_model(
         tie_b=np.array([node_of[t[1]] for t in ties], dtype=np.int64),
         tie_switch_time_h=np.array([t[2] for t in ties], dtype=float),
         tie_capacity_mva=np.array([t[3] for t in ties], dtype=float),
+        edge_recloses=np.asarray(e_recl, dtype=bool),
     )
     events = FailureEvents(
         edge=np.asarray(ev_edge, dtype=np.int64),
@@ -550,7 +558,7 @@ def build_reliability_model(
         element_edge=element_edge, event_length_km=np.asarray(ev_len, dtype=float),
         element_name=names, temp_edge=np.asarray(tmp_edge, dtype=np.int64),
         temp_rate_per_year=np.asarray(tmp_rate, dtype=float), temp_label=tmp_label,
-        temp_restore_h=d.switching_time_h,
+        temp_restore_h=d.switching_time_h, tie_label=[t[4] for t in ties],
     )
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandapower as pp
 import pandas as pd
+from pandapower.powerflow import LoadflowNotConverged
 
 from gridplan import seeds
 from gridplan.core import reliability as core
@@ -46,6 +47,7 @@ class ReliabilityResult:
     mc_summary: pd.DataFrame = field(default_factory=pd.DataFrame)
     mc_years: pd.DataFrame = field(default_factory=pd.DataFrame)
     method: str = "analytical"
+    transfer_check: str = "capacity"
 
 
 def target_percent(reliability_class: str) -> float:
@@ -75,10 +77,84 @@ def _with_temporary(m: ReliabilityModel) -> tuple[ReliabilityModel, np.ndarray]:
         event_length_km=np.r_[m.event_length_km, np.full(len(k), np.nan)]), mom
 
 
-def _evaluate(m: ReliabilityModel
+class PowerFlowTransferCheck:
+    """Checks a tie transfer with one AC power flow (pandapower) on a working copy of the net.
+
+    The copy is made once; each check cuts the subtree off its feeder (the isolating device or
+    branch above it), closes the tie, runs ``runpp`` and restores the copy. A transfer passes
+    when the power flow converges, no line or transformer exceeds ``max_loading_percent`` and
+    no supplied bus falls below ``min_vm_pu``. Results are cached per (subtree, tie).
+    """
+
+    def __init__(self, net: pp.pandapowerNet, m: ReliabilityModel,
+                 max_loading_percent: float = 100.0, min_vm_pu: float = 0.9) -> None:
+        import copy
+
+        self.net = copy.deepcopy(net)
+        self.m = m
+        self.max_loading = max_loading_percent
+        self.min_vm = min_vm_pu
+        nw = m.network
+        self.parent_edge = np.full(nw.n_node, -1, dtype=np.int64)
+        self.parent_edge[nw.edge_child] = np.arange(len(nw.edge_child))
+        self.runs = 0
+
+    def _switch_state(self, label: str, cut: bool) -> list[tuple[str, int, str, object]]:
+        """Changes (table, index, column, old value) that cut ``label`` or close tie ``label``."""
+        net = self.net
+        changes: list[tuple[str, int, str, object]] = []
+        for part in label.split(" || "):
+            kind, idx = part.split(" ")[0], part.split(" ")[-1]
+            if kind == "bus" and not cut:  # a what-if tie "bus a-b": a new switch, made once
+                a, b = (int(x) for x in idx.split("-"))
+                hit = net.switch[(net.switch.et == "b") & (net.switch.bus == a)
+                                 & (net.switch.element == b)]
+                sid = int(hit.index[0]) if len(hit) else int(
+                    pp.create_switch(net, a, b, et="b", closed=False))
+                changes.append(("switch", sid, "closed", False))
+            elif kind == "switch":
+                changes.append(("switch", int(idx), "closed", bool(net.switch.at[int(idx),
+                                                                                "closed"])))
+            elif kind in ("line", "trafo") and cut:
+                changes.append((kind, int(idx), "in_service",
+                                bool(getattr(net, kind).at[int(idx), "in_service"])))
+            elif kind == "line":  # a tie line: close its open switches
+                on = net.switch[(net.switch.et == "l") & (net.switch.element == int(idx))]
+                changes += [("switch", int(i), "closed", bool(c)) for i, c in on.closed.items()]
+        return changes
+
+    def __call__(self, sub_node: int, tie: int) -> bool:
+        net = self.net
+        d = int(self.parent_edge[sub_node])
+        if d < 0:
+            return False
+        cut = self._switch_state(self.m.edge_label[d], cut=True)
+        close = self._switch_state(self.m.tie_label[tie], cut=False)
+        try:
+            for table, idx, col, _ in cut:
+                getattr(net, table).at[idx, col] = False
+            for table, idx, col, _ in close:
+                getattr(net, table).at[idx, col] = True
+            self.runs += 1
+            try:
+                pp.runpp(net, init="flat")
+            except (LoadflowNotConverged, ValueError, KeyError, IndexError):
+                return False
+            load = [getattr(net, f"res_{t}").loading_percent.max() for t in ("line", "trafo")
+                    if len(getattr(net, f"res_{t}"))]
+            vm = net.res_bus.vm_pu.dropna()
+            return bool(net.converged and all(x <= self.max_loading + 1e-9 for x in load
+                                               if x == x)
+                        and (vm.empty or vm.min() >= self.min_vm - 1e-9))
+        finally:
+            for table, idx, col, old in cut + close:
+                getattr(net, table).at[idx, col] = old
+
+
+def _evaluate(m: ReliabilityModel, transfer_ok=None
               ) -> tuple[ReliabilityModel, core.Segments, np.ndarray, np.ndarray, np.ndarray]:
     m, mom = _with_temporary(m)
-    seg = core.build_segments(m.network, m.events)
+    seg = core.build_segments(m.network, m.events, transfer_ok)
     lam, u = core.load_point_indices(seg, m.events, len(m.lp_load))
     return m, seg, lam, u, mom
 
@@ -180,7 +256,7 @@ def apply_what_if(m: ReliabilityModel, change: str, defaults: ReliabilityDefault
             net, tie_a=np.r_[net.tie_a, m.bus_node[a]], tie_b=np.r_[net.tie_b, m.bus_node[int(b)]],
             tie_switch_time_h=np.r_[net.tie_switch_time_h, defaults.tie_switching_time_h],
             tie_capacity_mva=np.r_[net.tie_capacity_mva, math.inf])
-        return dataclasses.replace(m, network=new)
+        return dataclasses.replace(m, network=new, tie_label=[*m.tie_label, f"bus {a}-{b}"])
     label = f"{et} {a}"
     if label not in m.element_edge:
         raise CaseError(f"--what-if {change!r}: {label} is not a branch of the supply tree")
@@ -222,6 +298,7 @@ def run_reliability(
     years: int = 10000,
     seed: int | None = 0,
     what_if: list[str] | None = None,
+    transfer_check: str = "capacity",
 ) -> ReliabilityResult:
     """Evaluate the distribution reliability of a radially operated ``net``.
 
@@ -239,6 +316,10 @@ def run_reliability(
         ``"mc"`` adds a Monte Carlo simulation of ``years`` years (seed ``seed``).
     what_if : list of str, optional
         Candidate changes evaluated one at a time (see :func:`apply_what_if`).
+    transfer_check : {"capacity", "powerflow"}
+        How a transfer over a tie is accepted: spare capacity on the supporting path
+        (default), or additionally an AC power flow of the transfer (loadings <= 100 %,
+        voltages >= 0.9 pu; one power flow per distinct subtree and tie).
 
     Returns
     -------
@@ -246,6 +327,9 @@ def run_reliability(
     """
     if method not in ("analytical", "mc"):
         raise CaseError(f"method must be 'analytical' or 'mc', got {method!r} instead")
+    if transfer_check not in ("capacity", "powerflow"):
+        raise CaseError(f"transfer_check must be 'capacity' or 'powerflow', got "
+                        f"{transfer_check!r} instead")
     if target is not None and not 0 < target < 100:
         raise CaseError(f"--target must be a percentage in (0, 100), got {target}")
     d = defaults or ReliabilityDefaults()
@@ -253,7 +337,11 @@ def run_reliability(
     if len(m.lp_load) == 0:
         raise CaseError(f"{case_name or 'net'}: no in-service loads, nothing to evaluate")
     base_model = m
-    m, seg, lam, u, mom = _evaluate(m)
+
+    def checker(model: ReliabilityModel):
+        return PowerFlowTransferCheck(net, model) if transfer_check == "powerflow" else None
+
+    m, seg, lam, u, mom = _evaluate(m, checker(m))
     nw = m.network
     lp = pd.DataFrame({
         "name": m.lp_name, "bus": m.lp_bus, "feeder": m.lp_feeder,
@@ -272,13 +360,13 @@ def run_reliability(
     result = ReliabilityResult(
         case_name=case_name, load_points=lp, feeders=feeders, system=system,
         components=_components(m, seg), verdict=_verdict(feeders, system, target),
-        method=method)
+        method=method, transfer_check=transfer_check)
     if what_if:
         rows = []
         base = system.iloc[0]
         for change in what_if:
             m2 = apply_what_if(base_model, change, d)
-            _, _, lam2, u2, mom2 = _evaluate(m2)
+            _, _, lam2, u2, mom2 = _evaluate(m2, checker(m2))
             s2 = core.system_indices(lam2, u2, nw.lp_customers, nw.lp_p_avg_mw)
             rows.append({
                 "change": change, "saifi_per_year": s2["saifi_per_year"],
@@ -317,7 +405,8 @@ def run_reliability(
 
 def write_reliability(w: ResultWriter, result: ReliabilityResult) -> None:
     """Write the study's tables under ``/reliability`` (see docs/results-format.md)."""
-    w.set_attrs("reliability", method=result.method, case_name=result.case_name)
+    w.set_attrs("reliability", method=result.method, case_name=result.case_name,
+                transfer_check=result.transfer_check)
     w.write_table("reliability/load_points", result.load_points)
     w.write_table("reliability/feeders", result.feeders)
     w.write_table("reliability/system", result.system)
