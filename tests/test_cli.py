@@ -60,3 +60,14 @@ def test_batch_failure_keeps_other_cases(cli, tmp_path):
     assert res.code == 1
     assert "1 of 2 cases failed" in res.err and "no_such_case_q" in res.err
     assert (out / "case9.h5").is_file()
+
+
+def test_readme_command_table_is_generated_from_help():
+    from pathlib import Path
+
+    from gridplan.cli import reference
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    assert reference.block() in readme, (
+        "README command table is stale: run `python -m gridplan.cli.reference --write README.md`"
+    )
