@@ -133,3 +133,27 @@ def test_pandapower_rts24_case_reproduces_published_hl1() -> None:
     assert len(res.units) == 32 and i.installed_mw == 3405
     assert i.lole_h_per_year == pytest.approx(exp["hourly"]["lole_h_per_year"], rel=0.01)
     assert i.eens_mwh_per_year == pytest.approx(exp["hourly"]["eens_mwh_per_year"], rel=0.01)
+
+
+def test_derated_unit_from_net_columns() -> None:
+    # a 100 MW unit with FOR 0.02 and a derated state (50 MW lost, p 0.1) plus a reliable-ish
+    # 60 MW unit, flat 120 MW load: hand LOLP = P(avail < 120) enumerated over the states
+    net = pp.create_empty_network()
+    b = pp.create_bus(net, 110.0)
+    pp.create_ext_grid(net, b)
+    g = pp.create_gen(net, b, p_mw=0.0, max_p_mw=100.0)
+    net.gen.loc[g, ["forced_outage_rate", "mttr_h", "derated_outage_mw",
+                    "derated_probability"]] = [0.02, 50.0, 50.0, 0.1]
+    g2 = pp.create_gen(net, b, p_mw=0.0, max_p_mw=60.0)
+    net.gen.loc[g2, ["forced_outage_rate", "mttr_h"]] = [0.05, 40.0]
+    pp.create_load(net, b, p_mw=120.0)
+    res = run_adequacy(net, load_model="flat")
+    states_a = [(100.0, 0.88), (50.0, 0.10), (0.0, 0.02)]
+    states_b = [(60.0, 0.95), (0.0, 0.05)]
+    lolp = sum(pa * pb for ca, pa in states_a for cb, pb in states_b if ca + cb < 120.0)
+    eens = sum(pa * pb * max(0.0, 120.0 - ca - cb) for ca, pa in states_a for cb, pb in states_b)
+    i = res.indices.iloc[0]
+    assert i.lolp == pytest.approx(lolp, rel=1e-12)
+    assert i.lole_h_per_year == pytest.approx(lolp * 8760, rel=1e-12)
+    assert i.eens_mwh_per_year == pytest.approx(eens * 8760, rel=1e-12)
+    assert np.isnan(i.lolf_per_year)  # frequencies are not tracked with multi-state units

@@ -596,6 +596,8 @@ class GeneratingUnits:
     forced_outage_rate: np.ndarray
     mttf_h: np.ndarray
     mttr_h: np.ndarray
+    derated_outage_mw: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    derated_probability: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
 def generating_units(net: pp.pandapowerNet, *, include_ext_grid: bool = False) -> GeneratingUnits:
@@ -605,11 +607,16 @@ def generating_units(net: pp.pandapowerNet, *, include_ext_grid: bool = False) -
     units only with ``include_ext_grid`` and a ``max_p_mw``. Outage data come from the
     columns ``forced_outage_rate`` or ``mttf_h`` and ``mttr_h`` (FOR = MTTR/(MTTF+MTTR)); a
     unit without them takes the IEEE RTS-79 class nearest in capacity (Table 6 of the RTS).
+    A derated state is given by ``derated_outage_mw`` (capacity lost in it) and
+    ``derated_probability`` (its probability; the unit is then a 3-state unit: full capacity
+    with ``1 - FOR - derated_probability``).
     """
     frames = [("gen", net.gen), ("sgen", net.sgen)]
     if include_ext_grid:
         frames.append(("ext_grid", net.ext_grid))
     names, elems, buses, cap, fo, mttf, mttr = [], [], [], [], [], [], []
+    der_mw: list[float] = []
+    der_p: list[float] = []
     problems: list[str] = []
     cls = np.array(RTS79_UNIT_CLASSES)
     for et, df in frames:
@@ -622,6 +629,8 @@ def generating_units(net: pp.pandapowerNet, *, include_ext_grid: bool = False) -
         f_col = _num(df, "forced_outage_rate", np.nan)
         mf = _num(df, "mttf_h", np.nan)
         mr = _num(df, "mttr_h", np.nan)
+        dmw = _num(df, "derated_outage_mw", 0.0)
+        dp = _num(df, "derated_probability", 0.0)
         for i, idx in enumerate(df.index):
             if c[i] <= 0:
                 continue
@@ -638,6 +647,12 @@ def generating_units(net: pp.pandapowerNet, *, include_ext_grid: bool = False) -
                 r_h = cls[k, 3]
             if not 0 <= q < 1:
                 problems.append(f"{et} {idx}: forced_outage_rate must be in [0, 1), got {q}")
+            if dp[i] > 0 and not (0 < dmw[i] < c[i] and q + dp[i] <= 1):
+                problems.append(
+                    f"{et} {idx}: derated state must have 0 < derated_outage_mw < capacity "
+                    f"and FOR + derated_probability <= 1, got {dmw[i]} MW, p={dp[i]}")
+            der_mw.append(float(dmw[i]) if dp[i] > 0 else 0.0)
+            der_p.append(float(dp[i]) if dp[i] > 0 else 0.0)
             names.append(str(df.at[idx, "name"]) if "name" in df else "")
             elems.append(f"{et} {idx}")
             buses.append(int(df.at[idx, "bus"]))
@@ -649,4 +664,4 @@ def generating_units(net: pp.pandapowerNet, *, include_ext_grid: bool = False) -
         raise CaseError(format_problems("generating units", problems))
     return GeneratingUnits(np.array(names, dtype=object), np.array(elems, dtype=object),
                            np.array(buses, dtype=np.int64), np.array(cap), np.array(fo),
-                           np.array(mttf), np.array(mttr))
+                           np.array(mttf), np.array(mttr), np.array(der_mw), np.array(der_p))

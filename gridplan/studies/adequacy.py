@@ -185,8 +185,16 @@ def run_adequacy(
         raise CaseError(f"peak load must be > 0 MW, got {peak}")
     hourly, daily, hours = load_series(load_model, peak)
     cap_grid = np.round(units.capacity_mw / step_mw) * step_mw
-    copt = core.build_copt(cap_grid, units.forced_outage_rate, mttr_h=units.mttr_h,
-                           step_mw=step_mw)
+    der = units.derated_probability > 0
+    multistate = [
+        (np.array([0.0, np.round(units.derated_outage_mw[i] / step_mw) * step_mw, cap_grid[i]]),
+         np.array([1 - units.forced_outage_rate[i] - units.derated_probability[i],
+                   units.derated_probability[i], units.forced_outage_rate[i]]))
+        for i in np.flatnonzero(der)]
+    # frequencies (LOLF) are tracked for two-state units only
+    copt = core.build_copt(cap_grid[~der], units.forced_outage_rate[~der],
+                           mttr_h=None if der.any() else units.mttr_h, step_mw=step_mw,
+                           multistate=multistate)
     h = core.loss_of_load(copt, hourly, period_h=1.0)
     rows = {
         "installed_mw": copt.installed_mw, "peak_load_mw": float(hourly.max()),
@@ -205,7 +213,9 @@ def run_adequacy(
     units_df = pd.DataFrame({
         "element": units.element, "name": units.name, "bus": units.bus,
         "capacity_mw": units.capacity_mw, "forced_outage_rate": units.forced_outage_rate,
-        "mttf_h": units.mttf_h, "mttr_h": units.mttr_h})
+        "mttf_h": units.mttf_h, "mttr_h": units.mttr_h,
+        "derated_outage_mw": units.derated_outage_mw,
+        "derated_probability": units.derated_probability})
     k = np.arange(len(copt.p_cum))
     copt_df = pd.DataFrame({"outage_mw": k * step_mw, "probability": copt.p_exact,
                             "cumulative_probability": copt.p_cum})
@@ -239,7 +249,8 @@ def write_adequacy(w: ResultWriter, result: AdequacyResult) -> None:
     """Write the study's tables under ``/adequacy`` (see docs/results-format.md)."""
     w.set_attrs("adequacy", load_model=result.load_model, case_name=result.case_name)
     w.write_table("adequacy/indices", result.indices, units={"lolp": "", "hours": "h"})
-    w.write_table("adequacy/units", result.units, units={"forced_outage_rate": ""})
+    w.write_table("adequacy/units", result.units,
+                  units={"forced_outage_rate": "", "derated_probability": ""})
     w.write_table("adequacy/copt", result.copt,
                   units={"probability": "", "cumulative_probability": ""})
     if not result.composite.empty:
