@@ -292,3 +292,20 @@ def test_powerflow_transfer_check_blocks_low_voltage() -> None:
     ok = run_reliability(two_feeders(), transfer_check="powerflow")
     assert _lp(ok, "C", "unavailability_h_per_year") == pytest.approx(0.7)
     assert _lp(ok, "LB", "unavailability_h_per_year") == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("case", ["tianjin-ecocity", "rural-feeder"])
+def test_bundled_distribution_cases_evaluate_consistently(case: str) -> None:
+    # the bundled cases follow docs/reliability-data.md: they must be radially operated and
+    # their component contributions must add up to the system indices
+    from gridplan.model.cases import load_case
+
+    res = run_reliability(load_case(case), case_name=case)
+    s = res.system.iloc[0]
+    assert res.components.saidi_h_per_year.sum() == pytest.approx(s.saidi_h_per_year)
+    assert res.components.ens_mwh_per_year.sum() == pytest.approx(s.ens_mwh_per_year)
+    assert res.components.saifi_per_year.sum() == pytest.approx(s.saifi_per_year)
+    lp = res.load_points
+    assert (lp.unavailability_h_per_year >= 0).all() and (lp.failure_rate_per_year > 0).all()
+    v = res.verdict.loc["system"]
+    assert bool(v.passed) == (v.asai_percent >= v.target_percent)
