@@ -8,6 +8,7 @@ the seeds, or a hand-edited JSON file, fails here.
 from __future__ import annotations
 
 import importlib
+import json
 import math
 import sys
 from pathlib import Path
@@ -258,8 +259,12 @@ def test_rebuilding_reproduces_the_bundled_file(loaded, name):
     rebuilt = importlib.import_module(CASES[name]).build()
     # table by table: same elements and values (tight tolerance; the builders round parameters)
     assert nets_equal(loaded[name], rebuilt, check_without_results=True, rtol=1e-12, atol=1e-12)
-    # and the file text itself
-    assert to_json_text(rebuilt) == bundled_cases()[name].read_text(encoding="utf-8")
+    # and the file text itself, byte for byte, when this pandapower wrote the file (its JSON
+    # layout changes between releases; after an upgrade `python -m cases.builders.build_all`
+    # regenerates the files and this comparison applies again)
+    text = bundled_cases()[name].read_text(encoding="utf-8")
+    if json.loads(text)["_object"]["version"] == pp.__version__:
+        assert to_json_text(rebuilt) == text
 
 
 def test_case_folder_stays_under_5_mb():
