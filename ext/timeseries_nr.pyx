@@ -99,42 +99,49 @@ def lu_solve(
     const double[:, ::1] b,
 ):
     """Solve ``A x = b`` (one right-hand side per row of ``b``) with splu's factors
-    ``Pr A Pc = L U``; the right-hand sides are the contiguous inner loop."""
+    ``Pr A Pc = L U``. Right-hand sides are solved in panels of ``PANEL`` columns so the work
+    array stays in cache; within a panel they are the contiguous inner loop."""
     cdef Py_ssize_t n_rhs = b.shape[0]
     cdef Py_ssize_t n = b.shape[1]
-    y_arr = np.empty((n, n_rhs), dtype=np.float64)
+    cdef Py_ssize_t PANEL = 32
+    w_arr = np.empty((n, PANEL), dtype=np.float64)
     x_arr = np.empty((n_rhs, n), dtype=np.float64)
-    cdef double[:, ::1] y = y_arr
+    cdef double[:, ::1] y = w_arr
     cdef double[:, ::1] x = x_arr
-    cdef Py_ssize_t i, j, k, p, r
+    cdef Py_ssize_t i, j, k, p, r, k0, m
     cdef double a, d
     with nogil:
-        for k in range(n_rhs):
-            for i in range(n):
-                y[perm_r[i], k] = b[k, i]
-        # L unit lower triangular, column oriented
-        for j in range(n):
-            for p in range(l_indptr[j], l_indptr[j + 1]):
-                r = l_indices[p]
-                if r > j:
-                    a = l_data[p]
-                    for k in range(n_rhs):
-                        y[r, k] -= a * y[j, k]
-        # U upper triangular, column oriented, backwards
-        for j in range(n - 1, -1, -1):
-            d = 0.0
-            for p in range(u_indptr[j], u_indptr[j + 1]):
-                if u_indices[p] == j:
-                    d = u_data[p]
-            for k in range(n_rhs):
-                y[j, k] /= d
-            for p in range(u_indptr[j], u_indptr[j + 1]):
-                r = u_indices[p]
-                if r < j:
-                    a = u_data[p]
-                    for k in range(n_rhs):
-                        y[r, k] -= a * y[j, k]
-        for k in range(n_rhs):
-            for i in range(n):
-                x[k, i] = y[perm_c[i], k]
+        k0 = 0
+        while k0 < n_rhs:
+            m = PANEL if n_rhs - k0 > PANEL else n_rhs - k0
+            for k in range(m):
+                for i in range(n):
+                    y[perm_r[i], k] = b[k0 + k, i]
+            # L unit lower triangular, column oriented
+            for j in range(n):
+                for p in range(l_indptr[j], l_indptr[j + 1]):
+                    r = l_indices[p]
+                    if r > j:
+                        a = l_data[p]
+                        for k in range(m):
+                            y[r, k] -= a * y[j, k]
+            # U upper triangular, column oriented, backwards
+            for j in range(n - 1, -1, -1):
+                d = 0.0
+                for p in range(u_indptr[j], u_indptr[j + 1]):
+                    if u_indices[p] == j:
+                        d = u_data[p]
+                d = 1.0 / d
+                for k in range(m):
+                    y[j, k] *= d
+                for p in range(u_indptr[j], u_indptr[j + 1]):
+                    r = u_indices[p]
+                    if r < j:
+                        a = u_data[p]
+                        for k in range(m):
+                            y[r, k] -= a * y[j, k]
+            for k in range(m):
+                for i in range(n):
+                    x[k0 + k, i] = y[perm_c[i], k]
+            k0 += PANEL
     return x_arr

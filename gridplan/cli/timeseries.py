@@ -71,10 +71,10 @@ def print_timeseries(result: TimeSeriesResult, top: int) -> None:
 )
 @click.option(
     "--block-size",
-    default=2048,
-    show_default=True,
+    default=None,
     type=click.IntRange(min=1),
-    help="Steps solved together (memory grows with block size x buses).",
+    help="Steps solved together (memory grows with block size x buses); default: about "
+    "2**20 / max(buses, branches), between 256 and 4096.",
 )
 @click.option(
     "--vm-min-pu",
@@ -108,7 +108,7 @@ def timeseries(
     profiles_path: str | None,
     synthetic: int | None,
     out: Path | None,
-    block_size: int,
+    block_size: int | None,
     vm_min_pu: float,
     vm_max_pu: float,
     max_loading_percent: float,

@@ -141,7 +141,7 @@ class BatchNewton:
 
     def _factor(self, v: np.ndarray) -> tuple[np.ndarray, ...]:
         """LU factors of the Jacobian at ``v`` as the arrays ``timeseries_nr.lu_solve`` takes."""
-        lu = splu(self.jacobian(v), permc_spec="COLAMD")
+        lu = splu(self.jacobian(v), permc_spec="MMD_AT_PLUS_A")
         lo, up = lu.L, lu.U
 
         def i64(a: np.ndarray) -> np.ndarray:

@@ -132,7 +132,7 @@ def run(
     profiles: Any,
     *,
     out: str | os.PathLike[str] | None = None,
-    block_size: int = 2048,
+    block_size: int | None = None,
     tolerance_mva: float = TOLERANCE_MVA,
     max_iteration: int = 10,
     vm_min_pu: float = 0.95,
@@ -158,7 +158,8 @@ def run(
         HDF5 file to stream per-step results into (group ``/timeseries``); when given, the
         returned result holds only per-step summaries and worst cases, not the full arrays.
     block_size
-        Steps solved together (memory ~ block_size x n_bus x 16 bytes per array).
+        Steps solved together (memory ~ block_size x (n_bus + n_branch) x 16 bytes per
+        array); default: about 2**20 / max(n_bus, n_branch), between 256 and 4096.
     tolerance_mva
         Convergence tolerance on the infinity norm of the bus power mismatch, pu (pandapower's
         ``tolerance_mva``).
@@ -188,6 +189,8 @@ def run(
     solver = BatchNewton(model.ybus, model.pv, model.pq, tol=tolerance_mva, max_iter=max_iteration)
     inj = _Injections(model, profiles)
     n = profiles.n_steps
+    if block_size is None:
+        block_size = int(np.clip(2**20 // max(model.n_bus, model.f.size, 1), 256, 4096))
     bus_map = model.bus_ppci
     bus_on = bus_map >= 0
     vmin, vmax = model.vm_limits
