@@ -1,7 +1,7 @@
 """AC N-1 results equal pandapower ``runpp`` with the element out of service.
 
 Tolerances (issue 4): |d vm_pu| <= 1e-6 and |d loading_percent| <= 1e-3 on every bus and branch.
-Both solvers stop on a mismatch below 1e-8 pu (ours at 1e-10); the solutions then agree to
+Both solvers stop on a mismatch below 1e-8 pu (ours at 1e-9); the solutions then agree to
 ~1e-9 pu, so these bounds are loose enough to be stable and tight enough to catch any
 modelling difference (a wrong shunt or tap shows up at 1e-3 pu and more).
 """

@@ -92,6 +92,11 @@ def test_screen_reports_exactly_the_ac_violations(case):
     assert len(ac.violations) > 0
     assert sc.outages.screened_out.sum() > 0  # the screen does clear outages
     assert _violation_keys(ac) == _violation_keys(sc)
+    # same AC values: both stop at a 1e-9 pu mismatch, from differently composed blocks
+    key = ["outage", "element_type", "element", "quantity"]
+    both = ac.violations.merge(sc.violations, on=key)
+    assert len(both) == len(ac.violations)
+    assert np.max(np.abs(both.value_x - both.value_y)) < 1e-5
     assert list(ac.outages.status) == [
         s if not cleared else a
         for s, a, cleared in zip(

@@ -27,7 +27,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import splu
 
-from gridplan.kernels import contingency_lu
+from gridplan.kernels import contingency_ac, contingency_lu
 
 STATUS_CONVERGED = 0
 STATUS_DIVERGED = 1
@@ -181,6 +181,8 @@ class BlockResult:
     status: np.ndarray  # int8 (B,), STATUS_*
     iterations: np.ndarray  # int32 (B,)
     mismatch: np.ndarray  # float64 (B,), final largest mismatch, pu
+    v_first: np.ndarray | None = None  # screen: voltages after the first step (B, n)
+    step_norms: np.ndarray | None = None  # screen: largest |dx| of steps 1 and 2 (B, 2)
 
 
 class ACOutageSolver:
@@ -227,7 +229,7 @@ class ACOutageSolver:
         gen_bus: np.ndarray | None = None,
         gen_s: np.ndarray | None = None,
         *,
-        tol: float = 1e-10,
+        tol: float = 1e-9,
         max_iter: int = 25,
         newton_max_iter: int = 10,
     ) -> None:
@@ -369,152 +371,284 @@ class ACOutageSolver:
         return rows_out, d_out
 
     # -- the block solve -----------------------------------------------------------------
-    def first_step(self, outages: list[Outage]) -> np.ndarray:
-        """Linear estimate (first chord step, no iteration) of the post-outage voltages (B, n)."""
-        return self.solve_block(outages, first_only=True).v
+    def screen_steps(self, outages: list[Outage]) -> BlockResult:
+        """Two chord steps per outage: ``v_first`` (linear estimate), ``v`` and the step sizes."""
+        return self.solve_block(outages, first_only=True)
+
+    def _simple_updates(
+        self, br: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Vectorized row updates of single-branch outages without islanding.
+
+        Returns ``rowid`` (m, 4) changed global rows (-1 padded, left-aligned) and the COO
+        entries ``own, drow, dcol, dval`` of ``D``.
+        """
+        n = self.n
+        m = br.size
+        fb, tb = self.f[br], self.t[br]
+        dsf, dst = branch_row_change(
+            self.v0[fb], self.v0[tb], self.yff[br], self.yft[br], self.ytf[br], self.ytt[br]
+        )
+        cand = np.stack([fb, n + fb, tb, n + tb], axis=1)
+        valid = np.stack(
+            [~self.held_p[fb], ~self.held_q[fb], ~self.held_p[tb], ~self.held_q[tb]], axis=1
+        )
+        vals = np.stack([-dsf.real, -dsf.imag, -dst.real, -dst.imag], axis=1)  # (m, 4 rows, 4 cols)
+        cols = np.stack([fb, tb, n + fb, n + tb], axis=1)  # (m, 4)
+        local = np.cumsum(valid, axis=1) - 1
+        rowid = np.full((m, 4), -1, dtype=np.int64)
+        ob, oj = np.nonzero(valid)
+        rowid[ob, local[ob, oj]] = cand[ob, oj]
+        own = np.repeat(ob, 4)
+        drow = np.repeat(local[ob, oj], 4)
+        dcol = cols[ob].reshape(-1)
+        dval = vals[ob, oj].reshape(-1)
+        return rowid, own, drow, dcol, dval
 
     def solve_block(self, outages: list[Outage], first_only: bool = False) -> BlockResult:
         """Solve every outage of ``outages`` (a block of a few hundred at most)."""
         n = self.n
         nb = len(outages)
-        rows, dchg = self._updates(outages)
-        kmax = max((r.size for r in rows), default=0)
-        kmax = max(kmax, 1)
-        uniq, inv = np.unique(np.concatenate([*rows, np.zeros(0, np.int64)]), return_inverse=True)
-        zall = np.zeros((2 * n, uniq.size + 1))
-        if uniq.size:
-            zall[:, :-1] = self.unit_solves(uniq)
-        zall = np.ascontiguousarray(zall)
-        pad = uniq.size  # zero column for padding
-        zpos = np.full((nb, kmax), pad, dtype=np.int64)
-        rowid = np.full((nb, kmax), -1, dtype=np.int64)
-        p = 0
-        for b, r in enumerate(rows):
-            zpos[b, : r.size] = inv[p : p + r.size]
-            rowid[b, : r.size] = r
-            p += r.size
-        # D of the block as COO with owner outage; W = I + D Z
-        own = np.concatenate(
-            [np.full(d[0].size, b) for b, d in enumerate(dchg)] + [np.zeros(0, np.int64)]
+        simple = np.array(
+            [o.branches.size == 1 and not o.dead.size and not o.gens.size for o in outages],
+            dtype=bool,
         )
-        drow = np.concatenate([d[0] for d in dchg] + [np.zeros(0, np.int64)]).astype(np.int64)
-        dcol = np.concatenate([d[1] for d in dchg] + [np.zeros(0, np.int64)]).astype(np.int64)
-        dval = np.concatenate([d[2] for d in dchg] + [np.zeros(0)])
-        flat = own * kmax + drow
+        si = np.flatnonzero(simple)
+        ci = np.flatnonzero(~simple)
+        parts_own, parts_row, parts_col, parts_val = [], [], [], []
+        rowlists: list[np.ndarray] = [np.zeros(0, np.int64)] * nb
+        kmax = 1
+        if si.size:
+            br = np.array([outages[j].branches[0] for j in si], dtype=np.int64)
+            r4, own, drow, dcol, dval = self._simple_updates(br)
+            kmax = 4
+            parts_own.append(si[own])
+            parts_row.append(drow)
+            parts_col.append(dcol)
+            parts_val.append(dval)
+        if ci.size:
+            rows_c, d_c = self._updates([outages[j] for j in ci])
+            kmax = max(kmax, max(r.size for r in rows_c))
+            for j, r, d in zip(ci, rows_c, d_c, strict=True):
+                rowlists[j] = r
+                parts_own.append(np.full(d[0].size, j, dtype=np.int64))
+                parts_row.append(d[0].astype(np.int64))
+                parts_col.append(d[1].astype(np.int64))
+                parts_val.append(d[2].astype(np.float64))
+        rowid = np.full((nb, kmax), -1, dtype=np.int64)
+        if si.size:
+            rowid[si, :4] = r4
+        for j in ci:
+            rowid[j, : rowlists[j].size] = rowlists[j]
+        own = np.concatenate([*parts_own, np.zeros(0, np.int64)])
+        drow = np.concatenate([*parts_row, np.zeros(0, np.int64)])
+        dcol = np.concatenate([*parts_col, np.zeros(0, np.int64)])
+        dval = np.concatenate([*parts_val, np.zeros(0)])
+
+        has = rowid >= 0
+        uniq, inv = np.unique(rowid[has], return_inverse=True)
+        # padded rows get a zero coefficient, so they may point at any column (0)
+        zall = self.unit_solves(uniq) if uniq.size else np.zeros((2 * n, 1))
+        zpos = np.zeros((nb, kmax), dtype=np.int64)
+        zpos[has] = inv
         w = np.zeros((nb * kmax, kmax))
         if dval.size:
-            contrib = dval[:, None] * zall[dcol[:, None], zpos[own]]
-            np.add.at(w, flat, contrib)
-        w = w.reshape(nb, kmax, kmax) + np.eye(kmax)
-        winv = np.linalg.inv(w)
+            np.add.at(w, own * kmax + drow, dval[:, None] * zall[dcol[:, None], zpos[own]])
+        winv = np.linalg.inv(w.reshape(nb, kmax, kmax) + np.eye(kmax))
 
-        # per-outage injections and masks
-        sb = np.repeat(self.sbus[:, None], nb, axis=1)
-        rowmask = np.repeat(self.free_rows[:, None], nb, axis=1)
-        dead_mask = np.zeros((n, nb), dtype=bool)
-        br_b = []
-        br_k = []
-        for b, o in enumerate(outages):
+        # per-outage injections, solved-equation masks and removed branches
+        p_spec = np.repeat(self.sbus.real[:, None], nb, axis=1)
+        q_spec = np.repeat(self.sbus.imag[:, None], nb, axis=1)
+        free = np.repeat(self.free_rows[:, None], nb, axis=1).astype(np.uint8)
+        dead_b: list[int] = []
+        dead_i: list[np.ndarray] = []
+        br_col, br_k = [], []
+        for b in ci:
+            o = outages[b]
             if o.dead.size:
-                dead_mask[o.dead, b] = True
-                rowmask[o.dead, b] = False
-                rowmask[n + o.dead, b] = False
+                free[o.dead, b] = 0
+                free[n + o.dead, b] = 0
+                dead_b.append(b)
+                dead_i.append(o.dead)
             for g in o.gens:
                 bus = self.gen_bus[g]
                 if bus >= 0:
-                    sb[bus, b] -= self.gen_s[g]
-            rowmask[n + self.lost_voltage_control(o), b] = True
-            br_b.append(np.full(o.branches.size, b))
+                    p_spec[bus, b] -= self.gen_s[g].real
+                    q_spec[bus, b] -= self.gen_s[g].imag
+            free[n + self.lost_voltage_control(o), b] = 1
+            br_col.append(np.full(o.branches.size, b, dtype=np.int64))
             br_k.append(o.branches)
-        br_b_a = np.concatenate([*br_b, np.zeros(0, np.int64)]).astype(np.int64)
-        br_k_a = np.concatenate([*br_k, np.zeros(0, np.int64)]).astype(np.int64)
+        if si.size:
+            br_col.append(si)
+            br_k.append(br)
+        bcol = np.concatenate([*br_col, np.zeros(0, np.int64)]).astype(np.int64)
+        bk = np.concatenate([*br_k, np.zeros(0, np.int64)]).astype(np.int64)
 
-        def mismatch(v: np.ndarray, cols: np.ndarray) -> np.ndarray:
-            ib = self.ybus @ v
-            sel = np.isin(br_b_a, cols)
-            if sel.any():
-                loc = np.searchsorted(cols, br_b_a[sel])
-                k = br_k_a[sel]
-                fb, tb = self.f[k], self.t[k]
-                vf, vt = v[fb, loc], v[tb, loc]
-                np.subtract.at(ib, (fb, loc), self.yff[k] * vf + self.yft[k] * vt)
-                np.subtract.at(ib, (tb, loc), self.ytf[k] * vf + self.ytt[k] * vt)
-            mis = v * np.conj(ib) - sb[:, cols]
-            out = np.concatenate([mis.real, mis.imag])
-            out[~rowmask[:, cols]] = 0.0
-            return out
+        y = self.ybus
+        yp = (
+            y.indptr.astype(np.int32),
+            y.indices.astype(np.int32),
+            np.ascontiguousarray(y.data.real),
+            np.ascontiguousarray(y.data.imag),
+        )
 
-        def woodbury(y: np.ndarray, cols: np.ndarray, x_r: np.ndarray | None = None) -> np.ndarray:
-            """``M^-1 r`` from ``y = M0^-1 r`` (or from ``r`` on rows R only, ``x_r``)."""
-            if x_r is None:
-                sel = np.isin(own, cols)
-                loc = np.searchsorted(cols, own[sel])
-                dy = np.zeros((cols.size, kmax))
-                np.add.at(dy, (loc, drow[sel]), dval[sel] * y[dcol[sel], loc])
-                c = np.einsum("bij,bj->bi", winv[cols], dy)
-                contingency_lu.woodbury_apply(y, zall, np.ascontiguousarray(zpos[cols]), c, -1.0)
-                return y
-            c = np.einsum("bij,bj->bi", winv[cols], x_r)
-            out = np.zeros((2 * n, cols.size))
-            contingency_lu.woodbury_apply(out, zall, np.ascontiguousarray(zpos[cols]), c, 1.0)
-            return out
-
-        va = np.repeat(np.angle(self.v0)[:, None], nb, axis=1)
-        vm = np.repeat(np.abs(self.v0)[:, None], nb, axis=1)
-        v = vm * np.exp(1j * va)
+        va0 = np.angle(self.v0)
+        vm0 = np.abs(self.v0)
+        va_out = np.repeat(va0[:, None], nb, axis=1)
+        vm_out = np.repeat(vm0[:, None], nb, axis=1)
         status = np.full(nb, STATUS_DIVERGED, dtype=np.int8)
         iters = np.zeros(nb, dtype=np.int32)
-        allc = np.arange(nb)
-        fx = mismatch(v, allc)
-        norm = np.max(np.abs(fx), axis=0) if fx.size else np.zeros(nb)
-        active = allc[norm >= self.tol]
-        status[norm < self.tol] = STATUS_CONVERGED
+        norm = np.zeros(nb)
+
+        def views(act: np.ndarray) -> dict:
+            colpos = np.full(nb, -1, dtype=np.int64)
+            colpos[act] = np.arange(act.size)
+            bsel = colpos[bcol] >= 0
+            kk = bk[bsel]
+            dsel = colpos[own] >= 0
+            return {
+                "p": np.ascontiguousarray(p_spec[:, act]),
+                "q": np.ascontiguousarray(q_spec[:, act]),
+                "free": np.ascontiguousarray(free[:, act]),
+                "bc": colpos[bcol[bsel]],
+                "bf": self.f[kk],
+                "bt": self.t[kk],
+                "yff": self.yff[kk],
+                "yft": self.yft[kk],
+                "ytf": self.ytf[kk],
+                "ytt": self.ytt[kk],
+                "dloc": colpos[own[dsel]],
+                "drow": drow[dsel],
+                "dcol": dcol[dsel],
+                "dval": dval[dsel],
+                "zpos": np.ascontiguousarray(zpos[act]),
+                "winv": winv[act],
+            }
+
+        def mismatch(va: np.ndarray, vm: np.ndarray, vw: dict) -> tuple[np.ndarray, np.ndarray]:
+            return contingency_ac.mismatch_block(
+                *yp,
+                va,
+                vm,
+                vw["p"],
+                vw["q"],
+                vw["free"],
+                vw["bc"],
+                vw["bf"],
+                vw["bt"],
+                vw["yff"],
+                vw["yft"],
+                vw["ytf"],
+                vw["ytt"],
+            )
+
+        act = np.arange(nb)
+        vw = views(act)
+        va = np.ascontiguousarray(va_out)
+        vm = np.ascontiguousarray(vm_out)
+        fx, nrm = mismatch(va, vm, vw)
+        norm[:] = nrm
+        prev = nrm.copy()
         first = True
-        prev = norm.copy()
-        while active.size:
+        # finished columns stay in the block (frozen) until a quarter has finished: compacting
+        # the (2n, nb) arrays costs as much as an iteration
+        alive = np.ones(act.size, dtype=bool)
+        step_norms = np.zeros((nb, 2))
+        va1 = va_out.copy() if first_only else va_out
+        vm1 = vm_out.copy() if first_only else vm_out
+        while act.size:
+            done = alive & (nrm < self.tol)
+            if not first:
+                bad = (
+                    alive
+                    & ~done
+                    & (
+                        ~np.isfinite(nrm)
+                        | (nrm > 1e3)
+                        | (iters[act] >= self.max_iter)
+                        | ((iters[act] > 4) & (nrm > 0.9 * prev))
+                    )
+                )
+            else:
+                bad = np.zeros(act.size, dtype=bool)
+            status[act[done]] = STATUS_CONVERGED
+            leave = done | bad
+            if first_only and np.all(iters[act[alive]] >= 2):
+                status[act[alive]] = STATUS_CONVERGED
+                leave = alive.copy()
+            if leave.any():
+                va_out[:, act[leave]] = va[:, leave]
+                vm_out[:, act[leave]] = vm[:, leave]
+                norm[act[leave]] = nrm[leave]
+                alive &= ~leave
+                if not alive.any():
+                    break
+                if np.count_nonzero(~alive) >= 0.25 * act.size:
+                    act = act[alive]
+                    va = np.ascontiguousarray(va[:, alive])
+                    vm = np.ascontiguousarray(vm[:, alive])
+                    fx = fx[:, alive]
+                    nrm = nrm[alive]
+                    vw = views(act)
+                    alive = np.ones(act.size, dtype=bool)
+            na = act.size
             if first:
                 # F(x0) is zero outside the changed rows: M^-1 F = Z W^-1 F_R, no solve needed
-                xr = np.zeros((active.size, kmax))
-                ok = rowid[active] >= 0
-                rr = np.where(ok, rowid[active], 0)
-                xr[ok] = fx[rr, np.arange(active.size)[:, None].repeat(kmax, 1)][ok]
-                dx = woodbury(None, active, xr)  # type: ignore[arg-type]
+                rid = rowid[act]
+                xr = np.where(rid >= 0, fx[np.maximum(rid, 0), np.arange(na)[:, None]], 0.0)
+                c = np.ascontiguousarray(np.einsum("bij,bj->bi", vw["winv"], xr))
+                dx = np.zeros((2 * n, na))
+                contingency_lu.woodbury_apply(dx, zall, vw["zpos"], c, 1.0)
                 first = False
             else:
-                dx = woodbury(self.solve(fx), active)
-            va[:, active] -= dx[:n]
-            vm[:, active] -= dx[n:]
-            a_act = va[:, active]
-            v[:, active] = vm[:, active] * (np.cos(a_act) + 1j * np.sin(a_act))
-            iters[active] += 1
+                dx = self.solve(fx)
+                dy = np.bincount(
+                    vw["dloc"] * kmax + vw["drow"],
+                    weights=vw["dval"] * dx[vw["dcol"], vw["dloc"]],
+                    minlength=na * kmax,
+                ).reshape(na, kmax)
+                c = np.ascontiguousarray(np.einsum("bij,bj->bi", vw["winv"], dy))
+                contingency_lu.woodbury_apply(dx, zall, vw["zpos"], c, -1.0)
+            va -= dx[:n]
+            vm -= dx[n:]
             if first_only:
-                status[:] = STATUS_CONVERGED
-                break
-            fx = mismatch(v[:, active], active)
-            nrm = np.max(np.abs(fx), axis=0)
-            norm[active] = nrm
-            done = nrm < self.tol
-            status[active[done]] = STATUS_CONVERGED
-            bad = ~done & (
-                ~np.isfinite(nrm)
-                | (nrm > 1e3)
-                | (iters[active] >= self.max_iter)
-                | ((iters[active] > 4) & (nrm > 0.9 * prev[active]))
-            )
-            prev[active] = nrm
-            keep = ~done & ~bad
-            active = active[keep]
-            fx = fx[:, keep]
-        # outages the chord method could not finish: full Newton on the post-outage grid
-        for b in np.flatnonzero(status != STATUS_CONVERGED):
-            vb, ok, it, nrm = self.newton_outage(outages[b])
-            v[:, b] = vb
-            iters[b] += it
-            norm[b] = nrm
-            status[b] = STATUS_CONVERGED if ok else STATUS_DIVERGED
-        v = v.T.copy()
-        v[dead_mask.T] = np.nan
-        return BlockResult(v=v, status=status, iterations=iters, mismatch=norm)
+                sn = np.max(np.abs(dx), axis=0)
+                step = np.minimum(iters[act], 1)
+                step_norms[act[alive], step[alive]] = sn[alive]
+                if iters[act].max() == 0:
+                    va1[:, act] = va
+                    vm1[:, act] = vm
+            iters[act[alive]] += 1
+            prev = nrm
+            fx, nrm = mismatch(va, vm, vw)
+        v = (vm_out * (np.cos(va_out) + 1j * np.sin(va_out))).T.copy()
+        if not first_only:
+            # outages the chord method could not finish: full Newton on the post-outage grid
+            for b in np.flatnonzero(status != STATUS_CONVERGED):
+                vlast = v[b] if np.isfinite(norm[b]) and norm[b] < 1.0 else None
+                vb, ok, it, nb_norm = self.newton_outage(outages[b], vlast)
+                if not ok and vlast is not None:
+                    vb, ok, it2, nb_norm = self.newton_outage(outages[b])
+                    it += it2
+                v[b] = vb
+                iters[b] += it
+                norm[b] = nb_norm
+                status[b] = STATUS_CONVERGED if ok else STATUS_DIVERGED
+        v1 = None
+        if first_only:
+            v1 = (vm1 * (np.cos(va1) + 1j * np.sin(va1))).T.copy()
+        for b, d in zip(dead_b, dead_i, strict=True):
+            v[b, d] = np.nan
+            if v1 is not None:
+                v1[b, d] = np.nan
+        return BlockResult(
+            v=v,
+            status=status,
+            iterations=iters,
+            mismatch=norm,
+            v_first=v1,
+            step_norms=step_norms if first_only else None,
+        )
 
     def post_outage_ybus(self, outage: Outage) -> sp.csr_matrix:
         """Bus admittance matrix with the outage's branches removed."""
@@ -530,8 +664,10 @@ class ACOutageSolver:
         )
         return sp.csr_matrix(self.ybus - d)
 
-    def newton_outage(self, outage: Outage) -> tuple[np.ndarray, bool, int, float]:
-        """Full Newton-Raphson of one outage from the base voltages (cut-off buses dropped)."""
+    def newton_outage(
+        self, outage: Outage, v_start: np.ndarray | None = None
+    ) -> tuple[np.ndarray, bool, int, float]:
+        """Full Newton-Raphson of one outage from ``v_start`` or the base voltages."""
         n = self.n
         ybus = self.post_outage_ybus(outage)
         sbus = self.sbus.copy()
@@ -555,7 +691,7 @@ class ACOutageSolver:
         vb, ok, it, nrm = newton_pf(
             ybus[idx][:, idx].tocsr(),
             sbus[idx],
-            self.v0[idx],
+            (self.v0 if v_start is None else v_start)[idx],
             newpos[ref],
             newpos[pv],
             newpos[pq],

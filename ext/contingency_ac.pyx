@@ -1,0 +1,88 @@
+# cython: boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""Post-outage power mismatch of a block of outages (nogil). Twin: gridplan/core/contingency_ac.py."""
+
+import numpy as np
+
+cimport numpy as cnp
+from libc.math cimport INFINITY, cos, fabs, sin
+
+cnp.import_array()
+
+
+def mismatch_block(
+    const int[::1] indptr, const int[::1] indices, const double[::1] y_re, const double[::1] y_im,
+    const double[:, ::1] va, const double[:, ::1] vm,
+    const double[:, ::1] p_spec, const double[:, ::1] q_spec, const unsigned char[:, ::1] free,
+    const long[::1] br_col, const long[::1] br_f, const long[::1] br_t,
+    const double complex[::1] br_yff, const double complex[::1] br_yft,
+    const double complex[::1] br_ytf, const double complex[::1] br_ytt,
+):
+    """See :func:`gridplan.core.contingency_ac.mismatch_block`."""
+    cdef Py_ssize_t n = va.shape[0]
+    cdef Py_ssize_t nb = va.shape[1]
+    cdef Py_ssize_t nbr = br_col.shape[0]
+    cdef cnp.ndarray[double, ndim=2] f_arr = np.empty((2 * n, nb))
+    cdef cnp.ndarray[double, ndim=1] norm_arr = np.zeros(nb)
+    cdef double[:, ::1] fx = f_arr
+    cdef double[::1] norm = norm_arr
+    cdef double[:, ::1] vr = np.empty((n, nb))
+    cdef double[:, ::1] vi = np.empty((n, nb))
+    cdef double[:, ::1] ir = np.zeros((n, nb))
+    cdef double[:, ::1] ii = np.zeros((n, nb))
+    cdef Py_ssize_t i, j, p, c, b, fb, tb
+    cdef double a, bb, xr, xi, pr, qr, vfr, vfi, vtr, vti
+    cdef double complex y1, y2
+    cdef double* pir
+    cdef double* pii
+    cdef const double* pvr
+    cdef const double* pvi
+    with nogil:
+        for i in range(n):
+            for c in range(nb):
+                vr[i, c] = vm[i, c] * cos(va[i, c])
+                vi[i, c] = vm[i, c] * sin(va[i, c])
+        for i in range(n):
+            pir = &ir[i, 0]
+            pii = &ii[i, 0]
+            for p in range(indptr[i], indptr[i + 1]):
+                j = indices[p]
+                a = y_re[p]
+                bb = y_im[p]
+                pvr = &vr[j, 0]
+                pvi = &vi[j, 0]
+                for c in range(nb):
+                    pir[c] += a * pvr[c] - bb * pvi[c]
+                    pii[c] += a * pvi[c] + bb * pvr[c]
+        for p in range(nbr):
+            c = br_col[p]
+            fb = br_f[p]
+            tb = br_t[p]
+            vfr = vr[fb, c]
+            vfi = vi[fb, c]
+            vtr = vr[tb, c]
+            vti = vi[tb, c]
+            y1 = br_yff[p]
+            y2 = br_yft[p]
+            ir[fb, c] -= y1.real * vfr - y1.imag * vfi + y2.real * vtr - y2.imag * vti
+            ii[fb, c] -= y1.real * vfi + y1.imag * vfr + y2.real * vti + y2.imag * vtr
+            y1 = br_ytf[p]
+            y2 = br_ytt[p]
+            ir[tb, c] -= y1.real * vfr - y1.imag * vfi + y2.real * vtr - y2.imag * vti
+            ii[tb, c] -= y1.real * vfi + y1.imag * vfr + y2.real * vti + y2.imag * vtr
+        for i in range(n):
+            for c in range(nb):
+                pr = vr[i, c] * ir[i, c] + vi[i, c] * ii[i, c] - p_spec[i, c]
+                qr = vi[i, c] * ir[i, c] - vr[i, c] * ii[i, c] - q_spec[i, c]
+                if not free[i, c]:
+                    pr = 0.0
+                if not free[n + i, c]:
+                    qr = 0.0
+                fx[i, c] = pr
+                fx[n + i, c] = qr
+                if fabs(pr) > norm[c]:
+                    norm[c] = fabs(pr)
+                if fabs(qr) > norm[c]:
+                    norm[c] = fabs(qr)
+                if pr != pr or qr != qr:
+                    norm[c] = INFINITY
+    return f_arr, norm_arr

@@ -1,0 +1,68 @@
+"""Post-outage power mismatch of a block of outages (numpy twin of ``ext/contingency_ac.pyx``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+
+def mismatch_block(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    y_re: np.ndarray,
+    y_im: np.ndarray,
+    va: np.ndarray,
+    vm: np.ndarray,
+    p_spec: np.ndarray,
+    q_spec: np.ndarray,
+    free: np.ndarray,
+    br_col: np.ndarray,
+    br_f: np.ndarray,
+    br_t: np.ndarray,
+    br_yff: np.ndarray,
+    br_yft: np.ndarray,
+    br_ytf: np.ndarray,
+    br_ytt: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """P/Q mismatch ``V conj(Y V) - S_spec`` (pu) of each column (outage) of a block.
+
+    Parameters
+    ----------
+    indptr, indices : int32
+        CSR structure of the base-case bus admittance matrix (n, n).
+    y_re, y_im : float64
+        Its real and imaginary entries, pu.
+    va, vm : float64 (n, nb), C-contiguous
+        Bus voltage angle (rad) and magnitude (pu), one column per outage.
+    p_spec, q_spec : float64 (n, nb)
+        Specified injections, pu.
+    free : uint8 (2n, nb)
+        1 where the P (rows 0..n) or Q (rows n..2n) equation is solved; 0 rows get 0.
+    br_col, br_f, br_t : int64 (m,)
+        Removed branches: outage column, from bus, to bus.
+    br_yff, br_yft, br_ytf, br_ytt : complex128 (m,)
+        Their two-port admittances, pu (subtracted from the base-case currents).
+
+    Returns
+    -------
+    f : float64 (2n, nb)
+        Mismatch, P rows then Q rows.
+    norm : float64 (nb,)
+        Largest absolute mismatch per column (inf when not finite).
+    """
+    n = va.shape[0]
+    ybus = sp.csr_matrix((y_re + 1j * y_im, indices, indptr), shape=(n, n))
+    v = vm * (np.cos(va) + 1j * np.sin(va))
+    cur = ybus @ v
+    if br_col.size:
+        vf = v[br_f, br_col]
+        vt = v[br_t, br_col]
+        np.subtract.at(cur, (br_f, br_col), br_yff * vf + br_yft * vt)
+        np.subtract.at(cur, (br_t, br_col), br_ytf * vf + br_ytt * vt)
+    s = v * np.conj(cur)
+    f = np.concatenate([s.real - p_spec, s.imag - q_spec])
+    f[free == 0] = 0.0
+    with np.errstate(invalid="ignore"):
+        norm = np.max(np.abs(f), axis=0) if f.size else np.zeros(va.shape[1])
+    norm = np.where(np.isfinite(norm), norm, np.inf)
+    return f, norm
