@@ -39,18 +39,46 @@ def get(path: str) -> Any:
 
 @cache
 def figures_with_sources() -> dict[str, tuple[Any, str]]:
-    """Dotted path -> (value, source document name) for every scalar figure with a source."""
+    """Dotted path -> (value, source document name) for every scalar figure.
+
+    A source abbreviated as ``004_...`` is expanded to the full document name used elsewhere in
+    the file; a figure without a comment of its own takes the source of the figure above it.
+    """
+    text = _seed_path().read_text(encoding="utf-8")
+    full_names = sorted(set(re.findall(r"\d{3}_[0-9a-f]{8,}\.txt", text)))
+
+    def expand(src: str) -> str:
+        if src.endswith("_..."):
+            matches = [n for n in full_names if n.startswith(src[:-3])]
+            if len(matches) == 1:
+                return matches[0]
+        return src
+
     out: dict[str, tuple[Any, str]] = {}
     section = ""
-    for line in _seed_path().read_text(encoding="utf-8").splitlines():
-        head = re.match(r"^\[([A-Za-z0-9_.]+)\]\s*$", line.strip())
+    last_source = ""
+    for line in text.splitlines():
+        head = re.match(r"^\[+([A-Za-z0-9_.]+)\]+\s*$", line.strip())
         if head:
-            section = head.group(1)
+            section, last_source = head.group(1), ""
             continue
-        m = re.match(r"^([A-Za-z0-9_]+)\s*=\s*([^#]+?)\s*#\s*(.*)$", line)
+        if line.lstrip().startswith("#"):
+            found = re.search(r"(\d{3}_[0-9a-f]+\.txt|\d{3}_\.\.\.)", line)
+            if found and section:
+                last_source = expand(found.group(1))
+            continue
+        m = re.match(r"^([A-Za-z0-9_]+)\s*=\s*([^#]+?)\s*(?:#\s*(.*))?$", line)
         if not m or not section:
             continue
-        src = re.search(r"(\d{3}_[0-9a-f]+\.txt|\d{3}_\.\.\.)", m.group(3))
-        value = tomllib.loads(f"v = {m.group(2)}")["v"]
-        out[f"{section}.{m.group(1)}"] = (value, src.group(1) if src else m.group(3).strip())
+        try:
+            value = tomllib.loads(f"v = {m.group(2)}")["v"]
+        except tomllib.TOMLDecodeError:
+            continue
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            continue
+        found = re.search(r"(\d{3}_[0-9a-f]+\.txt|\d{3}_\.\.\.)", m.group(3) or "")
+        if found:
+            last_source = expand(found.group(1))
+        if last_source:
+            out[f"{section}.{m.group(1)}"] = (value, last_source)
     return out

@@ -19,7 +19,7 @@ def print_powerflow(result: PowerFlowResult, top: int = 5) -> None:
     click.echo(f"{result.case_name}: {algo} power flow converged in {result.iterations} iterations")
     click.echo(
         f"  load {s.p_load_mw:.1f} MW, generation {s.p_gen_mw:.1f} MW, "
-        f"branch losses {s.p_loss_mw:.2f} MW"
+        f"from external grid {s.p_ext_grid_mw:.1f} MW, branch losses {s.p_loss_mw:.2f} MW"
     )
     click.echo(
         f"  voltage min {s.vm_min_pu:.4f} pu at bus {s.vm_min_bus}, "

@@ -161,17 +161,21 @@ def _summary(
         else 0.0
     )
     p_gen = 0.0
-    for el in ("ext_grid", "gen", "sgen", "storage"):
+    for el in ("gen", "sgen", "storage"):
         res = net.get(f"res_{el}")
         if res is not None and len(res) and "p_mw" in res:
             sign = -1.0 if el == "storage" else 1.0  # storage p_mw is consumption in pandapower
             p_gen += sign * float(np.nansum(res.p_mw.to_numpy(dtype=float)))
+    p_ext = (
+        float(np.nansum(net.res_ext_grid.p_mw.to_numpy(dtype=float))) if len(net.ext_grid) else 0.0
+    )
     row = {
         "converged": True,
         "iterations": iterations,
         "p_loss_mw": loss,
         "p_load_mw": p_load,
         "p_gen_mw": p_gen,
+        "p_ext_grid_mw": p_ext,
         "vm_min_pu": float(live.vm_pu.min()),
         "vm_min_bus": int(live.vm_pu.idxmin()),
         "vm_max_pu": float(live.vm_pu.max()),
