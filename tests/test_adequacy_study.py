@@ -157,3 +157,28 @@ def test_derated_unit_from_net_columns() -> None:
     assert i.lole_h_per_year == pytest.approx(lolp * 8760, rel=1e-12)
     assert i.eens_mwh_per_year == pytest.approx(eens * 8760, rel=1e-12)
     assert np.isnan(i.lolf_per_year)  # frequencies are not tracked with multi-state units
+
+
+def test_hl2_dc_link_between_ac_islands() -> None:
+    # bus 0 (100 MW reliable unit) and bus 1 (80 MW load) are joined only by a 60 MW DC link
+    # with unavailability q: curtailment 20 MW with the link, 80 MW without
+    q = 0.1
+    s = CompositeSystem(
+        n_bus=2, br_from=np.zeros(0, np.int64), br_to=np.zeros(0, np.int64),
+        br_b_pu=np.zeros(0), br_rating_mw=np.zeros(0), br_unavailability=np.zeros(0),
+        gen_bus=np.array([0]), gen_capacity_mw=np.array([100.0]),
+        gen_unavailability=np.array([0.0]), load_mw=np.array([0.0, 80.0]),
+        dc_from=np.array([0]), dc_to=np.array([1]), dc_max_mw=np.array([60.0]),
+        dc_unavailability=np.array([q]), dc_sched_mw=np.array([60.0]))
+    r = sample_composite(s, np.ones(1), np.random.default_rng(5), target_cov=0.005,
+                         max_samples=50000, hours_per_year=8760.0)
+    assert r.lp_failed == 0
+    assert _within(r.eens_ci95_mwh_per_year, ((1 - q) * 20 + q * 80) * 8760)
+    assert r.lole_h_per_year == pytest.approx(8760)  # 20 MW short in every hour
+
+
+def test_auto_step_for_small_units() -> None:
+    from gridplan.studies.adequacy import auto_step_mw
+
+    assert auto_step_mw(np.array([12.0, 400.0])) == 1.0
+    assert auto_step_mw(np.array([0.021, 0.5])) == pytest.approx(0.001)

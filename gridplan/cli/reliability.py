@@ -106,8 +106,11 @@ def reliability(spec: str, method: str, years: int, seed: int, target: float | N
 def print_adequacy(r: AdequacyResult) -> None:
     """HL-I (and HL-II) indices."""
     i = r.indices.iloc[0]
+    if i.installed_mw < i.peak_load_mw:
+        click.echo("note: installed generation is below the peak load; a case supplied "
+                   "through an ext_grid needs --include-ext-grid (and max_p_mw on it)")
     click.echo(f"{r.case_name}: {len(r.units)} generating units, "
-               f"{i.installed_mw:.0f} MW installed, peak load {i.peak_load_mw:.1f} MW "
+               f"{i.installed_mw:.6g} MW installed, peak load {i.peak_load_mw:.6g} MW "
                f"(reserve {i.reserve_percent:.1f} %), "
                f"load model {r.load_model} ({i.hours:.0f} h)")
     click.echo(f"  HL-I  LOLE {i.lole_h_per_year:.4f} h/yr   LOLE {i.lole_d_per_year:.4f} d/yr "
@@ -134,10 +137,12 @@ def print_adequacy(r: AdequacyResult) -> None:
                    "CSV with an hourly column p_mw (MW) or p_pu (per unit of the peak).")
 @click.option("--peak", "peak_mw", type=float, default=None,
               help="Annual peak load in MW (default: sum of the case's loads).")
-@click.option("--step", "step_mw", type=float, default=1.0, show_default=True,
-              help="Capacity grid of the outage table, MW.")
+@click.option("--step", "step_mw", type=float, default=None,
+              help="Capacity grid of the outage table, MW (default: 1 MW, finer when units "
+                   "are below 10 MW).")
 @click.option("--include-ext-grid", is_flag=True,
-              help="Count ext_grid elements with max_p_mw as generating units.")
+              help="Count ext_grid elements with max_p_mw as generating units; an ext_grid "
+                   "without max_p_mw is an unlimited, fully reliable infeed.")
 @click.option("--composite", is_flag=True,
               help="Also run HL-II: Monte Carlo over generator and branch outages with a DC "
                    "load-curtailment LP (scipy HiGHS) per state.")

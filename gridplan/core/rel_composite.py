@@ -16,7 +16,7 @@ the sampling fast on systems where most states have few outages.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
@@ -38,6 +38,9 @@ class CompositeSystem:
     gen_capacity_mw : float64 (n_gen,)
     gen_unavailability : float64 (n_gen,)
     load_mw : float64 (n_bus,)    bus loads at the annual peak, MW
+    dc_from, dc_to, dc_max_mw, dc_unavailability, dc_sched_mw : (n_dc,)
+        Lossless controllable DC links (HVDC): transfer from -> to within +/- max MW; the
+        scheduled transfer is used only by the no-curtailment screen.
     """
 
     n_bus: int
@@ -50,6 +53,11 @@ class CompositeSystem:
     gen_capacity_mw: np.ndarray
     gen_unavailability: np.ndarray
     load_mw: np.ndarray
+    dc_from: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    dc_to: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    dc_max_mw: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    dc_unavailability: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    dc_sched_mw: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
 class CurtailmentLP:
@@ -59,23 +67,27 @@ class CurtailmentLP:
         self.s = s
         self.base = base_mva
         n, nb, ng = s.n_bus, len(s.br_from), len(s.gen_bus)
-        self.n, self.nb, self.ng = n, nb, ng
+        nd = len(s.dc_from)
+        self.n, self.nb, self.ng, self.nd = n, nb, ng, nd
+        self.dc = sp.csr_matrix((np.r_[np.ones(nd), -np.ones(nd)],
+                                 (np.r_[s.dc_from, s.dc_to], np.r_[np.arange(nd), np.arange(nd)])),
+                                shape=(n, nd))
         # variable order: g (ng), c (n), theta (n)
         self.cg = sp.csr_matrix((np.ones(ng), (s.gen_bus, np.arange(ng))), shape=(n, ng))
         self.inc = sp.csr_matrix(
             (np.r_[np.ones(nb), -np.ones(nb)], (np.r_[np.arange(nb), np.arange(nb)],
                                                  np.r_[s.br_from, s.br_to])), shape=(nb, n))
         # cost: curtailment, with a tiny bus-dependent weight so the optimum is unique
-        self.cost = np.r_[np.zeros(ng), 1.0 + 1e-6 * np.arange(n), np.zeros(n)]
+        self.cost = np.r_[np.zeros(ng), 1.0 + 1e-6 * np.arange(n), np.zeros(n), np.zeros(nd)]
 
-    def solve(self, gen_up: np.ndarray, br_up: np.ndarray, load_mw: np.ndarray
-              ) -> tuple[np.ndarray, int]:
+    def solve(self, gen_up: np.ndarray, br_up: np.ndarray, load_mw: np.ndarray,
+              dc_up: np.ndarray | None = None) -> tuple[np.ndarray, int]:
         """Curtailment per bus (MW) and HiGHS status (0 = optimal) for one state."""
         s = self.s
         b = np.where(br_up, s.br_b_pu, 0.0) * self.base  # MW per rad
         bf = sp.diags(b) @ self.inc  # branch flow = bf @ theta
         bbus = self.inc.T @ bf
-        a_eq = sp.hstack([-self.cg, -sp.eye(self.n), bbus], format="csr")
+        a_eq = sp.hstack([-self.cg, -sp.eye(self.n), bbus, self.dc], format="csr")
         b_eq = -load_mw
         rating = np.where(br_up, s.br_rating_mw, np.inf)
         lim = np.isfinite(rating) & br_up
@@ -84,15 +96,20 @@ class CurtailmentLP:
         if lim.any():
             rows = bf[lim]
             z = sp.csr_matrix((rows.shape[0], self.ng + self.n))
-            a_ub = sp.vstack([sp.hstack([z, rows]), sp.hstack([z, -rows])], format="csr")
+            zd = sp.csr_matrix((rows.shape[0], self.nd))
+            a_ub = sp.vstack([sp.hstack([z, rows, zd]), sp.hstack([z, -rows, zd])],
+                             format="csr")
             b_ub = np.r_[rating[lim], rating[lim]]
-        bounds = np.empty((self.ng + 2 * self.n, 2))
+        bounds = np.empty((self.ng + 2 * self.n + self.nd, 2))
+        dmax = s.dc_max_mw if dc_up is None else np.where(dc_up, s.dc_max_mw, 0.0)
+        bounds[self.ng + 2 * self.n:, 0] = -dmax
+        bounds[self.ng + 2 * self.n:, 1] = dmax
         bounds[: self.ng, 0] = 0.0
         bounds[: self.ng, 1] = np.where(gen_up, s.gen_capacity_mw, 0.0)
         bounds[self.ng: self.ng + self.n, 0] = 0.0
         bounds[self.ng: self.ng + self.n, 1] = load_mw
-        bounds[self.ng + self.n:, 0] = -np.inf
-        bounds[self.ng + self.n:, 1] = np.inf
+        bounds[self.ng + self.n: self.ng + 2 * self.n, 0] = -np.inf
+        bounds[self.ng + self.n: self.ng + 2 * self.n, 1] = np.inf
         bounds[self.ng + self.n, :] = 0.0  # angle reference
         res = linprog(self.cost, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=bounds,
                       method="highs")
@@ -188,10 +205,11 @@ def sample_composite(
         m = min(batch, max_samples - n)
         gu = rng.random((m, len(s.gen_bus))) >= s.gen_unavailability
         bu = rng.random((m, len(s.br_from))) >= s.br_unavailability
+        du = rng.random((m, len(s.dc_from))) >= s.dc_unavailability
         lv = levels[rng.integers(0, len(levels), size=m)]
         # screen: with every branch in service, dispatch the available units pro rata; if
         # that covers the load within all ratings, the optimum curtails nothing (no LP needed)
-        all_up = bu.all(axis=1)
+        all_up = bu.all(axis=1) & du.all(axis=1)
         avail = gu * s.gen_capacity_mw
         tot_av = avail.sum(axis=1)
         tot_load = lv * level_quantum * s.load_mw.sum()
@@ -201,17 +219,21 @@ def sample_composite(
             inj = np.zeros((m, s.n_bus))
             np.add.at(inj.T, s.gen_bus, (avail * scale[:, None]).T)
             inj -= (lv * level_quantum)[:, None] * s.load_mw[None, :]
+            if len(s.dc_from):
+                inj[:, s.dc_from] -= s.dc_sched_mw
+                inj[:, s.dc_to] += s.dc_sched_mw
             flows = inj @ ptdf.T
             screened &= np.all(np.abs(flows) <= rating[None, :] + 1e-6, axis=1)
         elif ptdf is None:
             screened[:] = False
         for i in np.flatnonzero(~screened):
             load = s.load_mw * (lv[i] * level_quantum)
-            key = np.packbits(gu[i]).tobytes() + np.packbits(bu[i]).tobytes() + int(
-                lv[i]).to_bytes(8, "little", signed=True)
+            key = (np.packbits(gu[i]).tobytes() + np.packbits(bu[i]).tobytes()
+                   + np.packbits(du[i]).tobytes()
+                   + int(lv[i]).to_bytes(8, "little", signed=True))
             c = cache.get(key)
             if c is None:
-                c, status = lp.solve(gu[i], bu[i], load)
+                c, status = lp.solve(gu[i], bu[i], load, du[i])
                 solved += 1
                 failed += status != 0
                 cache[key] = c

@@ -65,6 +65,8 @@ class ReliabilityDefaults:
     trafo_mv_lv_repair_time_h: float = 200.0
     trafo_hv_mv_failure_rate_per_year: float = 0.015
     trafo_hv_mv_repair_time_h: float = 200.0
+    dcline_failure_rate_per_year: float = 2.0
+    dcline_repair_time_h: float = 10.0
     switching_time_h: float = 1.0
     tie_switching_time_h: float = 1.0
     breaker_failure_rate_per_year: float = 0.0

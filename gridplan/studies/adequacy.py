@@ -76,6 +76,16 @@ def load_series(load_model: str | Path, peak_mw: float) -> tuple[np.ndarray, np.
     return h, d, float(len(h))
 
 
+def auto_step_mw(capacity_mw: np.ndarray) -> float:
+    """COPT grid step: 1 MW, or a power of ten at most 1/10 of the smallest unit below 10 MW
+    (so a 21 kW PV unit gets a 1 kW grid)."""
+    c = np.asarray(capacity_mw, dtype=float)
+    c = c[c > 0]
+    if len(c) == 0 or c.min() >= 10.0:
+        return 1.0
+    return float(10.0 ** (math.floor(math.log10(c.min())) - 1))
+
+
 def _peak_load_mw(net: pp.pandapowerNet) -> float:
     load = net.load[net.load.in_service.astype(bool)]
     scaling = load.scaling.to_numpy(dtype=float) if "scaling" in load else 1.0
@@ -125,6 +135,24 @@ def _composite_system(net: pp.pandapowerNet, units, d: ReliabilityDefaults,
         b.append(1.0 / max(x_pu, 1e-6))
         rate.append(float(r.sn_mva) * par)
         unav.append(lam * rep / (8760.0 + lam * rep))
+    # series impedances (e.g. series compensation): reliable, unlimited; a negative (capacitive)
+    # reactance is taken as nearly zero in the DC model
+    for _, r in net.impedance[net.impedance.in_service.astype(bool)].iterrows():
+        if int(r.from_bus) not in pos or int(r.to_bus) not in pos:
+            continue
+        x_pu = float(r.xft_pu) * 100.0 / float(r.sn_mva)
+        f.append(pos[int(r.from_bus)])
+        t.append(pos[int(r.to_bus)])
+        b.append(1.0 / max(x_pu, 1e-4))
+        rate.append(math.inf)
+        unav.append(0.0)
+    dcl = net.dcline[net.dcline.in_service.astype(bool)]
+    dcl = dcl[dcl.from_bus.isin(pos) & dcl.to_bus.isin(pos)]
+    dc_lam = (dcl.failure_rate_per_year.fillna(d.dcline_failure_rate_per_year).to_numpy(float)
+              if "failure_rate_per_year" in dcl else np.full(len(dcl),
+                                                              d.dcline_failure_rate_per_year))
+    dc_rep = (dcl.repair_time_h.fillna(d.dcline_repair_time_h).to_numpy(float)
+              if "repair_time_h" in dcl else np.full(len(dcl), d.dcline_repair_time_h))
     gen_bus = [pos[int(x)] for x in units.bus]
     gen_cap = list(units.capacity_mw)
     gen_q = list(units.forced_outage_rate)
@@ -132,11 +160,31 @@ def _composite_system(net: pp.pandapowerNet, units, d: ReliabilityDefaults,
     ld = net.load[net.load.in_service.astype(bool)]
     scaling = ld.scaling.to_numpy(dtype=float) if "scaling" in ld else np.ones(len(ld))
     np.add.at(load, [pos[int(x)] for x in ld.bus], ld.p_mw.to_numpy(dtype=float) * scaling)
+    if include_ext_grid:
+        for b_ext in _unlimited_ext_grid_buses(net):
+            if b_ext in pos:  # an unlimited, fully reliable infeed
+                gen_bus.append(pos[b_ext])
+                gen_cap.append(float(load.sum()))
+                gen_q.append(0.0)
     return CompositeSystem(
         n_bus=len(bus), br_from=np.asarray(f, dtype=np.int64), br_to=np.asarray(t, dtype=np.int64),
         br_b_pu=np.asarray(b), br_rating_mw=np.asarray(rate), br_unavailability=np.asarray(unav),
         gen_bus=np.asarray(gen_bus, dtype=np.int64), gen_capacity_mw=np.asarray(gen_cap, float),
-        gen_unavailability=np.asarray(gen_q, float), load_mw=load)
+        gen_unavailability=np.asarray(gen_q, float), load_mw=load,
+        dc_from=np.array([pos[int(x)] for x in dcl.from_bus], dtype=np.int64),
+        dc_to=np.array([pos[int(x)] for x in dcl.to_bus], dtype=np.int64),
+        dc_max_mw=dcl.max_p_mw.fillna(dcl.p_mw.abs()).to_numpy(float),
+        dc_unavailability=dc_lam * dc_rep / (8760.0 + dc_lam * dc_rep),
+        dc_sched_mw=np.clip(dcl.p_mw.to_numpy(float), -dcl.max_p_mw.fillna(np.inf).to_numpy(
+            float), dcl.max_p_mw.fillna(np.inf).to_numpy(float)))
+
+
+def _unlimited_ext_grid_buses(net: pp.pandapowerNet) -> list[int]:
+    """Buses of in-service ext_grids without ``max_p_mw`` (unlimited external supply)."""
+    eg = net.ext_grid[net.ext_grid.in_service.astype(bool)]
+    if "max_p_mw" in eg:
+        eg = eg[eg.max_p_mw.isna()]
+    return [int(x) for x in eg.bus]
 
 
 def run_adequacy(
@@ -145,7 +193,7 @@ def run_adequacy(
     case_name: str = "",
     load_model: str | Path = "rts79",
     peak_mw: float | None = None,
-    step_mw: float = 1.0,
+    step_mw: float | None = None,
     include_ext_grid: bool = False,
     composite: bool = False,
     target_cov: float = 0.05,
@@ -164,8 +212,8 @@ def run_adequacy(
         Chronological load model (see :func:`load_series`), scaled to ``peak_mw``.
     peak_mw : float, optional
         Annual peak load, MW (default: the sum of the net's loads).
-    step_mw : float
-        COPT grid step, MW; unit capacities are rounded to it.
+    step_mw : float, optional
+        COPT grid step, MW; unit capacities are rounded to it (default: :func:`auto_step_mw`).
     include_ext_grid : bool
         Count ``ext_grid`` elements with ``max_p_mw`` as generating units.
     composite : bool
@@ -175,16 +223,22 @@ def run_adequacy(
     """
     d = defaults or ReliabilityDefaults()
     units = generating_units(net, include_ext_grid=include_ext_grid)
-    if len(units.capacity_mw) == 0:
+    unlimited = include_ext_grid and bool(_unlimited_ext_grid_buses(net))
+    if len(units.capacity_mw) == 0 and not unlimited:
         raise CaseError(f"{case_name or 'net'}: no in-service generating units (gen/sgen) "
                         "with capacity > 0")
-    if step_mw <= 0:
+    if step_mw is not None and step_mw <= 0:
         raise CaseError(f"--step must be > 0 MW, got {step_mw}")
     peak = _peak_load_mw(net) if peak_mw is None else float(peak_mw)
     if peak <= 0:
         raise CaseError(f"peak load must be > 0 MW, got {peak}")
     hourly, daily, hours = load_series(load_model, peak)
+    if step_mw is None:
+        step_mw = auto_step_mw(units.capacity_mw)
     cap_grid = np.round(units.capacity_mw / step_mw) * step_mw
+    if cap_grid.sum() / step_mw > 2e7:
+        raise CaseError(f"COPT grid of {cap_grid.sum() / step_mw:.3g} steps is too large; "
+                        f"use a coarser --step than {step_mw} MW")
     der = units.derated_probability > 0
     multistate = [
         (np.array([0.0, np.round(units.derated_outage_mw[i] / step_mw) * step_mw, cap_grid[i]]),
@@ -196,9 +250,15 @@ def run_adequacy(
                            mttr_h=None if der.any() else units.mttr_h, step_mw=step_mw,
                            multistate=multistate)
     h = core.loss_of_load(copt, hourly, period_h=1.0)
+    if unlimited:
+        # an unlimited external infeed (ext_grid without max_p_mw) always covers the load:
+        # HL-I indices are zero; only HL-II (network limits, branch outages) says more
+        h = core.LoleResult(lolp=np.zeros_like(hourly), lole=0.0, eens_mwh=0.0,
+                            lolf_per_year=0.0, eens_per_period_mwh=np.zeros_like(hourly))
+    installed = math.inf if unlimited else copt.installed_mw
     rows = {
-        "installed_mw": copt.installed_mw, "peak_load_mw": float(hourly.max()),
-        "reserve_percent": 100 * (copt.installed_mw - float(hourly.max())) / float(hourly.max()),
+        "installed_mw": installed, "peak_load_mw": float(hourly.max()),
+        "reserve_percent": 100 * (installed - float(hourly.max())) / float(hourly.max()),
         "hours": hours,
         "lolp": h.lole / hours,
         "lole_h_per_year": h.lole,
@@ -208,7 +268,7 @@ def run_adequacy(
         "lold_h": h.lole / h.lolf_per_year if h.lolf_per_year else math.nan,
     }
     if daily is not None:
-        rows["lole_d_per_year"] = core.loss_of_load(copt, daily).lole
+        rows["lole_d_per_year"] = 0.0 if unlimited else core.loss_of_load(copt, daily).lole
     indices = pd.DataFrame([rows], index=pd.Index(["hl1"], name="level"))
     units_df = pd.DataFrame({
         "element": units.element, "name": units.name, "bus": units.bus,
