@@ -150,11 +150,14 @@ def _summary(
 ) -> pd.DataFrame:
     bus = tables["bus"]
     live = bus[bus.in_service & np.isfinite(bus.vm_pu)]
-    loss = sum(
-        float(tables[el]["pl_mw"].sum())
-        for el in ("line", "trafo", "trafo3w")
-        if el in tables and "pl_mw" in tables[el]
-    )
+
+    def branch_sum(col: str) -> float:
+        return sum(
+            float(tables[el][col].sum())
+            for el in ("line", "trafo", "trafo3w")
+            if el in tables and col in tables[el]
+        )
+
     p_load = (
         float((net.load.p_mw * net.load.scaling)[net.load.in_service].sum())
         if len(net.load)
@@ -172,7 +175,8 @@ def _summary(
     row = {
         "converged": True,
         "iterations": iterations,
-        "p_loss_mw": loss,
+        "p_loss_mw": branch_sum("pl_mw"),
+        "q_loss_mvar": branch_sum("ql_mvar"),
         "p_load_mw": p_load,
         "p_gen_mw": p_gen,
         "p_ext_grid_mw": p_ext,
