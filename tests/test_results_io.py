@@ -95,3 +95,17 @@ def test_docs_describe_every_table():
     doc = (Path(__file__).parents[1] / "docs" / "results-format.md").read_text()
     missing = [t for t in TABLES if f"`{t}`" not in doc]
     assert not missing, f"docs/results-format.md lacks {missing}"
+
+
+def test_schema_v1_fixture_still_reads():
+    """A file written by schema version 1 (case9 power flow) must stay readable."""
+    import pandapower as pp
+    import pandapower.networks as pn
+
+    path = Path(__file__).parent / "data" / "results-schema-v1.h5"
+    bus = read_table(path, "powerflow/bus")
+    ref = pn.case9()
+    pp.runpp(ref)
+    np.testing.assert_allclose(bus.vm_pu, ref.res_bus.vm_pu, atol=1e-9)
+    with h5py.File(path) as h5:
+        assert h5.attrs["schema_version"] == 1
