@@ -109,3 +109,14 @@ def test_schema_v1_fixture_still_reads():
     np.testing.assert_allclose(bus.vm_pu, ref.res_bus.vm_pu, atol=1e-9)
     with h5py.File(path) as h5:
         assert h5.attrs["schema_version"] == 1
+
+
+def test_result_file_mode_follows_umask(tmp_path):
+    import os
+
+    path = tmp_path / "r.h5"
+    with ResultWriter(path) as w:
+        w.write_table("powerflow/bus", _table())
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask

@@ -126,6 +126,9 @@ class ResultWriter:
             self._file.flush()
             self._file.close()
             self._file = None
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(self._tmp, 0o666 & ~umask)  # mkstemp creates 0600; give a normal file mode
             os.replace(self._tmp, self.path)
         return self.path
 
