@@ -182,3 +182,31 @@ def test_auto_step_for_small_units() -> None:
 
     assert auto_step_mw(np.array([12.0, 400.0])) == 1.0
     assert auto_step_mw(np.array([0.021, 0.5])) == pytest.approx(0.001)
+
+
+def test_hl2_screen_agrees_with_lp(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the no-LP screen (pro-rata dispatch checked on the intact or outaged network) must only
+    # skip states whose optimal curtailment is zero: with the same seed, the run with the screen
+    # and the run solving an LP for every state must give identical curtailment sums
+    import dataclasses
+
+    import pandapower.networks as pn
+
+    from gridplan.core import rel_composite as rc
+    from gridplan.model.reliability_data import ReliabilityDefaults, generating_units
+    from gridplan.studies.adequacy import _composite_system
+
+    net = pn.case24_ieee_rts()
+    s = _composite_system(net, generating_units(net, include_ext_grid=True),
+                          ReliabilityDefaults(), True)
+    # more outages than real data so the screen sees 1-3 branch outages often
+    s = dataclasses.replace(s, br_unavailability=np.full(len(s.br_from), 0.04),
+                            load_mw=s.load_mw * 0.9)
+    a = rc.sample_composite(s, np.ones(1), np.random.default_rng(11), target_cov=0.0,
+                            max_samples=300, min_samples=300)
+    monkeypatch.setattr(rc, "_ptdf_all_up", lambda _s: None)
+    b = rc.sample_composite(s, np.ones(1), np.random.default_rng(11), target_cov=0.0,
+                            max_samples=300, min_samples=300)
+    assert b.lp_solved > a.lp_solved  # the screen did skip LPs
+    assert a.eens_mwh_per_year == pytest.approx(b.eens_mwh_per_year, rel=1e-9, abs=1e-9)
+    assert a.lole_h_per_year == b.lole_h_per_year

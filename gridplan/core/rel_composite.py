@@ -22,6 +22,8 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import linprog
 
+MAX_SCREEN_OUTAGES = 3  # branch outages up to which states are screened without an LP
+
 
 @dataclass(frozen=True)
 class CompositeSystem:
@@ -201,30 +203,50 @@ def sample_composite(
     bus_lol = np.zeros(s.n_bus)
     ptdf = _ptdf_all_up(s)
     rating = s.br_rating_mw
+    # flow change on every branch per MW moved from the from- to the to-bus of each branch
+    transfer = (ptdf[:, s.br_from] - ptdf[:, s.br_to]) if ptdf is not None else None
     while n < max_samples:
         m = min(batch, max_samples - n)
         gu = rng.random((m, len(s.gen_bus))) >= s.gen_unavailability
         bu = rng.random((m, len(s.br_from))) >= s.br_unavailability
         du = rng.random((m, len(s.dc_from))) >= s.dc_unavailability
         lv = levels[rng.integers(0, len(levels), size=m)]
-        # screen: with every branch in service, dispatch the available units pro rata; if
-        # that covers the load within all ratings, the optimum curtails nothing (no LP needed)
-        all_up = bu.all(axis=1) & du.all(axis=1)
+        # screen: dispatch the available units pro rata; if that covers the load within every
+        # rating of the intact network, or of the network with up to MAX_SCREEN_OUTAGES branches
+        # out (flows by outage transfer factors), the optimum curtails nothing (no LP needed)
         avail = gu * s.gen_capacity_mw
         tot_av = avail.sum(axis=1)
         tot_load = lv * level_quantum * s.load_mw.sum()
-        screened = all_up & (tot_av >= tot_load)
+        n_out = (~bu).sum(axis=1)
+        screened = (tot_av >= tot_load) & (n_out <= MAX_SCREEN_OUTAGES)
         if ptdf is not None and screened.any():
             scale = np.divide(tot_load, tot_av, out=np.zeros(m), where=tot_av > 0)
             inj = np.zeros((m, s.n_bus))
             np.add.at(inj.T, s.gen_bus, (avail * scale[:, None]).T)
             inj -= (lv * level_quantum)[:, None] * s.load_mw[None, :]
             if len(s.dc_from):
-                inj[:, s.dc_from] -= s.dc_sched_mw
-                inj[:, s.dc_to] += s.dc_sched_mw
+                sched = du * s.dc_sched_mw
+                np.add.at(inj.T, s.dc_from, -sched.T)
+                np.add.at(inj.T, s.dc_to, sched.T)
             flows = inj @ ptdf.T
-            screened &= np.all(np.abs(flows) <= rating[None, :] + 1e-6, axis=1)
-        elif ptdf is None:
+            for i in np.flatnonzero(screened):
+                f = flows[i]
+                if n_out[i]:
+                    out = np.flatnonzero(~bu[i])
+                    h_kk = transfer[np.ix_(out, out)]
+                    try:
+                        t = np.linalg.solve(np.eye(len(out)) - h_kk, f[out])
+                    except np.linalg.LinAlgError:  # the outage splits the network
+                        screened[i] = False
+                        continue
+                    if not np.all(np.isfinite(t)) or np.abs(np.linalg.det(
+                            np.eye(len(out)) - h_kk)) < 1e-9:
+                        screened[i] = False
+                        continue
+                    f = f + transfer[:, out] @ t
+                    f[out] = 0.0
+                screened[i] = bool(np.all(np.abs(f) <= rating + 1e-6))
+        else:
             screened[:] = False
         for i in np.flatnonzero(~screened):
             load = s.load_mw * (lv[i] * level_quantum)
