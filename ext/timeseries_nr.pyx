@@ -24,36 +24,52 @@ def mismatch(
     const cnp.int64_t[::1] pvpq,
     const cnp.int64_t[::1] pq,
 ):
-    """Power mismatch ``[Re(mis[pvpq]), Im(mis[pq])]`` and its infinity norm per state."""
+    """Power mismatch ``[Re(mis[pvpq]), Im(mis[pq])]`` and its infinity norm per state.
+
+    Complex products are written out in real arithmetic: C99 complex ``*`` compiles to a call
+    of ``__muldc3`` (inf/nan handling) per product, several times slower."""
     cdef Py_ssize_t n_states = v.shape[0]
     cdef Py_ssize_t n_bus = v.shape[1]
     cdef Py_ssize_t npvpq = pvpq.shape[0]
     cdef Py_ssize_t npq = pq.shape[0]
     f_arr = np.empty((n_states, npvpq + npq), dtype=np.float64)
     norm_arr = np.empty(n_states, dtype=np.float64)
-    buf_arr = np.zeros(n_bus, dtype=np.complex128)
+    mq_arr = np.zeros(n_bus, dtype=np.float64)
     cdef double[:, ::1] f = f_arr
     cdef double[::1] norm = norm_arr
-    cdef double complex[::1] mis = buf_arr
-    cdef Py_ssize_t k, a, i, p
-    cdef double complex cur, m
-    cdef double mx, x
+    cdef double[::1] mis_q = mq_arr
+    # float views of the complex arrays: [re, im] pairs
+    cdef const double[:, ::1] vr = np.asarray(v).view(np.float64)
+    cdef const double[:, ::1] sr = np.asarray(sbus).view(np.float64)
+    cdef const double[::1] yr = np.asarray(data).view(np.float64)
+    cdef Py_ssize_t k, a, i, p, j
+    cdef double ire, iim, yre, yim, vre, vim, pm, qm, mx, x
     with nogil:
         for k in range(n_states):
             mx = 0.0
             for a in range(npvpq):
                 i = pvpq[a]
-                cur = 0.0
+                ire = 0.0
+                iim = 0.0
                 for p in range(indptr[i], indptr[i + 1]):
-                    cur = cur + data[p] * v[k, indices[p]]
-                m = v[k, i] * conj(cur) - sbus[k, i]
-                mis[i] = m
-                x = creal(m)
-                f[k, a] = x
-                if fabs(x) > mx:
-                    mx = fabs(x)
+                    j = indices[p]
+                    yre = yr[2 * p]
+                    yim = yr[2 * p + 1]
+                    vre = vr[k, 2 * j]
+                    vim = vr[k, 2 * j + 1]
+                    ire = ire + yre * vre - yim * vim
+                    iim = iim + yre * vim + yim * vre
+                vre = vr[k, 2 * i]
+                vim = vr[k, 2 * i + 1]
+                # v * conj(i) - s
+                pm = vre * ire + vim * iim - sr[k, 2 * i]
+                qm = vim * ire - vre * iim - sr[k, 2 * i + 1]
+                mis_q[i] = qm
+                f[k, a] = pm
+                if fabs(pm) > mx:
+                    mx = fabs(pm)
             for a in range(npq):
-                x = cimag(mis[pq[a]])
+                x = mis_q[pq[a]]
                 f[k, npvpq + a] = x
                 if fabs(x) > mx:
                     mx = fabs(x)
@@ -74,8 +90,9 @@ def update_voltage(
     cdef Py_ssize_t npvpq = pvpq.shape[0]
     cdef Py_ssize_t npq = pq.shape[0]
     v_arr = np.empty((n_states, n_bus), dtype=np.complex128)
-    cdef double complex[:, ::1] v = v_arr
+    cdef double[:, ::1] v = v_arr.view(np.float64)
     cdef Py_ssize_t k, a, i
+    cdef double m, ang
     with nogil:
         for k in range(n_states):
             for a in range(npvpq):
@@ -83,7 +100,10 @@ def update_voltage(
             for a in range(npq):
                 vm[k, pq[a]] += dx[k, npvpq + a]
             for i in range(n_bus):
-                v[k, i] = vm[k, i] * cos(va[k, i]) + 1j * vm[k, i] * sin(va[k, i])
+                m = vm[k, i]
+                ang = va[k, i]
+                v[k, 2 * i] = m * cos(ang)
+                v[k, 2 * i + 1] = m * sin(ang)
     return v_arr
 
 
