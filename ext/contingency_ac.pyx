@@ -11,22 +11,20 @@ cnp.import_array()
 
 def mismatch_block(
     const int[::1] indptr, const int[::1] indices, const double[::1] y_re, const double[::1] y_im,
-    const double[:, ::1] va, const double[:, ::1] vm,
+    const double[:, ::1] vr, const double[:, ::1] vi,
     const double[:, ::1] p_spec, const double[:, ::1] q_spec, const unsigned char[:, ::1] free,
     const long[::1] br_col, const long[::1] br_f, const long[::1] br_t,
     const double complex[::1] br_yff, const double complex[::1] br_yft,
     const double complex[::1] br_ytf, const double complex[::1] br_ytt,
 ):
     """See :func:`gridplan.core.contingency_ac.mismatch_block`."""
-    cdef Py_ssize_t n = va.shape[0]
-    cdef Py_ssize_t nb = va.shape[1]
+    cdef Py_ssize_t n = vr.shape[0]
+    cdef Py_ssize_t nb = vr.shape[1]
     cdef Py_ssize_t nbr = br_col.shape[0]
     cdef cnp.ndarray[double, ndim=2] f_arr = np.empty((2 * n, nb))
     cdef cnp.ndarray[double, ndim=1] norm_arr = np.zeros(nb)
     cdef double[:, ::1] fx = f_arr
     cdef double[::1] norm = norm_arr
-    cdef double[:, ::1] vr = np.empty((n, nb))
-    cdef double[:, ::1] vi = np.empty((n, nb))
     cdef double[:, ::1] ir = np.zeros((n, nb))
     cdef double[:, ::1] ii = np.zeros((n, nb))
     cdef Py_ssize_t i, j, p, c, b, fb, tb
@@ -37,10 +35,6 @@ def mismatch_block(
     cdef const double* pvr
     cdef const double* pvi
     with nogil:
-        for i in range(n):
-            for c in range(nb):
-                vr[i, c] = vm[i, c] * cos(va[i, c])
-                vi[i, c] = vm[i, c] * sin(va[i, c])
         for i in range(n):
             pir = &ir[i, 0]
             pii = &ii[i, 0]
@@ -86,3 +80,33 @@ def mismatch_block(
                 if pr != pr or qr != qr:
                     norm[c] = INFINITY
     return f_arr, norm_arr
+
+
+def apply_step(double[:, ::1] va, double[:, ::1] vm, double[:, ::1] vr, double[:, ::1] vi,
+               const double[:, ::1] step):
+    """In place: ``va -= step[:n]``, ``vm -= step[n:]`` and the rectangular ``vr + j vi``
+    rotated and scaled to match (Taylor series for small angle steps, exact trig otherwise)."""
+    cdef Py_ssize_t n = va.shape[0]
+    cdef Py_ssize_t nb = va.shape[1]
+    cdef Py_ssize_t i, c
+    cdef double d, d2, cd, sd, ratio, vmn, xr, xi
+    with nogil:
+        for i in range(n):
+            for c in range(nb):
+                d = step[i, c]
+                vmn = vm[i, c] - step[n + i, c]
+                va[i, c] -= d
+                if fabs(d) < 1e-2 and vm[i, c] > 0.0:
+                    # error below 1e-16 for |d| < 0.01 (next terms d^8/8!, d^9/9!)
+                    d2 = d * d
+                    cd = 1.0 - d2 * (0.5 - d2 * (1.0 / 24.0 - d2 / 720.0))
+                    sd = d * (1.0 - d2 * (1.0 / 6.0 - d2 * (1.0 / 120.0 - d2 / 5040.0)))
+                    ratio = vmn / vm[i, c]
+                    xr = vr[i, c]
+                    xi = vi[i, c]
+                    vr[i, c] = ratio * (xr * cd + xi * sd)
+                    vi[i, c] = ratio * (xi * cd - xr * sd)
+                else:
+                    vr[i, c] = vmn * cos(va[i, c])
+                    vi[i, c] = vmn * sin(va[i, c])
+                vm[i, c] = vmn

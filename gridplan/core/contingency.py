@@ -232,6 +232,7 @@ class ACOutageSolver:
         tol: float = 1e-9,
         max_iter: int = 25,
         newton_max_iter: int = 10,
+        anderson: bool = True,
     ) -> None:
         self.ybus = sp.csr_matrix(ybus)
         self.n = n = int(v0.shape[0])
@@ -249,6 +250,7 @@ class ACOutageSolver:
         self.tol = tol
         self.max_iter = max_iter
         self.newton_max_iter = newton_max_iter
+        self.anderson = anderson
         self.held_p = np.zeros(n, dtype=bool)
         self.held_p[self.ref] = True
         self.held_q = np.ones(n, dtype=bool)
@@ -525,11 +527,11 @@ class ACOutageSolver:
                 "winv": winv[act],
             }
 
-        def mismatch(va: np.ndarray, vm: np.ndarray, vw: dict) -> tuple[np.ndarray, np.ndarray]:
+        def mismatch(vr: np.ndarray, vi: np.ndarray, vw: dict) -> tuple[np.ndarray, np.ndarray]:
             return contingency_ac.mismatch_block(
                 *yp,
-                va,
-                vm,
+                vr,
+                vi,
                 vw["p"],
                 vw["q"],
                 vw["free"],
@@ -546,7 +548,9 @@ class ACOutageSolver:
         vw = views(act)
         va = np.ascontiguousarray(va_out)
         vm = np.ascontiguousarray(vm_out)
-        fx, nrm = mismatch(va, vm, vw)
+        vr = vm * np.cos(va)
+        vi = vm * np.sin(va)
+        fx, nrm = mismatch(vr, vi, vw)
         norm[:] = nrm
         prev = nrm.copy()
         first = True
@@ -554,6 +558,8 @@ class ACOutageSolver:
         # the (2n, nb) arrays costs as much as an iteration
         alive = np.ones(act.size, dtype=bool)
         step_norms = np.zeros((nb, 2))
+        g_prev: np.ndarray | None = None
+        s_prev: np.ndarray | None = None
         va1 = va_out.copy() if first_only else va_out
         vm1 = vm_out.copy() if first_only else vm_out
         while act.size:
@@ -566,7 +572,7 @@ class ACOutageSolver:
                         ~np.isfinite(nrm)
                         | (nrm > 1e3)
                         | (iters[act] >= self.max_iter)
-                        | ((iters[act] > 4) & (nrm > 0.9 * prev))
+                        | ((iters[act] > 6) & (nrm > prev))
                     )
                 )
             else:
@@ -587,8 +593,13 @@ class ACOutageSolver:
                     act = act[alive]
                     va = np.ascontiguousarray(va[:, alive])
                     vm = np.ascontiguousarray(vm[:, alive])
+                    vr = np.ascontiguousarray(vr[:, alive])
+                    vi = np.ascontiguousarray(vi[:, alive])
                     fx = fx[:, alive]
                     nrm = nrm[alive]
+                    if g_prev is not None:
+                        g_prev = g_prev[:, alive]
+                        s_prev = s_prev[:, alive]
                     vw = views(act)
                     alive = np.ones(act.size, dtype=bool)
             na = act.size
@@ -609,8 +620,23 @@ class ACOutageSolver:
                 ).reshape(na, kmax)
                 c = np.ascontiguousarray(np.einsum("bij,bj->bi", vw["winv"], dy))
                 contingency_lu.woodbury_apply(dx, zall, vw["zpos"], c, -1.0)
-            va -= dx[:n]
-            vm -= dx[n:]
+            # Anderson acceleration (depth 1) of the chord fixed-point map x -> x - M^-1 F(x):
+            # the step is g - gamma (s_prev + g - g_prev) with gamma minimizing the
+            # linearized residual; it turns the linear rate rho into roughly rho^2
+            g = dx
+            if self.anderson and g_prev is not None and not first_only:
+                dg = g - g_prev
+                den = np.einsum("ij,ij->j", dg, dg)
+                num = np.einsum("ij,ij->j", dg, g)
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    gamma = np.where(den > 0, num / den, 0.0)
+                gamma = np.where(np.isfinite(gamma) & (np.abs(gamma) < 10.0), gamma, 0.0)
+                step = g - gamma * (s_prev + dg)
+            else:
+                step = g
+            g_prev = g
+            s_prev = step
+            contingency_ac.apply_step(va, vm, vr, vi, np.ascontiguousarray(step))
             if first_only:
                 sn = np.max(np.abs(dx), axis=0)
                 step = np.minimum(iters[act], 1)
@@ -620,7 +646,7 @@ class ACOutageSolver:
                     vm1[:, act] = vm
             iters[act[alive]] += 1
             prev = nrm
-            fx, nrm = mismatch(va, vm, vw)
+            fx, nrm = mismatch(vr, vi, vw)
         v = (vm_out * (np.cos(va_out) + 1j * np.sin(va_out))).T.copy()
         if not first_only:
             # outages the chord method could not finish: full Newton on the post-outage grid

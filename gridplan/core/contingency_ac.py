@@ -11,8 +11,8 @@ def mismatch_block(
     indices: np.ndarray,
     y_re: np.ndarray,
     y_im: np.ndarray,
-    va: np.ndarray,
-    vm: np.ndarray,
+    vr: np.ndarray,
+    vi: np.ndarray,
     p_spec: np.ndarray,
     q_spec: np.ndarray,
     free: np.ndarray,
@@ -32,8 +32,8 @@ def mismatch_block(
         CSR structure of the base-case bus admittance matrix (n, n).
     y_re, y_im : float64
         Its real and imaginary entries, pu.
-    va, vm : float64 (n, nb), C-contiguous
-        Bus voltage angle (rad) and magnitude (pu), one column per outage.
+    vr, vi : float64 (n, nb), C-contiguous
+        Real and imaginary part of the bus voltages (pu), one column per outage.
     p_spec, q_spec : float64 (n, nb)
         Specified injections, pu.
     free : uint8 (2n, nb)
@@ -50,9 +50,9 @@ def mismatch_block(
     norm : float64 (nb,)
         Largest absolute mismatch per column (inf when not finite).
     """
-    n = va.shape[0]
+    n = vr.shape[0]
     ybus = sp.csr_matrix((y_re + 1j * y_im, indices, indptr), shape=(n, n))
-    v = vm * (np.cos(va) + 1j * np.sin(va))
+    v = vr + 1j * vi
     cur = ybus @ v
     if br_col.size:
         vf = v[br_f, br_col]
@@ -63,6 +63,25 @@ def mismatch_block(
     f = np.concatenate([s.real - p_spec, s.imag - q_spec])
     f[free == 0] = 0.0
     with np.errstate(invalid="ignore"):
-        norm = np.max(np.abs(f), axis=0) if f.size else np.zeros(va.shape[1])
+        norm = np.max(np.abs(f), axis=0) if f.size else np.zeros(vr.shape[1])
     norm = np.where(np.isfinite(norm), norm, np.inf)
     return f, norm
+
+
+def apply_step(
+    va: np.ndarray, vm: np.ndarray, vr: np.ndarray, vi: np.ndarray, step: np.ndarray
+) -> None:
+    """In place: ``va -= step[:n]``, ``vm -= step[n:]`` and ``vr + j vi = vm exp(j va)``.
+
+    Parameters
+    ----------
+    va, vm, vr, vi : float64 (n, nb), C-contiguous
+        Angle (rad), magnitude (pu) and rectangular parts (pu) of the bus voltages.
+    step : float64 (2n, nb)
+        Newton-type step: angle rows first, then magnitude rows.
+    """
+    n = va.shape[0]
+    va -= step[:n]
+    vm -= step[n:]
+    vr[:] = vm * np.cos(va)
+    vi[:] = vm * np.sin(va)
