@@ -126,15 +126,20 @@ def main() -> None:
 
     import pandapower.networks as pn
 
-    rts = pn.case24_ieee_rts()
-    t0 = time.perf_counter()
-    res = run_adequacy(rts, case_name="case24_ieee_rts", composite=True, target_cov=0.0,
-                       max_samples=args.hl2_samples, seed=0)
-    t_hl2 = time.perf_counter() - t0
-    c = res.composite.iloc[0]
-    rows.append(("HL-II Monte Carlo", f"case24_ieee_rts, {int(c.samples)} states, "
-                 f"{int(c.lp_solved)} LPs", t_hl2, float("nan"),
-                 f"{c.states_per_s:.0f} states/s, {c.lp_solved / c.duration_s:.0f} LP/s"))
+    from gridplan.model.cases import bundled_cases, load_case
+
+    hl2 = [("case24_ieee_rts", pn.case24_ieee_rts(), args.hl2_samples)]
+    if "uhv-backbone" in bundled_cases():
+        hl2.append(("uhv-backbone", load_case("uhv-backbone"), max(args.hl2_samples // 10, 200)))
+    for name, case, samples in hl2:
+        t0 = time.perf_counter()
+        res = run_adequacy(case, case_name=name, composite=True, target_cov=0.0,
+                           max_samples=samples, seed=0, include_ext_grid=True)
+        t_hl2 = time.perf_counter() - t0
+        c = res.composite.iloc[0]
+        rows.append(("HL-II Monte Carlo", f"{name}, {int(c.samples)} states, "
+                     f"{int(c.lp_solved)} LPs", t_hl2, float("nan"),
+                     f"{c.states_per_s:.0f} states/s, {c.lp_solved / c.duration_s:.0f} LP/s"))
 
     print(f"{'task':<22} {'size':<42} {'time_s':>9} {'target_s':>9} {'ratio':>7}  note")
     for task, size, t, target, note in rows:

@@ -43,6 +43,10 @@ class CompositeSystem:
     dc_from, dc_to, dc_max_mw, dc_unavailability, dc_sched_mw : (n_dc,)
         Lossless controllable DC links (HVDC): transfer from -> to within +/- max MW; the
         scheduled transfer is used only by the no-curtailment screen.
+    gen_sched_mw : (n_gen,), optional
+        Scheduled output at peak (the case's dispatch; NaN = take the island's balance), used
+        only by the screen: units keep their schedule where available and the remainder is
+        spread over the headroom. Without it the screen dispatches pro rata to capacity.
     """
 
     n_bus: int
@@ -60,6 +64,7 @@ class CompositeSystem:
     dc_max_mw: np.ndarray = field(default_factory=lambda: np.zeros(0))
     dc_unavailability: np.ndarray = field(default_factory=lambda: np.zeros(0))
     dc_sched_mw: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    gen_sched_mw: np.ndarray | None = None
 
 
 class CurtailmentLP:
@@ -122,23 +127,53 @@ class CurtailmentLP:
         return c, 0
 
 
-def _ptdf_all_up(s: CompositeSystem) -> np.ndarray | None:
-    """Branch flows per bus injection (MW/MW, slack = bus 0) with every branch in service;
-    None when that network is not connected (the screen is then skipped)."""
-    n = s.n_bus
-    if n == 1:
-        return np.zeros((len(s.br_from), 1))
-    inc = np.zeros((len(s.br_from), n))
-    inc[np.arange(len(s.br_from)), s.br_from] = 1.0
-    inc[np.arange(len(s.br_from)), s.br_to] = -1.0
+def _ptdf_all_up(s: CompositeSystem) -> tuple[np.ndarray, np.ndarray] | None:
+    """Branch flows per bus injection (MW/MW) with every branch in service, one slack per AC
+    island (its first bus), and the island of every bus. None if a reduced island matrix is
+    singular (the screen is then skipped)."""
+    from scipy.sparse.csgraph import connected_components
+
+    n, nb = s.n_bus, len(s.br_from)
+    adj = sp.csr_matrix((np.ones(nb), (s.br_from, s.br_to)), shape=(n, n))
+    _, island = connected_components(adj, directed=False)
+    inc = np.zeros((nb, n))
+    inc[np.arange(nb), s.br_from] = 1.0
+    inc[np.arange(nb), s.br_to] = -1.0
     bf = s.br_b_pu[:, None] * inc
     bbus = inc.T @ bf
-    red = bbus[1:, 1:]
-    if np.linalg.matrix_rank(red) < n - 1:
-        return None
     theta = np.zeros((n, n))
-    theta[1:, 1:] = np.linalg.inv(red)
-    return bf @ theta
+    for k in np.unique(island):
+        buses = np.flatnonzero(island == k)[1:]  # the first bus is the island's slack
+        if len(buses) == 0:
+            continue
+        red = bbus[np.ix_(buses, buses)]
+        if np.linalg.matrix_rank(red) < len(buses):
+            return None
+        theta[np.ix_(buses, buses)] = np.linalg.inv(red)
+    return bf @ theta, island
+
+
+def _schedule_at_peak(s: CompositeSystem, island: np.ndarray) -> np.ndarray:
+    """Scheduled unit outputs at peak load for the screen (see ``gen_sched_mw``)."""
+    if s.gen_sched_mw is None:
+        return np.zeros(len(s.gen_bus))  # all output comes from the headroom: pro rata
+    sched = np.array(s.gen_sched_mw, dtype=float)
+    free = np.isnan(sched)
+    sched[free] = 0.0
+    if free.any():
+        n_isl = int(island.max()) + 1
+        inj = -s.load_mw.copy()
+        np.add.at(inj, s.dc_from, -s.dc_sched_mw)
+        np.add.at(inj, s.dc_to, s.dc_sched_mw)
+        need = np.zeros(n_isl)
+        np.add.at(need, island, -inj)
+        have = np.zeros(n_isl)
+        np.add.at(have, island[s.gen_bus], sched)
+        n_free = np.zeros(n_isl)
+        np.add.at(n_free, island[s.gen_bus][free], 1.0)
+        gi = island[s.gen_bus][free]
+        sched[free] = np.maximum(need[gi] - have[gi], 0.0) / n_free[gi]
+    return np.minimum(np.maximum(sched, 0.0), s.gen_capacity_mw)
 
 
 @dataclass
@@ -201,33 +236,52 @@ def sample_composite(
     n_lol = 0
     bus_c = np.zeros(s.n_bus)
     bus_lol = np.zeros(s.n_bus)
-    ptdf = _ptdf_all_up(s)
+    screen = _ptdf_all_up(s)
+    ptdf, island = screen if screen is not None else (None, None)
     rating = s.br_rating_mw
     # flow change on every branch per MW moved from the from- to the to-bus of each branch
     transfer = (ptdf[:, s.br_from] - ptdf[:, s.br_to]) if ptdf is not None else None
+    n_isl = int(island.max()) + 1 if island is not None else 0
+    gen_sched = _schedule_at_peak(s, island) if island is not None else None
     while n < max_samples:
         m = min(batch, max_samples - n)
         gu = rng.random((m, len(s.gen_bus))) >= s.gen_unavailability
         bu = rng.random((m, len(s.br_from))) >= s.br_unavailability
         du = rng.random((m, len(s.dc_from))) >= s.dc_unavailability
         lv = levels[rng.integers(0, len(levels), size=m)]
-        # screen: dispatch the available units pro rata; if that covers the load within every
-        # rating of the intact network, or of the network with up to MAX_SCREEN_OUTAGES branches
-        # out (flows by outage transfer factors), the optimum curtails nothing (no LP needed)
+        # screen: dispatch the available units of every AC island pro rata to its load (net
+        # of scheduled DC transfers); if that fits every rating of the intact network, or of
+        # the network with up to MAX_SCREEN_OUTAGES branches out (flows by outage transfer
+        # factors), the optimum curtails nothing and no LP is needed
         avail = gu * s.gen_capacity_mw
-        tot_av = avail.sum(axis=1)
-        tot_load = lv * level_quantum * s.load_mw.sum()
         n_out = (~bu).sum(axis=1)
-        screened = (tot_av >= tot_load) & (n_out <= MAX_SCREEN_OUTAGES)
+        screened = n_out <= MAX_SCREEN_OUTAGES
         if ptdf is not None and screened.any():
-            scale = np.divide(tot_load, tot_av, out=np.zeros(m), where=tot_av > 0)
-            inj = np.zeros((m, s.n_bus))
-            np.add.at(inj.T, s.gen_bus, (avail * scale[:, None]).T)
-            inj -= (lv * level_quantum)[:, None] * s.load_mw[None, :]
+            inj = -(lv * level_quantum)[:, None] * s.load_mw[None, :]
             if len(s.dc_from):
-                sched = du * s.dc_sched_mw
-                np.add.at(inj.T, s.dc_from, -sched.T)
-                np.add.at(inj.T, s.dc_to, sched.T)
+                dc_s = du * s.dc_sched_mw
+                np.add.at(inj.T, s.dc_from, -dc_s.T)
+                np.add.at(inj.T, s.dc_to, dc_s.T)
+            need = np.zeros((m, n_isl))
+            np.add.at(need.T, island, -inj.T)
+            av_isl = np.zeros((m, n_isl))
+            np.add.at(av_isl.T, island[s.gen_bus], avail.T)
+            screened &= np.all((need >= -1e-9) & (av_isl >= need - 1e-9), axis=1)
+            gi = island[s.gen_bus]
+            # units keep their schedule (within what is available); the island's shortfall
+            # goes to the headroom pro rata, a surplus scales the schedules down
+            g0 = np.minimum(gen_sched * (lv * level_quantum)[:, None], avail)
+            base = np.zeros((m, n_isl))
+            np.add.at(base.T, gi, g0.T)
+            head = avail - g0
+            room = np.zeros((m, n_isl))
+            np.add.at(room.T, gi, head.T)
+            short = need - base
+            up = np.divide(np.maximum(short, 0), room, out=np.zeros_like(short), where=room > 0)
+            down = np.divide(need, base, out=np.ones_like(need), where=base > 0)
+            g = np.where(short[:, gi] >= 0, g0 + head * up[:, gi],
+                         g0 * np.minimum(down, 1.0)[:, gi])
+            np.add.at(inj.T, s.gen_bus, g.T)
             flows = inj @ ptdf.T
             for i in np.flatnonzero(screened):
                 f = flows[i]

@@ -156,6 +156,12 @@ def _composite_system(net: pp.pandapowerNet, units, d: ReliabilityDefaults,
     gen_bus = [pos[int(x)] for x in units.bus]
     gen_cap = list(units.capacity_mw)
     gen_q = list(units.forced_outage_rate)
+    gen_sched = []
+    for el in units.element:
+        et, idx = el.split(" ")
+        df = getattr(net, et)
+        p = df.at[int(idx), "p_mw"] if "p_mw" in df else np.nan
+        gen_sched.append(float(p) if p is not None and p == p else math.nan)
     load = np.zeros(len(bus))
     ld = net.load[net.load.in_service.astype(bool)]
     scaling = ld.scaling.to_numpy(dtype=float) if "scaling" in ld else np.ones(len(ld))
@@ -166,11 +172,13 @@ def _composite_system(net: pp.pandapowerNet, units, d: ReliabilityDefaults,
                 gen_bus.append(pos[b_ext])
                 gen_cap.append(float(load.sum()))
                 gen_q.append(0.0)
+                gen_sched.append(math.nan)
     return CompositeSystem(
         n_bus=len(bus), br_from=np.asarray(f, dtype=np.int64), br_to=np.asarray(t, dtype=np.int64),
         br_b_pu=np.asarray(b), br_rating_mw=np.asarray(rate), br_unavailability=np.asarray(unav),
         gen_bus=np.asarray(gen_bus, dtype=np.int64), gen_capacity_mw=np.asarray(gen_cap, float),
         gen_unavailability=np.asarray(gen_q, float), load_mw=load,
+        gen_sched_mw=np.asarray(gen_sched, float),
         dc_from=np.array([pos[int(x)] for x in dcl.from_bus], dtype=np.int64),
         dc_to=np.array([pos[int(x)] for x in dcl.to_bus], dtype=np.int64),
         dc_max_mw=dcl.max_p_mw.fillna(dcl.p_mw.abs()).to_numpy(float),
