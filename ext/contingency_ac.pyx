@@ -4,7 +4,7 @@
 import numpy as np
 
 cimport numpy as cnp
-from libc.math cimport INFINITY, cos, fabs, sin
+from libc.math cimport INFINITY, cos, fabs, sin, sqrt
 
 cnp.import_array()
 
@@ -110,3 +110,29 @@ def apply_step(double[:, ::1] va, double[:, ::1] vm, double[:, ::1] vr, double[:
                     vr[i, c] = vmn * cos(va[i, c])
                     vi[i, c] = vmn * sin(va[i, c])
                 vm[i, c] = vmn
+
+
+def dc_loading_block(const double[:, ::1] theta_t, const long[::1] f, const long[::1] t,
+                     const double[::1] b, const double[::1] coef, const double[::1] p_f0,
+                     const double[::1] p_t0, const double[::1] q_f0, const double[::1] q_t0,
+                     const double[::1] a_f, const double[::1] a_t):
+    """See :func:`gridplan.core.contingency_ac.dc_loading_block`."""
+    cdef Py_ssize_t nb = theta_t.shape[0]
+    cdef Py_ssize_t nbr = f.shape[0]
+    cdef cnp.ndarray[double, ndim=2] out_a = np.empty((nb, nbr))
+    cdef double[:, ::1] out = out_a
+    cdef Py_ssize_t j, l
+    cdef double dp, pf, pt, lf, lt, cj
+    cdef const double* th
+    with nogil:
+        for j in range(nb):
+            th = &theta_t[j, 0]
+            cj = coef[j]
+            for l in range(nbr):
+                dp = b[l] * (th[f[l]] - th[t[l]]) * cj
+                pf = p_f0[l] + dp
+                pt = p_t0[l] - dp
+                lf = sqrt(pf * pf + q_f0[l] * q_f0[l]) * a_f[l]
+                lt = sqrt(pt * pt + q_t0[l] * q_t0[l]) * a_t[l]
+                out[j, l] = 100.0 * (lf if lf > lt else lt)
+    return out_a

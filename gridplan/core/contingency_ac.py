@@ -85,3 +85,39 @@ def apply_step(
     vm -= step[n:]
     vr[:] = vm * np.cos(va)
     vi[:] = vm * np.sin(va)
+
+
+def dc_loading_block(
+    theta_t: np.ndarray,
+    f: np.ndarray,
+    t: np.ndarray,
+    b: np.ndarray,
+    coef: np.ndarray,
+    p_f0: np.ndarray,
+    p_t0: np.ndarray,
+    q_f0: np.ndarray,
+    q_t0: np.ndarray,
+    a_f: np.ndarray,
+    a_t: np.ndarray,
+) -> np.ndarray:
+    """Branch loading (percent, (nb, n_branch)) after linear (PTDF/LODF) active-flow changes.
+
+    Parameters
+    ----------
+    theta_t : float64 (nb, n_bus), C-contiguous
+        Bus angles (rad) for a unit transfer, one row per outage.
+    f, t : int64 (n_branch,)
+        Branch end buses.
+    b : float64 (n_branch,)
+        DC series susceptance, pu.
+    coef : float64 (nb,)
+        Transfer of each outage (MW): the flow change is ``b (theta_f - theta_t) coef``.
+    p_f0, p_t0, q_f0, q_t0 : float64 (n_branch,)
+        Base-case flows at both ends, MW / Mvar (reactive flows are kept).
+    a_f, a_t : float64 (n_branch,)
+        Loading per MVA at each end (1 / (sqrt(3) |V| kV) times the current rating factor).
+    """
+    dp = b[None, :] * (theta_t[:, f] - theta_t[:, t]) * coef[:, None]
+    lf = np.sqrt((p_f0 + dp) ** 2 + q_f0**2) * a_f
+    lt = np.sqrt((p_t0 - dp) ** 2 + q_t0**2) * a_t
+    return 100.0 * np.maximum(lf, lt)

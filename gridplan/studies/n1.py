@@ -49,7 +49,7 @@ from gridplan.core.contingency import (
     Outage,
 )
 from gridplan.errors import CaseError
-from gridplan.kernels import branchflow, contingency_graph, contingency_lu
+from gridplan.kernels import branchflow, contingency_ac, contingency_graph, contingency_lu
 from gridplan.model.contingency_model import ContingencyModel, compile_contingency_model
 
 MODES = ("ac", "dc", "screen")
@@ -223,11 +223,22 @@ class _Stats:
 
     def add(self, pos: np.ndarray, eld: np.ndarray, vm: np.ndarray) -> None:
         """``pos`` outage positions (B,), element loading (B, n_mon), |V| (B, n) (NaN = n/a)."""
-        cand_v = np.concatenate([self.top_val, np.nan_to_num(eld.T, nan=-np.inf)], axis=1)
-        cand_i = np.concatenate([self.top_idx, np.repeat(pos[None, :], eld.shape[1], 0)], axis=1)
-        sel = np.argsort(-cand_v, axis=1, kind="stable")[:, : self.top]
-        self.top_val = np.take_along_axis(cand_v, sel, 1)
-        self.top_idx = np.take_along_axis(cand_i, sel, 1)
+        # only elements whose block maximum beats their current N-th worst need a merge
+        blk = np.where(np.isnan(eld), -np.inf, eld)
+        bmax = blk.max(axis=0) if blk.shape[0] else np.full(blk.shape[1], -np.inf)
+        sub = np.flatnonzero(bmax > self.top_val[:, -1])
+        if sub.size:
+            cols = blk[:, sub].T  # (n_sub, B)
+            k = min(self.top, cols.shape[1])
+            if cols.shape[1] > k:
+                part = np.argpartition(-cols, k - 1, axis=1)[:, :k]
+            else:
+                part = np.broadcast_to(np.arange(cols.shape[1]), cols.shape)
+            cand_v = np.concatenate([self.top_val[sub], np.take_along_axis(cols, part, 1)], axis=1)
+            cand_i = np.concatenate([self.top_idx[sub], pos[part]], axis=1)
+            sel = np.argsort(-cand_v, axis=1, kind="stable")[:, : self.top]
+            self.top_val[sub] = np.take_along_axis(cand_v, sel, 1)
+            self.top_idx[sub] = np.take_along_axis(cand_i, sel, 1)
         vlo = np.where(np.isnan(vm), np.inf, vm)
         j = np.argmin(vlo, axis=0)
         val = vlo[j, np.arange(vlo.shape[1])]
@@ -316,20 +327,31 @@ def _dc_block(
     rhs[t[~isl], cols[~isl]] -= 1.0
     rhs[held, :] = 0.0
     theta = contingency_lu.lu_solve_rows(*dc["factors"], rhs)
-    ptdf = b[:, None] * (theta[model.f] - theta[model.t])  # (n_br, B) flow per unit transfer
-    pk = s_f0.real[k] / model.base_mva
-    denom = np.where(isl, 1.0, 1.0 - ptdf[k, cols])
+    own = b[k] * (theta[f, cols] - theta[t, cols])  # outaged branch's own transfer share
+    pk = s_f0.real[k]  # MW
+    denom = np.where(isl, 1.0, 1.0 - own)
     with np.errstate(divide="ignore", invalid="ignore"):
         coef = np.where(isl, np.where(live_f, pk, -pk), pk / denom)
-    dp = ptdf * coef[None, :] * model.base_mva  # MW change on every branch
-    p_f = s_f0.real[:, None] + dp
-    p_t = s_t0.real[:, None] - dp
-    vf = np.abs(v0[model.f])[:, None]
-    vt = np.abs(v0[model.t])[:, None]
-    sq3 = np.sqrt(3.0)
-    i_f = np.sqrt(p_f**2 + s_f0.imag[:, None] ** 2) / (sq3 * vf * model.base_kv[model.f][:, None])
-    i_t = np.sqrt(p_t**2 + s_t0.imag[:, None] ** 2) / (sq3 * vt * model.base_kv[model.t][:, None])
-    ld = np.maximum(i_f * model.scale_f[:, None], i_t * model.scale_t[:, None]).T * 100.0
+    if "a_f" not in dc:
+        sq3 = np.sqrt(3.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            a_f = model.scale_f / (sq3 * np.abs(v0[model.f]) * model.base_kv[model.f])
+            a_t = model.scale_t / (sq3 * np.abs(v0[model.t]) * model.base_kv[model.t])
+        dc["a_f"] = np.where(np.isfinite(a_f) | np.isinf(model.scale_f), a_f, 0.0)
+        dc["a_t"] = np.where(np.isfinite(a_t) | np.isinf(model.scale_t), a_t, 0.0)
+        dc["flows0"] = tuple(
+            np.ascontiguousarray(x) for x in (s_f0.real, s_t0.real, s_f0.imag, s_t0.imag)
+        )
+    ld = contingency_ac.dc_loading_block(
+        np.ascontiguousarray(theta.T),
+        model.f,
+        model.t,
+        np.ascontiguousarray(b),
+        np.ascontiguousarray(coef),
+        *dc["flows0"],
+        dc["a_f"],
+        dc["a_t"],
+    )
     ld[cols, k] = np.nan
     for j, o in enumerate(outs):
         if o.dead.size:
@@ -604,6 +626,7 @@ def run_n1(
     out_df.index.name = "outage"
 
     tv = np.where(np.isfinite(stats.top_val), stats.top_val, np.nan)
+    stats.top_idx[~np.isfinite(stats.top_val)] = -1
     el = {
         "element_type": model.mon_kind,
         "element": model.mon_index,
