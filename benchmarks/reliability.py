@@ -18,8 +18,9 @@ import numpy as np
 import pandapower as pp
 
 
-def distribution_net(n_feeders: int = 20, sections: int = 10, laterals: int = 5
-                     ) -> pp.pandapowerNet:
+def distribution_net(
+    n_feeders: int = 20, sections: int = 10, laterals: int = 5
+) -> pp.pandapowerNet:
     """Synthetic 10 kV network: ``n_feeders`` feeders of ``sections`` main sections (breaker
     at the head, a sectionalizer on every section), ``laterals`` fused laterals per main node
     each feeding a 10/0.4 kV transformer and a load point; feeder ends tied in pairs."""
@@ -47,7 +48,7 @@ def distribution_net(n_feeders: int = 20, sections: int = 10, laterals: int = 5
                 net.load.loc[ld, "p_avg_mw"] = 0.06
             prev = nb
         ends.append(prev)
-        net.bus.loc[net.bus.index[-(sections * (2 * laterals + 1)):], "feeder"] = f"F{f}"
+        net.bus.loc[net.bus.index[-(sections * (2 * laterals + 1)) :], "feeder"] = f"F{f}"
     for a, b in zip(ends[::2], ends[1::2], strict=True):
         t = pp.create_switch(net, a, b, et="b", closed=False, type="LBS")
         net.switch.loc[t, "device"] = "tie"
@@ -96,13 +97,28 @@ def main() -> None:
 
     t_eval = best_of(evaluate)
     peak_eval = peak_mib(evaluate)
-    rows.append(("FMEA evaluation", f"{n_lp} load points, {len(m.events.edge)} events",
-                 t_eval, 1.0, f"{peak_eval:.1f} MiB"))
+    rows.append(
+        (
+            "FMEA evaluation",
+            f"{n_lp} load points, {len(m.events.edge)} events",
+            t_eval,
+            1.0,
+            f"{peak_eval:.1f} MiB",
+        )
+    )
     rows.append(("net -> arrays", f"{len(net.bus)} buses", t_conv, 1.0, ""))
     seg = rel.build_segments(m.network, m.events)
-    t_mc = best_of(lambda: rel.sample_annual(seg, m.events, m.network.lp_customers,
-                                             m.network.lp_p_avg_mw, 10000,
-                                             np.random.default_rng(0)), 1)
+    t_mc = best_of(
+        lambda: rel.sample_annual(
+            seg,
+            m.events,
+            m.network.lp_customers,
+            m.network.lp_p_avg_mw,
+            10000,
+            np.random.default_rng(0),
+        ),
+        1,
+    )
     rows.append(("distribution MC", "10,000 years", t_mc, float("nan"), ""))
 
     rng = np.random.default_rng(1)
@@ -121,8 +137,15 @@ def main() -> None:
 
     t_hl1 = best_of(hl1)
     peak_hl1 = peak_mib(hl1)
-    rows.append(("HL-I COPT + indices", f"100 units ({cap.sum():.0f} MW), 8760 h", t_hl1, 1.0,
-                 f"{peak_hl1:.1f} MiB"))
+    rows.append(
+        (
+            "HL-I COPT + indices",
+            f"100 units ({cap.sum():.0f} MW), 8760 h",
+            t_hl1,
+            1.0,
+            f"{peak_hl1:.1f} MiB",
+        )
+    )
 
     import pandapower.networks as pn
 
@@ -133,13 +156,26 @@ def main() -> None:
         hl2.append(("uhv-backbone", load_case("uhv-backbone"), max(args.hl2_samples // 10, 200)))
     for name, case, samples in hl2:
         t0 = time.perf_counter()
-        res = run_adequacy(case, case_name=name, composite=True, target_cov=0.0,
-                           max_samples=samples, seed=0, include_ext_grid=True)
+        res = run_adequacy(
+            case,
+            case_name=name,
+            composite=True,
+            target_cov=0.0,
+            max_samples=samples,
+            seed=0,
+            include_ext_grid=True,
+        )
         t_hl2 = time.perf_counter() - t0
         c = res.composite.iloc[0]
-        rows.append(("HL-II Monte Carlo", f"{name}, {int(c.samples)} states, "
-                     f"{int(c.lp_solved)} LPs", t_hl2, float("nan"),
-                     f"{c.states_per_s:.0f} states/s, {c.lp_solved / c.duration_s:.0f} LP/s"))
+        rows.append(
+            (
+                "HL-II Monte Carlo",
+                f"{name}, {int(c.samples)} states, {int(c.lp_solved)} LPs",
+                t_hl2,
+                float("nan"),
+                f"{c.states_per_s:.0f} states/s, {c.lp_solved / c.duration_s:.0f} LP/s",
+            )
+        )
 
     print(f"{'task':<22} {'size':<42} {'time_s':>9} {'target_s':>9} {'ratio':>7}  note")
     for task, size, t, target, note in rows:

@@ -25,16 +25,20 @@ ADEQUACY_CASES = sorted(p.parent for p in VALIDATION.glob("*/units.csv"))
 def _units(folder: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     u = pd.read_csv(folder / "units.csv")
     n = u["count"].to_numpy()
-    return (np.repeat(u.capacity_mw.to_numpy(float), n),
-            np.repeat(u.forced_outage_rate.to_numpy(float), n),
-            np.repeat(u.mttr_h.to_numpy(float), n))
+    return (
+        np.repeat(u.capacity_mw.to_numpy(float), n),
+        np.repeat(u.forced_outage_rate.to_numpy(float), n),
+        np.repeat(u.mttr_h.to_numpy(float), n),
+    )
 
 
 def _load(folder: Path) -> tuple[np.ndarray, np.ndarray]:
     lm = json.loads((folder / "load_model.json").read_text())
-    h, d = rts79_load_shape(np.array(lm["weekly_percent"]) / 100,
-                            np.array(lm["daily_percent_monday_first"]) / 100,
-                            {k: np.array(v) / 100 for k, v in lm["hourly_percent"].items()})
+    h, d = rts79_load_shape(
+        np.array(lm["weekly_percent"]) / 100,
+        np.array(lm["daily_percent_monday_first"]) / 100,
+        {k: np.array(v) / 100 for k, v in lm["hourly_percent"].items()},
+    )
     return lm["annual_peak_mw"] * h, lm["annual_peak_mw"] * d
 
 
@@ -51,12 +55,14 @@ def test_published_hl1_indices(folder: Path) -> None:
     assert len(daily) == exp["daily_peak"]["periods"]
     assert len(hourly) == exp["hourly"]["periods"]
     d = loss_of_load(copt, daily)
-    assert d.lole == pytest.approx(exp["daily_peak"]["lole_d_per_year"],
-                                   rel=exp["daily_peak"]["rtol"])
+    assert d.lole == pytest.approx(
+        exp["daily_peak"]["lole_d_per_year"], rel=exp["daily_peak"]["rtol"]
+    )
     h = loss_of_load(copt, hourly)
     assert h.lole == pytest.approx(exp["hourly"]["lole_h_per_year"], rel=exp["hourly"]["rtol"])
-    assert h.eens_mwh == pytest.approx(exp["hourly"]["eens_mwh_per_year"],
-                                       rel=exp["hourly"]["rtol"])
+    assert h.eens_mwh == pytest.approx(
+        exp["hourly"]["eens_mwh_per_year"], rel=exp["hourly"]["rtol"]
+    )
 
 
 def _enumerate(cap: np.ndarray, q: np.ndarray, mu: np.ndarray):
@@ -106,8 +112,12 @@ def test_multistate_unit_equals_two_units() -> None:
     # a 3-state unit whose states are those of two independent 2-state units must give the
     # same table as the two units convolved separately
     q1, q2 = 0.1, 0.05
-    ms = [(np.array([0.0, 20.0, 30.0, 50.0]),
-           np.array([(1 - q1) * (1 - q2), q1 * (1 - q2), (1 - q1) * q2, q1 * q2]))]
+    ms = [
+        (
+            np.array([0.0, 20.0, 30.0, 50.0]),
+            np.array([(1 - q1) * (1 - q2), q1 * (1 - q2), (1 - q1) * q2, q1 * q2]),
+        )
+    ]
     a = build_copt(np.array([40.0]), np.array([0.02]), multistate=ms, step_mw=10.0)
     b = build_copt(np.array([40.0, 20.0, 30.0]), np.array([0.02, q1, q2]), step_mw=10.0)
     assert a.p_cum == pytest.approx(b.p_cum, abs=1e-15)

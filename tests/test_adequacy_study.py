@@ -67,7 +67,8 @@ def test_units_without_data_take_rts_class_defaults() -> None:
     assert u.loc[u.capacity_mw == 20, "forced_outage_rate"].eq(0.10).all()
     exp = json.loads((RTS / "expected.json").read_text())
     assert res.indices.iloc[0].lole_h_per_year == pytest.approx(
-        exp["hourly"]["lole_h_per_year"], rel=0.01)
+        exp["hourly"]["lole_h_per_year"], rel=0.01
+    )
 
 
 def test_hl2_two_parallel_lines_hand_calculation() -> None:
@@ -75,12 +76,25 @@ def test_hl2_two_parallel_lines_hand_calculation() -> None:
     # unavailability q. Curtailment: 0 (both up), 40 MW (one up), 100 MW (none).
     q = 0.2
     s = CompositeSystem(
-        n_bus=2, br_from=np.array([0, 0]), br_to=np.array([1, 1]), br_b_pu=np.array([10., 10.]),
-        br_rating_mw=np.array([60.0, 60.0]), br_unavailability=np.array([q, q]),
-        gen_bus=np.array([0]), gen_capacity_mw=np.array([200.0]),
-        gen_unavailability=np.array([0.0]), load_mw=np.array([0.0, 100.0]))
-    r = sample_composite(s, np.ones(1), np.random.default_rng(3), target_cov=0.01,
-                         max_samples=100000, hours_per_year=8760.0)
+        n_bus=2,
+        br_from=np.array([0, 0]),
+        br_to=np.array([1, 1]),
+        br_b_pu=np.array([10.0, 10.0]),
+        br_rating_mw=np.array([60.0, 60.0]),
+        br_unavailability=np.array([q, q]),
+        gen_bus=np.array([0]),
+        gen_capacity_mw=np.array([200.0]),
+        gen_unavailability=np.array([0.0]),
+        load_mw=np.array([0.0, 100.0]),
+    )
+    r = sample_composite(
+        s,
+        np.ones(1),
+        np.random.default_rng(3),
+        target_cov=0.01,
+        max_samples=100000,
+        hours_per_year=8760.0,
+    )
     eens = (2 * q * (1 - q) * 40 + q * q * 100) * 8760
     lole = (1 - (1 - q) ** 2) * 8760
     assert r.lp_failed == 0
@@ -97,13 +111,26 @@ def test_hl2_on_unconstrained_network_equals_hl1() -> None:
     q = np.array([0.05, 0.05, 0.04, 0.04, 0.03, 0.03, 0.02, 0.02])
     load = 170.0
     s = CompositeSystem(
-        n_bus=3, br_from=np.array([0, 1]), br_to=np.array([1, 2]), br_b_pu=np.array([5.0, 5.0]),
-        br_rating_mw=np.array([np.inf, np.inf]), br_unavailability=np.zeros(2),
-        gen_bus=np.array([0, 0, 1, 1, 2, 2, 0, 1]), gen_capacity_mw=cap, gen_unavailability=q,
-        load_mw=np.array([50.0, 60.0, 60.0]))
+        n_bus=3,
+        br_from=np.array([0, 1]),
+        br_to=np.array([1, 2]),
+        br_b_pu=np.array([5.0, 5.0]),
+        br_rating_mw=np.array([np.inf, np.inf]),
+        br_unavailability=np.zeros(2),
+        gen_bus=np.array([0, 0, 1, 1, 2, 2, 0, 1]),
+        gen_capacity_mw=cap,
+        gen_unavailability=q,
+        load_mw=np.array([50.0, 60.0, 60.0]),
+    )
     hl1 = loss_of_load(build_copt(cap, q, step_mw=10.0), np.array([load]))
-    r = sample_composite(s, np.ones(1), np.random.default_rng(7), target_cov=0.02,
-                         max_samples=200000, hours_per_year=8760.0)
+    r = sample_composite(
+        s,
+        np.ones(1),
+        np.random.default_rng(7),
+        target_cov=0.02,
+        max_samples=200000,
+        hours_per_year=8760.0,
+    )
     assert _within(r.eens_ci95_mwh_per_year, hl1.eens_mwh * 8760)
     assert _within(r.lole_ci95_h_per_year, hl1.lole * 8760)
     assert r.bus_eens_mwh_per_year.sum() == pytest.approx(r.eens_mwh_per_year, rel=1e-9)
@@ -113,8 +140,9 @@ def test_cli_adequacy_with_composite(tmp_path: Path) -> None:
     case = tmp_path / "rts.json"
     pp.to_json(rts_single_bus(), str(case))
     out = tmp_path / "a.h5"
-    r = CliRunner().invoke(cli, ["adequacy", str(case), "--composite", "--max-samples", "3000",
-                                 "--out", str(out)])
+    r = CliRunner().invoke(
+        cli, ["adequacy", str(case), "--composite", "--max-samples", "3000", "--out", str(out)]
+    )
     assert r.exit_code == 0, r.output
     assert "HL-I" in r.output and "HL-II" in r.output
     ind = read_table(out, "adequacy/indices")
@@ -142,8 +170,12 @@ def test_derated_unit_from_net_columns() -> None:
     b = pp.create_bus(net, 110.0)
     pp.create_ext_grid(net, b)
     g = pp.create_gen(net, b, p_mw=0.0, max_p_mw=100.0)
-    net.gen.loc[g, ["forced_outage_rate", "mttr_h", "derated_outage_mw",
-                    "derated_probability"]] = [0.02, 50.0, 50.0, 0.1]
+    net.gen.loc[g, ["forced_outage_rate", "mttr_h", "derated_outage_mw", "derated_probability"]] = [
+        0.02,
+        50.0,
+        50.0,
+        0.1,
+    ]
     g2 = pp.create_gen(net, b, p_mw=0.0, max_p_mw=60.0)
     net.gen.loc[g2, ["forced_outage_rate", "mttr_h"]] = [0.05, 40.0]
     pp.create_load(net, b, p_mw=120.0)
@@ -164,14 +196,30 @@ def test_hl2_dc_link_between_ac_islands() -> None:
     # with unavailability q: curtailment 20 MW with the link, 80 MW without
     q = 0.1
     s = CompositeSystem(
-        n_bus=2, br_from=np.zeros(0, np.int64), br_to=np.zeros(0, np.int64),
-        br_b_pu=np.zeros(0), br_rating_mw=np.zeros(0), br_unavailability=np.zeros(0),
-        gen_bus=np.array([0]), gen_capacity_mw=np.array([100.0]),
-        gen_unavailability=np.array([0.0]), load_mw=np.array([0.0, 80.0]),
-        dc_from=np.array([0]), dc_to=np.array([1]), dc_max_mw=np.array([60.0]),
-        dc_unavailability=np.array([q]), dc_sched_mw=np.array([60.0]))
-    r = sample_composite(s, np.ones(1), np.random.default_rng(5), target_cov=0.005,
-                         max_samples=50000, hours_per_year=8760.0)
+        n_bus=2,
+        br_from=np.zeros(0, np.int64),
+        br_to=np.zeros(0, np.int64),
+        br_b_pu=np.zeros(0),
+        br_rating_mw=np.zeros(0),
+        br_unavailability=np.zeros(0),
+        gen_bus=np.array([0]),
+        gen_capacity_mw=np.array([100.0]),
+        gen_unavailability=np.array([0.0]),
+        load_mw=np.array([0.0, 80.0]),
+        dc_from=np.array([0]),
+        dc_to=np.array([1]),
+        dc_max_mw=np.array([60.0]),
+        dc_unavailability=np.array([q]),
+        dc_sched_mw=np.array([60.0]),
+    )
+    r = sample_composite(
+        s,
+        np.ones(1),
+        np.random.default_rng(5),
+        target_cov=0.005,
+        max_samples=50000,
+        hours_per_year=8760.0,
+    )
     assert r.lp_failed == 0
     assert _within(r.eens_ci95_mwh_per_year, ((1 - q) * 20 + q * 80) * 8760)
     assert r.lole_h_per_year == pytest.approx(8760)  # 20 MW short in every hour
@@ -197,16 +245,20 @@ def test_hl2_screen_agrees_with_lp(monkeypatch: pytest.MonkeyPatch) -> None:
     from gridplan.studies.adequacy import _composite_system
 
     net = pn.case24_ieee_rts()
-    s = _composite_system(net, generating_units(net, include_ext_grid=True),
-                          ReliabilityDefaults(), True)
+    s = _composite_system(
+        net, generating_units(net, include_ext_grid=True), ReliabilityDefaults(), True
+    )
     # more outages than real data so the screen sees 1-3 branch outages often
-    s = dataclasses.replace(s, br_unavailability=np.full(len(s.br_from), 0.04),
-                            load_mw=s.load_mw * 0.9)
-    a = rc.sample_composite(s, np.ones(1), np.random.default_rng(11), target_cov=0.0,
-                            max_samples=300, min_samples=300)
+    s = dataclasses.replace(
+        s, br_unavailability=np.full(len(s.br_from), 0.04), load_mw=s.load_mw * 0.9
+    )
+    a = rc.sample_composite(
+        s, np.ones(1), np.random.default_rng(11), target_cov=0.0, max_samples=300, min_samples=300
+    )
     monkeypatch.setattr(rc, "_ptdf_all_up", lambda _s: None)
-    b = rc.sample_composite(s, np.ones(1), np.random.default_rng(11), target_cov=0.0,
-                            max_samples=300, min_samples=300)
+    b = rc.sample_composite(
+        s, np.ones(1), np.random.default_rng(11), target_cov=0.0, max_samples=300, min_samples=300
+    )
     assert b.lp_solved > a.lp_solved  # the screen did skip LPs
     assert a.eens_mwh_per_year == pytest.approx(b.eens_mwh_per_year, rel=1e-9, abs=1e-9)
     assert a.lole_h_per_year == b.lole_h_per_year

@@ -40,8 +40,14 @@ def two_feeders(tie_max_i_ka: float = 1.0, breaker_failure: float = 0.0) -> pp.p
     net = pp.create_empty_network()
     b = {n: pp.create_bus(net, 10.0, name=n) for n in ("S", "A", "B", "C", "LA", "LB", "D")}
     pp.create_ext_grid(net, b["S"])
-    spec = [("S", "A", "breaker"), ("A", "B", "disconnector"), ("B", "C", "disconnector"),
-            ("A", "LA", "fuse"), ("B", "LB", None), ("S", "D", "breaker")]
+    spec = [
+        ("S", "A", "breaker"),
+        ("A", "B", "disconnector"),
+        ("B", "C", "disconnector"),
+        ("A", "LA", "fuse"),
+        ("B", "LB", None),
+        ("S", "D", "breaker"),
+    ]
     for k, (f, t, dev) in enumerate(spec):
         i_ka = tie_max_i_ka if k == 5 else 1.0
         ln = pp.create_line_from_parameters(net, b[f], b[t], 1.0, 0.2, 0.3, 10.0, i_ka)
@@ -75,8 +81,8 @@ def test_hand_worked_two_feeders() -> None:
         assert _lp(res, name, "failure_rate_per_year") == pytest.approx(lam, rel=1e-12)
         assert _lp(res, name, "unavailability_h_per_year") == pytest.approx(u, rel=1e-12)
     s = res.system.iloc[0]
-    assert s.saifi_per_year == pytest.approx((100 * .5 + 50 * .4 + 20 * .4 + 10 * .1) / 180)
-    assert s.saidi_h_per_year == pytest.approx((100 * 1.1 + 50 * 1.0 + 20 * .7 + 10 * .4) / 180)
+    assert s.saifi_per_year == pytest.approx((100 * 0.5 + 50 * 0.4 + 20 * 0.4 + 10 * 0.1) / 180)
+    assert s.saidi_h_per_year == pytest.approx((100 * 1.1 + 50 * 1.0 + 20 * 0.7 + 10 * 0.4) / 180)
     assert s.ens_mwh_per_year == pytest.approx(1.1 + 1.0 + 2 * 0.7 + 0.4)
 
 
@@ -98,16 +104,19 @@ def test_breaker_active_failure_trips_the_supply_bus() -> None:
     base = run_reliability(two_feeders())
     res = run_reliability(two_feeders(breaker_failure=0.01))
     for name in ("LA", "LB", "C", "D"):
-        assert (_lp(res, name, "failure_rate_per_year") - _lp(base, name, "failure_rate_per_year")
-                == pytest.approx(0.02))
-        assert (_lp(res, name, "unavailability_h_per_year")
-                - _lp(base, name, "unavailability_h_per_year") == pytest.approx(0.02))
+        assert _lp(res, name, "failure_rate_per_year") - _lp(
+            base, name, "failure_rate_per_year"
+        ) == pytest.approx(0.02)
+        assert _lp(res, name, "unavailability_h_per_year") - _lp(
+            base, name, "unavailability_h_per_year"
+        ) == pytest.approx(0.02)
     no_tie = two_feeders(breaker_failure=0.01)
     no_tie.switch.drop(index=no_tie.switch.index[no_tie.switch.device == "tie"], inplace=True)
     plain = two_feeders()
     plain.switch.drop(index=plain.switch.index[plain.switch.device == "tie"], inplace=True)
-    d_u = (_lp(run_reliability(no_tie), "LA", "unavailability_h_per_year")
-           - _lp(run_reliability(plain), "LA", "unavailability_h_per_year"))
+    d_u = _lp(run_reliability(no_tie), "LA", "unavailability_h_per_year") - _lp(
+        run_reliability(plain), "LA", "unavailability_h_per_year"
+    )
     assert d_u == pytest.approx(0.01 * 10.0 + 0.01 * 1.0)  # own breaker 10 h, feeder 2's 1 h
 
 
@@ -169,7 +178,8 @@ def test_defaults_fill_missing_columns(tmp_path: Path) -> None:
     m = build_reliability_model(net)
     d = ReliabilityDefaults()
     assert m.events.rate_per_year[m.event_label.index("line 0")] == pytest.approx(
-        d.line_mv_overhead_failure_rate_per_km_year * 1.0)
+        d.line_mv_overhead_failure_rate_per_km_year * 1.0
+    )
     toml = tmp_path / "rel.toml"
     toml.write_text("[reliability]\nline_mv_overhead_repair_time_h = 7.5\n")
     m2 = build_reliability_model(net, ReliabilityDefaults.from_toml(toml))
@@ -189,8 +199,9 @@ def test_monte_carlo_means_agree_with_analytical() -> None:
 
 
 def test_hdf5_round_trip(tmp_path: Path) -> None:
-    res = run_reliability(two_feeders(), case_name="two", method="mc", years=200,
-                          what_if=["fuse@line:4"])
+    res = run_reliability(
+        two_feeders(), case_name="two", method="mc", years=200, what_if=["fuse@line:4"]
+    )
     out = tmp_path / "r.h5"
     with ResultWriter(out, case_name="two") as w:
         write_reliability(w, res)
@@ -206,13 +217,26 @@ def test_cli_report_plot_and_file(tmp_path: Path) -> None:
     case = tmp_path / "two.json"
     pp.to_json(two_feeders(), str(case))
     out, png = tmp_path / "r.h5", tmp_path / "saidi.png"
-    r = CliRunner().invoke(cli, ["reliability", str(case), "--out", str(out), "--plot", str(png),
-                                 "--what-if", "fuse@line:4"])
+    r = CliRunner().invoke(
+        cli,
+        [
+            "reliability",
+            str(case),
+            "--out",
+            str(out),
+            "--plot",
+            str(png),
+            "--what-if",
+            "fuse@line:4",
+        ],
+    )
     assert r.exit_code == 0, r.output
     assert "SAIDI" in r.output and ("PASS" in r.output or "FAIL" in r.output)
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert math.isclose(read_table(out, "reliability/system").saidi_h_per_year.iloc[0],
-                        (100 * 1.1 + 50 * 1.0 + 20 * 0.7 + 10 * 0.4) / 180)
+    assert math.isclose(
+        read_table(out, "reliability/system").saidi_h_per_year.iloc[0],
+        (100 * 1.1 + 50 * 1.0 + 20 * 0.7 + 10 * 0.4) / 180,
+    )
 
 
 def test_parallel_circuits_are_one_redundant_component() -> None:
@@ -229,7 +253,10 @@ def test_parallel_circuits_are_one_redundant_component() -> None:
         net.line.loc[ln, "repair_time_h"] = 10.0
         sw = pp.create_switch(net, s, ln, et="l", type="CB")
         net.switch.loc[sw, ["device", "switching_time_h", "failure_rate_per_year"]] = [
-            "breaker", 1.0, 0.01]
+            "breaker",
+            1.0,
+            0.01,
+        ]
     ln = pp.create_line_from_parameters(net, a, b, 1.0, 0.1, 0.4, 10.0, 0.5)
     net.line.loc[ln, ["failure_rate_per_km_year", "repair_time_h"]] = [0.1, 4.0]
     sw = pp.create_switch(net, a, ln, et="l", type="LBS")
@@ -239,7 +266,8 @@ def test_parallel_circuits_are_one_redundant_component() -> None:
     lam_par = 0.5 * 0.5 * 20.0 / 8760
     assert _lp(res, "B", "failure_rate_per_year") == pytest.approx(0.1 + 0.02 + lam_par)
     assert _lp(res, "B", "unavailability_h_per_year") == pytest.approx(
-        0.4 + 0.02 * 1.0 + lam_par * 5.0)
+        0.4 + 0.02 * 1.0 + lam_par * 5.0
+    )
     assert "line 0 || line 1" in set(res.components.element)
 
 
@@ -260,7 +288,8 @@ def test_temporary_faults_recloser_or_sustained() -> None:
     rec = run_reliability(net)
     for name in ("LA", "LB", "C"):
         assert _lp(rec, name, "unavailability_h_per_year") == pytest.approx(
-            _lp(base, name, "unavailability_h_per_year"))
+            _lp(base, name, "unavailability_h_per_year")
+        )
         assert _lp(rec, name, "momentary_per_year") == pytest.approx(0.5)
     assert _lp(rec, "D", "momentary_per_year") == 0.0
     assert rec.system.iloc[0].maifi_per_year == pytest.approx(170 * 0.5 / 180)

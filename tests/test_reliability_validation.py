@@ -50,8 +50,16 @@ def build_rbts_net(folder: Path) -> pp.pandapowerNet:
         fb = bus(s["from"], d["vn_kv"])
         tb = bus(s["to"], d["vn_kv"])
         line = pp.create_line_from_parameters(
-            net, fb, tb, length_km=lengths[s["length_type"]], r_ohm_per_km=0.3,
-            x_ohm_per_km=0.35, c_nf_per_km=10.0, max_i_ka=1.0, name=f"section {s['section']}")
+            net,
+            fb,
+            tb,
+            length_km=lengths[s["length_type"]],
+            r_ohm_per_km=0.3,
+            x_ohm_per_km=0.35,
+            c_nf_per_km=10.0,
+            max_i_ka=1.0,
+            name=f"section {s['section']}",
+        )
         net.line.loc[line, "failure_rate_per_km_year"] = d["line_failure_rate_per_km_year"]
         net.line.loc[line, "repair_time_h"] = d["line_repair_time_h"]
         kind = {"breaker": "CB", "fuse": "LBS", "disconnector": "DS"}[s["device_at_from"]]
@@ -69,8 +77,17 @@ def build_rbts_net(folder: Path) -> pp.pandapowerNet:
         if lp["transformer"]:
             lv = bus(lp["load_point"] + "_lv", d["lv_kv"])
             t = pp.create_transformer_from_parameters(
-                net, at, lv, sn_mva=2.0, vn_hv_kv=d["vn_kv"], vn_lv_kv=d["lv_kv"],
-                vkr_percent=1.0, vk_percent=6.0, pfe_kw=0.0, i0_percent=0.0)
+                net,
+                at,
+                lv,
+                sn_mva=2.0,
+                vn_hv_kv=d["vn_kv"],
+                vn_lv_kv=d["lv_kv"],
+                vkr_percent=1.0,
+                vk_percent=6.0,
+                pfe_kw=0.0,
+                i0_percent=0.0,
+            )
             net.trafo.loc[t, "failure_rate_per_year"] = d["trafo_failure_rate_per_year"]
             net.trafo.loc[t, "repair_time_h"] = d["trafo_repair_time_h"]
             at = lv
@@ -100,8 +117,12 @@ def test_load_point_indices_match_reference(case: tuple[Path, object]) -> None:
     lp = res.load_points.set_index("name")
     assert sorted(lp.index) == sorted(exp)
     for name, row in exp.items():
-        for col in ("failure_rate_per_year", "outage_duration_h", "unavailability_h_per_year",
-                    "ens_mwh_per_year"):
+        for col in (
+            "failure_rate_per_year",
+            "outage_duration_h",
+            "unavailability_h_per_year",
+            "ens_mwh_per_year",
+        ):
             assert lp.at[name, col] == pytest.approx(float(row[col]), rel=tol), (name, col)
 
 

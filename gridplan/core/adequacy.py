@@ -84,8 +84,10 @@ def build_copt(
     """
     cap = _grid(capacity_mw, step_mw, "unit capacities")
     q = np.asarray(forced_outage_rate, dtype=float)
-    ms = [(_grid(o, step_mw, "derated outage levels"), np.asarray(p, dtype=float))
-          for o, p in (multistate or [])]
+    ms = [
+        (_grid(o, step_mw, "derated outage levels"), np.asarray(p, dtype=float))
+        for o, p in (multistate or [])
+    ]
     k_tot = int(cap.sum()) + sum(int(o.max()) for o, _ in ms)
     p_cum = np.zeros(k_tot + 2)  # one extra zero so index K+1 is valid
     p_cum[0] = 1.0
@@ -122,8 +124,13 @@ def build_copt(
     p_cum = p_cum[: k_tot + 1]
     p_cum[p_cum < 0] = 0.0
     p_exact = p_cum - np.r_[p_cum[1:], 0.0]
-    return Copt(step_mw=step_mw, installed_mw=k_tot * step_mw, p_exact=p_exact,
-                p_cum=p_cum, f_cum_per_h=None if f_cum is None else f_cum[: k_tot + 1])
+    return Copt(
+        step_mw=step_mw,
+        installed_mw=k_tot * step_mw,
+        p_exact=p_exact,
+        p_cum=p_cum,
+        f_cum_per_h=None if f_cum is None else f_cum[: k_tot + 1],
+    )
 
 
 @dataclass(frozen=True)
@@ -178,14 +185,21 @@ def loss_of_load(copt: Copt, load_mw: np.ndarray, period_h: float = 1.0) -> Lole
     lolf = None
     if copt.f_cum_per_h is not None:
         f_cum = np.r_[copt.f_cum_per_h, 0.0]
-        lolf = float(np.sum(f_cum[kstar]) * period_h
-                     + np.sum(np.maximum(0.0, np.roll(lolp, -1) - lolp)))
-    return LoleResult(lolp=lolp, lole=float(lolp.sum()), eens_mwh=float(eens_t.sum()),
-                      lolf_per_year=lolf, eens_per_period_mwh=eens_t)
+        lolf = float(
+            np.sum(f_cum[kstar]) * period_h + np.sum(np.maximum(0.0, np.roll(lolp, -1) - lolp))
+        )
+    return LoleResult(
+        lolp=lolp,
+        lole=float(lolp.sum()),
+        eens_mwh=float(eens_t.sum()),
+        lolf_per_year=lolf,
+        eens_per_period_mwh=eens_t,
+    )
 
 
-def rts79_load_shape(weekly: np.ndarray, daily: np.ndarray,
-                     hourly: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+def rts79_load_shape(
+    weekly: np.ndarray, daily: np.ndarray, hourly: dict[str, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
     """Hourly and daily-peak load in per unit of the annual peak from RTS-79 style tables.
 
     Parameters
@@ -205,8 +219,11 @@ def rts79_load_shape(weekly: np.ndarray, daily: np.ndarray,
     daily_peak_pu : ndarray (52*7,)
     """
     weeks = np.arange(1, 53)
-    season = np.where((weeks <= 8) | (weeks >= 44), "winter",
-                      np.where((weeks >= 18) & (weeks <= 30), "summer", "spring_fall"))
+    season = np.where(
+        (weeks <= 8) | (weeks >= 44),
+        "winter",
+        np.where((weeks >= 18) & (weeks <= 30), "summer", "spring_fall"),
+    )
     day_peak = (np.asarray(weekly)[:, None] * np.asarray(daily)[None, :]).ravel()
     prof = np.empty((52, 7, 24))
     for w in range(52):

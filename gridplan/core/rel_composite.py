@@ -76,19 +76,32 @@ class CurtailmentLP:
         n, nb, ng = s.n_bus, len(s.br_from), len(s.gen_bus)
         nd = len(s.dc_from)
         self.n, self.nb, self.ng, self.nd = n, nb, ng, nd
-        self.dc = sp.csr_matrix((np.r_[np.ones(nd), -np.ones(nd)],
-                                 (np.r_[s.dc_from, s.dc_to], np.r_[np.arange(nd), np.arange(nd)])),
-                                shape=(n, nd))
+        self.dc = sp.csr_matrix(
+            (
+                np.r_[np.ones(nd), -np.ones(nd)],
+                (np.r_[s.dc_from, s.dc_to], np.r_[np.arange(nd), np.arange(nd)]),
+            ),
+            shape=(n, nd),
+        )
         # variable order: g (ng), c (n), theta (n)
         self.cg = sp.csr_matrix((np.ones(ng), (s.gen_bus, np.arange(ng))), shape=(n, ng))
         self.inc = sp.csr_matrix(
-            (np.r_[np.ones(nb), -np.ones(nb)], (np.r_[np.arange(nb), np.arange(nb)],
-                                                 np.r_[s.br_from, s.br_to])), shape=(nb, n))
+            (
+                np.r_[np.ones(nb), -np.ones(nb)],
+                (np.r_[np.arange(nb), np.arange(nb)], np.r_[s.br_from, s.br_to]),
+            ),
+            shape=(nb, n),
+        )
         # cost: curtailment, with a tiny bus-dependent weight so the optimum is unique
         self.cost = np.r_[np.zeros(ng), 1.0 + 1e-6 * np.arange(n), np.zeros(n), np.zeros(nd)]
 
-    def solve(self, gen_up: np.ndarray, br_up: np.ndarray, load_mw: np.ndarray,
-              dc_up: np.ndarray | None = None) -> tuple[np.ndarray, int]:
+    def solve(
+        self,
+        gen_up: np.ndarray,
+        br_up: np.ndarray,
+        load_mw: np.ndarray,
+        dc_up: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, int]:
         """Curtailment per bus (MW) and HiGHS status (0 = optimal) for one state."""
         s = self.s
         b = np.where(br_up, s.br_b_pu, 0.0) * self.base  # MW per rad
@@ -104,25 +117,25 @@ class CurtailmentLP:
             rows = bf[lim]
             z = sp.csr_matrix((rows.shape[0], self.ng + self.n))
             zd = sp.csr_matrix((rows.shape[0], self.nd))
-            a_ub = sp.vstack([sp.hstack([z, rows, zd]), sp.hstack([z, -rows, zd])],
-                             format="csr")
+            a_ub = sp.vstack([sp.hstack([z, rows, zd]), sp.hstack([z, -rows, zd])], format="csr")
             b_ub = np.r_[rating[lim], rating[lim]]
         bounds = np.empty((self.ng + 2 * self.n + self.nd, 2))
         dmax = s.dc_max_mw if dc_up is None else np.where(dc_up, s.dc_max_mw, 0.0)
-        bounds[self.ng + 2 * self.n:, 0] = -dmax
-        bounds[self.ng + 2 * self.n:, 1] = dmax
+        bounds[self.ng + 2 * self.n :, 0] = -dmax
+        bounds[self.ng + 2 * self.n :, 1] = dmax
         bounds[: self.ng, 0] = 0.0
         bounds[: self.ng, 1] = np.where(gen_up, s.gen_capacity_mw, 0.0)
-        bounds[self.ng: self.ng + self.n, 0] = 0.0
-        bounds[self.ng: self.ng + self.n, 1] = load_mw
-        bounds[self.ng + self.n: self.ng + 2 * self.n, 0] = -np.inf
-        bounds[self.ng + self.n: self.ng + 2 * self.n, 1] = np.inf
+        bounds[self.ng : self.ng + self.n, 0] = 0.0
+        bounds[self.ng : self.ng + self.n, 1] = load_mw
+        bounds[self.ng + self.n : self.ng + 2 * self.n, 0] = -np.inf
+        bounds[self.ng + self.n : self.ng + 2 * self.n, 1] = np.inf
         bounds[self.ng + self.n, :] = 0.0  # angle reference
-        res = linprog(self.cost, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=bounds,
-                      method="highs")
+        res = linprog(
+            self.cost, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs"
+        )
         if res.status != 0:
             return load_mw.copy(), int(res.status)
-        c = np.maximum(res.x[self.ng: self.ng + self.n], 0.0)
+        c = np.maximum(res.x[self.ng : self.ng + self.n], 0.0)
         c[c < 1e-7] = 0.0
         return c, 0
 
@@ -279,8 +292,9 @@ def sample_composite(
             short = need - base
             up = np.divide(np.maximum(short, 0), room, out=np.zeros_like(short), where=room > 0)
             down = np.divide(need, base, out=np.ones_like(need), where=base > 0)
-            g = np.where(short[:, gi] >= 0, g0 + head * up[:, gi],
-                         g0 * np.minimum(down, 1.0)[:, gi])
+            g = np.where(
+                short[:, gi] >= 0, g0 + head * up[:, gi], g0 * np.minimum(down, 1.0)[:, gi]
+            )
             np.add.at(inj.T, s.gen_bus, g.T)
             flows = inj @ ptdf.T
             for i in np.flatnonzero(screened):
@@ -293,8 +307,10 @@ def sample_composite(
                     except np.linalg.LinAlgError:  # the outage splits the network
                         screened[i] = False
                         continue
-                    if not np.all(np.isfinite(t)) or np.abs(np.linalg.det(
-                            np.eye(len(out)) - h_kk)) < 1e-9:
+                    if (
+                        not np.all(np.isfinite(t))
+                        or np.abs(np.linalg.det(np.eye(len(out)) - h_kk)) < 1e-9
+                    ):
                         screened[i] = False
                         continue
                     f = f + transfer[:, out] @ t
@@ -304,9 +320,12 @@ def sample_composite(
             screened[:] = False
         for i in np.flatnonzero(~screened):
             load = s.load_mw * (lv[i] * level_quantum)
-            key = (np.packbits(gu[i]).tobytes() + np.packbits(bu[i]).tobytes()
-                   + np.packbits(du[i]).tobytes()
-                   + int(lv[i]).to_bytes(8, "little", signed=True))
+            key = (
+                np.packbits(gu[i]).tobytes()
+                + np.packbits(bu[i]).tobytes()
+                + np.packbits(du[i]).tobytes()
+                + int(lv[i]).to_bytes(8, "little", signed=True)
+            )
             c = cache.get(key)
             if c is None:
                 c, status = lp.solve(gu[i], bu[i], load, du[i])
@@ -335,8 +354,11 @@ def sample_composite(
     se_p = math.sqrt(p * (1 - p) / n)
     z = 1.959963984540054
     return CompositeResult(
-        samples=n, lp_solved=solved, lp_failed=failed,
-        lole_h_per_year=p * hours_per_year, eens_mwh_per_year=mean * hours_per_year,
+        samples=n,
+        lp_solved=solved,
+        lp_failed=failed,
+        lole_h_per_year=p * hours_per_year,
+        eens_mwh_per_year=mean * hours_per_year,
         eens_cov=se / mean if mean > 0 else math.inf,
         eens_ci95_mwh_per_year=((mean - z * se) * hours_per_year, (mean + z * se) * hours_per_year),
         lole_ci95_h_per_year=((p - z * se_p) * hours_per_year, (p + z * se_p) * hours_per_year),

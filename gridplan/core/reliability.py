@@ -236,8 +236,7 @@ def build_segments(
     for v in by_tin:
         pe = parent_edge[v]
         if pe >= 0:
-            spare[v] = min(spare[net.edge_parent[pe]],
-                           net.edge_capacity_mva[pe] - subtree_load[v])
+            spare[v] = min(spare[net.edge_parent[pe]], net.edge_capacity_mva[pe] - subtree_load[v])
 
     # children of every node (CSR) for the zone walk
     ch_order = np.argsort(net.edge_parent, kind="stable")
@@ -252,7 +251,7 @@ def build_segments(
         stack = [z]
         while stack:
             v = stack.pop()
-            for e in ch_order[ch_start[v]:ch_start[v + 1]]:
+            for e in ch_order[ch_start[v] : ch_start[v + 1]]:
                 if dev[e] != DEVICE_NONE:
                     out.append(int(e))
                 else:
@@ -267,10 +266,15 @@ def build_segments(
     n_tie = len(tie_a)
     tie_ends = [
         (int(tin[a]), int(tin[b]), float(t), float(min(spare[b], cap)), j % max(n_tie, 1))
-        for j, (a, b, t, cap) in enumerate(zip(
-            np.r_[tie_a, tie_b], np.r_[tie_b, tie_a],
-            np.r_[net.tie_switch_time_h, net.tie_switch_time_h],
-            np.r_[net.tie_capacity_mva, net.tie_capacity_mva], strict=True))
+        for j, (a, b, t, cap) in enumerate(
+            zip(
+                np.r_[tie_a, tie_b],
+                np.r_[tie_b, tie_a],
+                np.r_[net.tie_switch_time_h, net.tie_switch_time_h],
+                np.r_[net.tie_capacity_mva, net.tie_capacity_mva],
+                strict=True,
+            )
+        )
     ]
     tin_l, tout_l = tin.tolist(), tout.tolist()
     checked: dict[tuple[int, int], bool] = {}
@@ -291,8 +295,13 @@ def build_segments(
         need = s_peak_cum[s1] - s_peak_cum[s0]
         best: tuple[float, float] | None = None
         for ta, tb, t, room, j in tie_ends:
-            if lo <= ta <= hi and not dlo <= tb <= dhi and need <= room + 1e-9 and (
-                    best is None or room > best[1]) and extra_ok(sub_node, j):
+            if (
+                lo <= ta <= hi
+                and not dlo <= tb <= dhi
+                and need <= room + 1e-9
+                and (best is None or room > best[1])
+                and extra_ok(sub_node, j)
+            ):
                 best = (t, room)
         return None if best is None else best[0]
 
@@ -320,8 +329,11 @@ def build_segments(
         # an isolating device always sits at or below the protective one, so s < 0 => p < 0
         s_node = int(net.edge_child[s]) if s >= 0 else a_node
         a_sl, s_sl = lp_slice(a_node), lp_slice(s_node)
-        if events.on_device[k] and events.restore_h is not None and np.isfinite(
-                events.restore_h[k]):
+        if (
+            events.on_device[k]
+            and events.restore_h is not None
+            and np.isfinite(events.restore_h[k])
+        ):
             add(k, a_sl, 1.0, min(float(events.restore_h[k]), r), 0.0)
             continue
         if events.on_device[k]:
@@ -346,9 +358,13 @@ def build_segments(
                 t_sw = min(max(float(net.edge_switch_time_h[d]), t_tie), r)
                 add(k, lp_slice(sub), 0.0, t_sw, -1.0)
     return Segments(
-        event=np.asarray(ev_l, dtype=np.int64), lo=np.asarray(lo_l, dtype=np.int64),
-        hi=np.asarray(hi_l, dtype=np.int64), dlam=np.asarray(dl_l, dtype=float),
-        fixed_h=np.asarray(fx_l, dtype=float), rep=np.asarray(rp_l, dtype=float), order=order,
+        event=np.asarray(ev_l, dtype=np.int64),
+        lo=np.asarray(lo_l, dtype=np.int64),
+        hi=np.asarray(hi_l, dtype=np.int64),
+        dlam=np.asarray(dl_l, dtype=float),
+        fixed_h=np.asarray(fx_l, dtype=float),
+        rep=np.asarray(rp_l, dtype=float),
+        order=order,
     )
 
 
@@ -402,9 +418,11 @@ def event_coefficients(
     """
     cum = np.concatenate([[0.0], np.cumsum(np.asarray(weights, dtype=float)[seg.order])])
     w = cum[seg.hi] - cum[seg.lo]
-    return (np.bincount(seg.event, w * seg.dlam, minlength=n_event),
-            np.bincount(seg.event, w * seg.fixed_h, minlength=n_event),
-            np.bincount(seg.event, w * seg.rep, minlength=n_event))
+    return (
+        np.bincount(seg.event, w * seg.dlam, minlength=n_event),
+        np.bincount(seg.event, w * seg.fixed_h, minlength=n_event),
+        np.bincount(seg.event, w * seg.rep, minlength=n_event),
+    )
 
 
 def system_indices(

@@ -87,8 +87,12 @@ class ReliabilityDefaults:
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - names)
         if unknown:
-            raise CaseError(format_problems(
-                str(path), [f"unknown key {k!r}, must be one of {sorted(names)}" for k in unknown]))
+            raise CaseError(
+                format_problems(
+                    str(path),
+                    [f"unknown key {k!r}, must be one of {sorted(names)}" for k in unknown],
+                )
+            )
         return dataclasses.replace(cls(), **data)
 
 
@@ -134,8 +138,15 @@ def _str(df: pd.DataFrame, col: str, default: str) -> np.ndarray:
     if col not in df:
         return np.full(len(df), default, dtype=object)
     vals = df[col].to_numpy(dtype=object)
-    return np.array([default if v is None or (isinstance(v, float) and math.isnan(v))
-                     or str(v).strip() == "" else str(v).strip() for v in vals], dtype=object)
+    return np.array(
+        [
+            default
+            if v is None or (isinstance(v, float) and math.isnan(v)) or str(v).strip() == ""
+            else str(v).strip()
+            for v in vals
+        ],
+        dtype=object,
+    )
 
 
 def _check_nonneg(where: str, df: pd.DataFrame, cols: list[str], problems: list[str]) -> None:
@@ -149,10 +160,15 @@ def _check_nonneg(where: str, df: pd.DataFrame, cols: list[str], problems: list[
 
 def _switch_device(sw: pd.DataFrame, problems: list[str]) -> np.ndarray:
     """Device name per switch: the ``device`` column, else inferred from type and state."""
-    inferred = np.where(~sw["closed"].to_numpy(dtype=bool), "tie",
-                        np.where(sw["type"].astype(str).to_numpy() == "CB", "breaker",
-                                 np.where(sw["type"].astype(str).to_numpy() == "LBS",
-                                          "sectionalizer", "disconnector")))
+    inferred = np.where(
+        ~sw["closed"].to_numpy(dtype=bool),
+        "tie",
+        np.where(
+            sw["type"].astype(str).to_numpy() == "CB",
+            "breaker",
+            np.where(sw["type"].astype(str).to_numpy() == "LBS", "sectionalizer", "disconnector"),
+        ),
+    )
     out = np.array(inferred, dtype=object)
     if "device" in sw:
         given = _str(sw, "device", "")
@@ -162,7 +178,8 @@ def _switch_device(sw: pd.DataFrame, problems: list[str]) -> np.ndarray:
             if d not in DEVICE_NAMES and d != "tie":
                 problems.append(
                     f"switch {sw.index[i]}: device must be one of "
-                    f"{[*DEVICE_NAMES, 'tie']}, got {d!r} instead")
+                    f"{[*DEVICE_NAMES, 'tie']}, got {d!r} instead"
+                )
             else:
                 out[i] = d
     return out
@@ -196,20 +213,34 @@ def build_reliability_model(
     line = net.line[net.line.in_service.astype(bool)]
     trafo = net.trafo[net.trafo.in_service.astype(bool)]
     sw = net.switch
-    _check_nonneg("line", line, ["failure_rate_per_km_year", "repair_time_h", "length_km",
-                                 "temporary_failure_rate_per_km_year"], problems)
+    _check_nonneg(
+        "line",
+        line,
+        [
+            "failure_rate_per_km_year",
+            "repair_time_h",
+            "length_km",
+            "temporary_failure_rate_per_km_year",
+        ],
+        problems,
+    )
     _check_nonneg("trafo", trafo, ["failure_rate_per_year", "repair_time_h"], problems)
     _check_nonneg("switch", sw, ["switching_time_h", "failure_rate_per_year"], problems)
     _check_nonneg("load", net.load, ["customers", "p_avg_mw"], problems)
     device = _switch_device(sw, problems) if len(sw) else np.array([], dtype=object)
     sw_time = _num(sw, "switching_time_h", d.switching_time_h)
-    sw_fail = _num(sw, "failure_rate_per_year", np.where(device == "breaker",
-                                                         d.breaker_failure_rate_per_year, 0.0))
+    sw_fail = _num(
+        sw,
+        "failure_rate_per_year",
+        np.where(device == "breaker", d.breaker_failure_rate_per_year, 0.0),
+    )
     sw_rep = _num(sw, "repair_time_h", d.switch_repair_time_h)
     sw_reclose = (_num(sw, "auto_reclose", 0.0) > 0) if len(sw) else np.zeros(0, dtype=bool)
     if net.ext_grid.empty or not net.ext_grid.in_service.any():
-        problems.append("ext_grid: a distribution case needs at least one in-service ext_grid "
-                        "(the supply point), got none")
+        problems.append(
+            "ext_grid: a distribution case needs at least one in-service ext_grid "
+            "(the supply point), got none"
+        )
     if problems:
         raise CaseError(format_problems("reliability data", problems))
 
@@ -242,11 +273,18 @@ def build_reliability_model(
     l_to = line.to_bus.to_numpy(dtype=np.int64)
     l_len = line.length_km.to_numpy(dtype=float)
     l_par = _num(line, "parallel", 1.0)
-    l_cap = line.max_i_ka.to_numpy(dtype=float) * np.array(
-        [vn_of[int(b)] for b in l_from]) * math.sqrt(3) * l_par
+    l_cap = (
+        line.max_i_ka.to_numpy(dtype=float)
+        * np.array([vn_of[int(b)] for b in l_from])
+        * math.sqrt(3)
+        * l_par
+    )
     l_cap = np.where(l_cap > 0, l_cap, math.inf)
-    l_cable = (line["type"].astype(str).to_numpy() == "cs") if "type" in line else \
-        np.zeros(len(line), dtype=bool)
+    l_cable = (
+        (line["type"].astype(str).to_numpy() == "cs")
+        if "type" in line
+        else np.zeros(len(line), dtype=bool)
+    )
     for pos_i, lid in enumerate(line.index):
         fb, tb = int(l_from[pos_i]), int(l_to[pos_i])
         if fb not in node_of or tb not in node_of:
@@ -276,8 +314,11 @@ def build_reliability_model(
             groups.setdefault((min(a, b), max(a, b)), []).append(k)
     merged = {ks[0]: ks for ks in groups.values() if len(ks) > 1}
     drop = {k for ks in merged.values() for k in ks[1:]}
-    cand = [("parallel", [cand[j][:2] for j in merged[k]], c[2], c[3]) if k in merged else c
-            for k, c in enumerate(cand) if k not in drop]
+    cand = [
+        ("parallel", [cand[j][:2] for j in merged[k]], c[2], c[3]) if k in merged else c
+        for k, c in enumerate(cand)
+        if k not in drop
+    ]
 
     # breadth-first search from the supply points over candidate edges
     adj: list[list[int]] = [[] for _ in range(n_bus)]
@@ -287,8 +328,13 @@ def build_reliability_model(
     parent_cand = np.full(n_bus, -1, dtype=np.int64)
     visited = np.zeros(n_bus, dtype=bool)
     used = np.zeros(len(cand), dtype=bool)
-    roots = sorted({node_of[int(b)] for b in net.ext_grid[net.ext_grid.in_service.astype(bool)].bus
-                    if int(b) in node_of})
+    roots = sorted(
+        {
+            node_of[int(b)]
+            for b in net.ext_grid[net.ext_grid.in_service.astype(bool)].bus
+            if int(b) in node_of
+        }
+    )
     loops: list[str] = []
     tree_edges: list[tuple[int, int, int]] = []  # (cand index, parent node, child node)
     for r in roots:
@@ -305,8 +351,11 @@ def build_reliability_model(
                 kind, el, a, b = cand[k]
                 w = node_of[b] if node_of[a] == v else node_of[a]
                 if visited[w]:
-                    loops.append(f"{kind} {el}" if kind != "parallel" else
-                                 " || ".join(f"{a} {b}" for a, b in el))
+                    loops.append(
+                        f"{kind} {el}"
+                        if kind != "parallel"
+                        else " || ".join(f"{a} {b}" for a, b in el)
+                    )
                     continue
                 visited[w] = True
                 parent_cand[w] = k
@@ -316,12 +365,15 @@ def build_reliability_model(
         raise CaseError(
             f"reliability: the net is not radially operated; closed loops through "
             f"{', '.join(loops[:10])}{' ...' if len(loops) > 10 else ''}",
-            hint="open one switch per loop and mark it device='tie' (docs/reliability-data.md)")
+            hint="open one switch per loop and mark it device='tie' (docs/reliability-data.md)",
+        )
     load = net.load[net.load.in_service.astype(bool)]
     dead = sorted({int(b) for b in load.bus if int(b) in node_of and not visited[node_of[int(b)]]})
     if dead:
-        raise CaseError(f"reliability: load buses {dead[:10]} are not supplied from any ext_grid "
-                        "in the normal switching state")
+        raise CaseError(
+            f"reliability: load buses {dead[:10]} are not supplied from any ext_grid "
+            "in the normal switching state"
+        )
 
     # edges, with a virtual node for a device at the downstream end of a line/trafo
     e_par: list[int] = []
@@ -355,8 +407,9 @@ def build_reliability_model(
     def sw_device_code(i: int) -> int:
         return DEVICE_NAMES.get(str(device[i]), DEVICE_NONE)
 
-    def add_edge(par: int, chi: int, dev: int, t: float, cap: float, label: str,
-                 recl: bool = False) -> int:
+    def add_edge(
+        par: int, chi: int, dev: int, t: float, cap: float, label: str, recl: bool = False
+    ) -> int:
         e_recl.append(recl)
         e_par.append(par)
         e_chi.append(chi)
@@ -366,8 +419,16 @@ def build_reliability_model(
         e_label.append(label)
         return len(e_par) - 1
 
-    def add_event(e: int, rate: float, rep: float, on_dev: bool, label: str, kind: str,
-                  length: float = math.nan, restore_h: float = math.nan) -> None:
+    def add_event(
+        e: int,
+        rate: float,
+        rep: float,
+        on_dev: bool,
+        label: str,
+        kind: str,
+        length: float = math.nan,
+        restore_h: float = math.nan,
+    ) -> None:
         if rate > 0:
             ev_len.append(length)
             ev_restore.append(restore_h)
@@ -393,10 +454,14 @@ def build_reliability_model(
             if vkv < LV_MAX_KV:
                 fr_d, rt_d = d.line_lv_failure_rate_per_km_year, d.line_lv_repair_time_h
             elif vkv <= MV_MAX_KV:
-                fr_d, rt_d = ((d.line_mv_cable_failure_rate_per_km_year,
-                               d.line_mv_cable_repair_time_h) if l_cable[pos] else
-                              (d.line_mv_overhead_failure_rate_per_km_year,
-                               d.line_mv_overhead_repair_time_h))
+                fr_d, rt_d = (
+                    (d.line_mv_cable_failure_rate_per_km_year, d.line_mv_cable_repair_time_h)
+                    if l_cable[pos]
+                    else (
+                        d.line_mv_overhead_failure_rate_per_km_year,
+                        d.line_mv_overhead_repair_time_h,
+                    )
+                )
             else:
                 fr_d, rt_d = d.line_hv_failure_rate_per_km_year, d.line_hv_repair_time_h
             fr = fr_d if math.isnan(line_fr[pos]) else line_fr[pos]
@@ -404,8 +469,7 @@ def build_reliability_model(
             return fr * float(l_len[pos]), rep, float(l_cap[pos]), float(l_len[pos])
         pos = trafo_pos[el]
         mv_lv = float(t_vn_lv[pos]) < LV_MAX_KV
-        fr_d = d.trafo_mv_lv_failure_rate_per_year if mv_lv else \
-            d.trafo_hv_mv_failure_rate_per_year
+        fr_d = d.trafo_mv_lv_failure_rate_per_year if mv_lv else d.trafo_hv_mv_failure_rate_per_year
         rt_d = d.trafo_mv_lv_repair_time_h if mv_lv else d.trafo_hv_mv_repair_time_h
         rate = fr_d if math.isnan(trafo_fr[pos]) else trafo_fr[pos]
         rep = rt_d if math.isnan(trafo_rt[pos]) else trafo_rt[pos]
@@ -417,8 +481,9 @@ def build_reliability_model(
         if kind == "switch":
             label = f"switch {el}"
             i = int(np.flatnonzero(sw.index.to_numpy() == el)[0])
-            e = add_edge(v, w, sw_device_code(i), float(sw_time[i]), math.inf, label,
-                         bool(sw_reclose[i]))
+            e = add_edge(
+                v, w, sw_device_code(i), float(sw_time[i]), math.inf, label, bool(sw_reclose[i])
+            )
             element_edge[label] = e
             add_event(e, float(sw_fail[i]), float(sw_rep[i]), True, label, "switch")
             continue
@@ -453,9 +518,15 @@ def build_reliability_model(
         if down is not None:
             child = n_node
             n_node += 1
-        e = add_edge(v, child, sw_device_code(up) if up is not None else DEVICE_NONE,
-                     float(sw_time[up]) if up is not None else d.switching_time_h, cap, label,
-                     bool(sw_reclose[up]) if up is not None else False)
+        e = add_edge(
+            v,
+            child,
+            sw_device_code(up) if up is not None else DEVICE_NONE,
+            float(sw_time[up]) if up is not None else d.switching_time_h,
+            cap,
+            label,
+            bool(sw_reclose[up]) if up is not None else False,
+        )
         for lab in labels:
             element_edge[lab] = e
         add_event(e, rate, rep, False, label, kind, length)
@@ -466,24 +537,56 @@ def build_reliability_model(
                 tmp_label.append(f"line {me}")
         if len(members) == 1:
             if up is not None:
-                add_event(e, float(sw_fail[up]), float(sw_rep[up]), True,
-                          f"switch {sw.index[up]}", "switch")
+                add_event(
+                    e,
+                    float(sw_fail[up]),
+                    float(sw_rep[up]),
+                    True,
+                    f"switch {sw.index[up]}",
+                    "switch",
+                )
             if down is not None:
-                e2 = add_edge(child, w, sw_device_code(down), float(sw_time[down]), cap,
-                              f"switch {sw.index[down]}", bool(sw_reclose[down]))
+                e2 = add_edge(
+                    child,
+                    w,
+                    sw_device_code(down),
+                    float(sw_time[down]),
+                    cap,
+                    f"switch {sw.index[down]}",
+                    bool(sw_reclose[down]),
+                )
                 element_edge[f"switch {sw.index[down]}"] = e2
-                add_event(e2, float(sw_fail[down]), float(sw_rep[down]), True,
-                          f"switch {sw.index[down]}", "switch")
+                add_event(
+                    e2,
+                    float(sw_fail[down]),
+                    float(sw_rep[down]),
+                    True,
+                    f"switch {sw.index[down]}",
+                    "switch",
+                )
         else:
             if down is not None:
-                e2 = add_edge(child, w, sw_device_code(down), float(sw_time[down]), cap,
-                              f"switch {sw.index[down]}")
+                e2 = add_edge(
+                    child,
+                    w,
+                    sw_device_code(down),
+                    float(sw_time[down]),
+                    cap,
+                    f"switch {sw.index[down]}",
+                )
                 element_edge[f"switch {sw.index[down]}"] = e2
             # a device failing on one of several parallel circuits trips the supply above,
             # is isolated, and the load is restored over the other circuits after switching
             for i in ups + downs:
-                add_event(e, float(sw_fail[i]), float(sw_rep[i]), True,
-                          f"switch {sw.index[i]}", "switch", restore_h=float(sw_time[i]))
+                add_event(
+                    e,
+                    float(sw_fail[i]),
+                    float(sw_rep[i]),
+                    True,
+                    f"switch {sw.index[i]}",
+                    "switch",
+                    restore_h=float(sw_time[i]),
+                )
 
     names: dict[str, str] = {}
     for kind, df in (("line", line), ("trafo", trafo), ("switch", sw)):
@@ -526,8 +629,10 @@ def build_reliability_model(
             derived[x] = top
         if derived[v] is None:
             derived[v] = top
-    lp_feeder = np.array([node_feeder[n] if n < n_bus and node_feeder[n] else derived[n]
-                          for n in lp_node], dtype=object)
+    lp_feeder = np.array(
+        [node_feeder[n] if n < n_bus and node_feeder[n] else derived[n] for n in lp_node],
+        dtype=object,
+    )
 
     network = RadialNetwork(
         edge_parent=np.asarray(e_par, dtype=np.int64),
@@ -554,19 +659,35 @@ def build_reliability_model(
         restore_h=np.asarray(ev_restore, dtype=float),
     )
     return ReliabilityModel(
-        network=network, events=events, lp_load=load.index.to_numpy(dtype=np.int64),
-        lp_name=_str(load, "name", ""), lp_bus=lp_bus, lp_feeder=lp_feeder, lp_class=lp_class,
-        edge_label=e_label, event_label=ev_label, event_kind=ev_kind, bus_node=node_of,
-        element_edge=element_edge, event_length_km=np.asarray(ev_len, dtype=float),
-        element_name=names, temp_edge=np.asarray(tmp_edge, dtype=np.int64),
-        temp_rate_per_year=np.asarray(tmp_rate, dtype=float), temp_label=tmp_label,
-        temp_restore_h=d.switching_time_h, tie_label=[t[4] for t in ties],
+        network=network,
+        events=events,
+        lp_load=load.index.to_numpy(dtype=np.int64),
+        lp_name=_str(load, "name", ""),
+        lp_bus=lp_bus,
+        lp_feeder=lp_feeder,
+        lp_class=lp_class,
+        edge_label=e_label,
+        event_label=ev_label,
+        event_kind=ev_kind,
+        bus_node=node_of,
+        element_edge=element_edge,
+        event_length_km=np.asarray(ev_len, dtype=float),
+        element_name=names,
+        temp_edge=np.asarray(tmp_edge, dtype=np.int64),
+        temp_rate_per_year=np.asarray(tmp_rate, dtype=float),
+        temp_label=tmp_label,
+        temp_restore_h=d.switching_time_h,
+        tie_label=[t[4] for t in ties],
     )
 
 
-DEVICE_FOR_WHATIF = {"sectionalizer": DEVICE_SECTIONALIZER, "recloser": DEVICE_RECLOSER,
-                     "breaker": DEVICE_BREAKER, "fuse": DEVICE_NAMES["fuse"],
-                     "disconnector": DEVICE_DISCONNECTOR}
+DEVICE_FOR_WHATIF = {
+    "sectionalizer": DEVICE_SECTIONALIZER,
+    "recloser": DEVICE_RECLOSER,
+    "breaker": DEVICE_BREAKER,
+    "fuse": DEVICE_NAMES["fuse"],
+    "disconnector": DEVICE_DISCONNECTOR,
+}
 
 
 # -- generating units (adequacy) -------------------------------------------------------------
@@ -652,7 +773,8 @@ def generating_units(net: pp.pandapowerNet, *, include_ext_grid: bool = False) -
             if dp[i] > 0 and not (0 < dmw[i] < c[i] and q + dp[i] <= 1):
                 problems.append(
                     f"{et} {idx}: derated state must have 0 < derated_outage_mw < capacity "
-                    f"and FOR + derated_probability <= 1, got {dmw[i]} MW, p={dp[i]}")
+                    f"and FOR + derated_probability <= 1, got {dmw[i]} MW, p={dp[i]}"
+                )
             der_mw.append(float(dmw[i]) if dp[i] > 0 else 0.0)
             der_p.append(float(dp[i]) if dp[i] > 0 else 0.0)
             names.append(str(df.at[idx, "name"]) if "name" in df else "")
@@ -664,6 +786,14 @@ def generating_units(net: pp.pandapowerNet, *, include_ext_grid: bool = False) -
             mttr.append(float(r_h))
     if problems:
         raise CaseError(format_problems("generating units", problems))
-    return GeneratingUnits(np.array(names, dtype=object), np.array(elems, dtype=object),
-                           np.array(buses, dtype=np.int64), np.array(cap), np.array(fo),
-                           np.array(mttf), np.array(mttr), np.array(der_mw), np.array(der_p))
+    return GeneratingUnits(
+        np.array(names, dtype=object),
+        np.array(elems, dtype=object),
+        np.array(buses, dtype=np.int64),
+        np.array(cap),
+        np.array(fo),
+        np.array(mttf),
+        np.array(mttr),
+        np.array(der_mw),
+        np.array(der_p),
+    )

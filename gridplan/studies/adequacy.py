@@ -44,8 +44,9 @@ class AdequacyResult:
     load_model: str = "rts79"
 
 
-def load_series(load_model: str | Path, peak_mw: float) -> tuple[np.ndarray, np.ndarray | None,
-                                                                 float]:
+def load_series(
+    load_model: str | Path, peak_mw: float
+) -> tuple[np.ndarray, np.ndarray | None, float]:
     """Hourly load (MW), daily peaks (MW, or None) and hours per year of a load model.
 
     ``rts79``: the IEEE RTS-79 shape (8736 h) scaled to ``peak_mw``; ``flat``: ``peak_mw``
@@ -59,16 +60,19 @@ def load_series(load_model: str | Path, peak_mw: float) -> tuple[np.ndarray, np.
         return np.full(8760, peak_mw), np.full(365, peak_mw), 8760.0
     path = Path(load_model)
     if not path.is_file():
-        raise CaseError(f"--load-model must be one of {list(LOAD_MODELS)} or a CSV file, "
-                        f"got {str(load_model)!r} instead")
+        raise CaseError(
+            f"--load-model must be one of {list(LOAD_MODELS)} or a CSV file, "
+            f"got {str(load_model)!r} instead"
+        )
     df = pd.read_csv(path)
     if "p_mw" in df:
         h = df.p_mw.to_numpy(dtype=float)
     elif "p_pu" in df:
         h = peak_mw * df.p_pu.to_numpy(dtype=float)
     else:
-        raise CaseError(f"{path}: load model needs a column 'p_mw' or 'p_pu', got "
-                        f"{list(df.columns)}")
+        raise CaseError(
+            f"{path}: load model needs a column 'p_mw' or 'p_pu', got {list(df.columns)}"
+        )
     if len(h) == 0 or np.any(~np.isfinite(h)) or np.any(h < 0):
         raise CaseError(f"{path}: loads must be finite and >= 0")
     days = len(h) // 24
@@ -92,8 +96,9 @@ def _peak_load_mw(net: pp.pandapowerNet) -> float:
     return float(np.sum(load.p_mw.to_numpy(dtype=float) * scaling))
 
 
-def _composite_system(net: pp.pandapowerNet, units, d: ReliabilityDefaults,
-                      include_ext_grid: bool) -> CompositeSystem:
+def _composite_system(
+    net: pp.pandapowerNet, units, d: ReliabilityDefaults, include_ext_grid: bool
+) -> CompositeSystem:
     bus = net.bus[net.bus.in_service.astype(bool)]
     pos = {int(b): i for i, b in enumerate(bus.index)}
     f, t, b, rate, unav = [], [], [], [], []
@@ -104,14 +109,22 @@ def _composite_system(net: pp.pandapowerNet, units, d: ReliabilityDefaults,
         par = float(r.get("parallel", 1) or 1)
         x_pu = float(r.x_ohm_per_km) * float(r.length_km) / par / (vn * vn / 100.0)
         fr = r.get("failure_rate_per_km_year", np.nan)
-        fr_default = (d.line_lv_failure_rate_per_km_year if vn < LV_MAX_KV else
-                      d.line_mv_overhead_failure_rate_per_km_year if vn <= MV_MAX_KV else
-                      d.line_hv_failure_rate_per_km_year)
-        lam = (fr_default if fr is None or (isinstance(fr, float) and math.isnan(fr)) else
-               float(fr)) * float(r.length_km)
+        fr_default = (
+            d.line_lv_failure_rate_per_km_year
+            if vn < LV_MAX_KV
+            else d.line_mv_overhead_failure_rate_per_km_year
+            if vn <= MV_MAX_KV
+            else d.line_hv_failure_rate_per_km_year
+        )
+        lam = (
+            fr_default if fr is None or (isinstance(fr, float) and math.isnan(fr)) else float(fr)
+        ) * float(r.length_km)
         rep = r.get("repair_time_h", np.nan)
-        rep = d.line_hv_repair_time_h if rep is None or (isinstance(rep, float)
-                                                          and math.isnan(rep)) else float(rep)
+        rep = (
+            d.line_hv_repair_time_h
+            if rep is None or (isinstance(rep, float) and math.isnan(rep))
+            else float(rep)
+        )
         f.append(pos[int(r.from_bus)])
         t.append(pos[int(r.to_bus)])
         b.append(1.0 / max(x_pu, 1e-6))
@@ -125,11 +138,17 @@ def _composite_system(net: pp.pandapowerNet, units, d: ReliabilityDefaults,
         xk = math.sqrt(max(float(r.vk_percent) ** 2 - float(r.vkr_percent) ** 2, 1e-12))
         x_pu = xk / 100.0 * 100.0 / float(r.sn_mva) / par
         lam = r.get("failure_rate_per_year", np.nan)
-        lam = d.trafo_hv_mv_failure_rate_per_year if lam is None or (
-            isinstance(lam, float) and math.isnan(lam)) else float(lam)
+        lam = (
+            d.trafo_hv_mv_failure_rate_per_year
+            if lam is None or (isinstance(lam, float) and math.isnan(lam))
+            else float(lam)
+        )
         rep = r.get("repair_time_h", np.nan)
-        rep = d.trafo_hv_mv_repair_time_h if rep is None or (
-            isinstance(rep, float) and math.isnan(rep)) else float(rep)
+        rep = (
+            d.trafo_hv_mv_repair_time_h
+            if rep is None or (isinstance(rep, float) and math.isnan(rep))
+            else float(rep)
+        )
         f.append(pos[int(r.hv_bus)])
         t.append(pos[int(r.lv_bus)])
         b.append(1.0 / max(x_pu, 1e-6))
@@ -148,11 +167,16 @@ def _composite_system(net: pp.pandapowerNet, units, d: ReliabilityDefaults,
         unav.append(0.0)
     dcl = net.dcline[net.dcline.in_service.astype(bool)]
     dcl = dcl[dcl.from_bus.isin(pos) & dcl.to_bus.isin(pos)]
-    dc_lam = (dcl.failure_rate_per_year.fillna(d.dcline_failure_rate_per_year).to_numpy(float)
-              if "failure_rate_per_year" in dcl else np.full(len(dcl),
-                                                              d.dcline_failure_rate_per_year))
-    dc_rep = (dcl.repair_time_h.fillna(d.dcline_repair_time_h).to_numpy(float)
-              if "repair_time_h" in dcl else np.full(len(dcl), d.dcline_repair_time_h))
+    dc_lam = (
+        dcl.failure_rate_per_year.fillna(d.dcline_failure_rate_per_year).to_numpy(float)
+        if "failure_rate_per_year" in dcl
+        else np.full(len(dcl), d.dcline_failure_rate_per_year)
+    )
+    dc_rep = (
+        dcl.repair_time_h.fillna(d.dcline_repair_time_h).to_numpy(float)
+        if "repair_time_h" in dcl
+        else np.full(len(dcl), d.dcline_repair_time_h)
+    )
     gen_bus = [pos[int(x)] for x in units.bus]
     gen_cap = list(units.capacity_mw)
     gen_q = list(units.forced_outage_rate)
@@ -174,17 +198,27 @@ def _composite_system(net: pp.pandapowerNet, units, d: ReliabilityDefaults,
                 gen_q.append(0.0)
                 gen_sched.append(math.nan)
     return CompositeSystem(
-        n_bus=len(bus), br_from=np.asarray(f, dtype=np.int64), br_to=np.asarray(t, dtype=np.int64),
-        br_b_pu=np.asarray(b), br_rating_mw=np.asarray(rate), br_unavailability=np.asarray(unav),
-        gen_bus=np.asarray(gen_bus, dtype=np.int64), gen_capacity_mw=np.asarray(gen_cap, float),
-        gen_unavailability=np.asarray(gen_q, float), load_mw=load,
+        n_bus=len(bus),
+        br_from=np.asarray(f, dtype=np.int64),
+        br_to=np.asarray(t, dtype=np.int64),
+        br_b_pu=np.asarray(b),
+        br_rating_mw=np.asarray(rate),
+        br_unavailability=np.asarray(unav),
+        gen_bus=np.asarray(gen_bus, dtype=np.int64),
+        gen_capacity_mw=np.asarray(gen_cap, float),
+        gen_unavailability=np.asarray(gen_q, float),
+        load_mw=load,
         gen_sched_mw=np.asarray(gen_sched, float),
         dc_from=np.array([pos[int(x)] for x in dcl.from_bus], dtype=np.int64),
         dc_to=np.array([pos[int(x)] for x in dcl.to_bus], dtype=np.int64),
         dc_max_mw=dcl.max_p_mw.fillna(dcl.p_mw.abs()).to_numpy(float),
         dc_unavailability=dc_lam * dc_rep / (8760.0 + dc_lam * dc_rep),
-        dc_sched_mw=np.clip(dcl.p_mw.to_numpy(float), -dcl.max_p_mw.fillna(np.inf).to_numpy(
-            float), dcl.max_p_mw.fillna(np.inf).to_numpy(float)))
+        dc_sched_mw=np.clip(
+            dcl.p_mw.to_numpy(float),
+            -dcl.max_p_mw.fillna(np.inf).to_numpy(float),
+            dcl.max_p_mw.fillna(np.inf).to_numpy(float),
+        ),
+    )
 
 
 def _unlimited_ext_grid_buses(net: pp.pandapowerNet) -> list[int]:
@@ -233,8 +267,9 @@ def run_adequacy(
     units = generating_units(net, include_ext_grid=include_ext_grid)
     unlimited = include_ext_grid and bool(_unlimited_ext_grid_buses(net))
     if len(units.capacity_mw) == 0 and not unlimited:
-        raise CaseError(f"{case_name or 'net'}: no in-service generating units (gen/sgen) "
-                        "with capacity > 0")
+        raise CaseError(
+            f"{case_name or 'net'}: no in-service generating units (gen/sgen) with capacity > 0"
+        )
     if step_mw is not None and step_mw <= 0:
         raise CaseError(f"--step must be > 0 MW, got {step_mw}")
     peak = _peak_load_mw(net) if peak_mw is None else float(peak_mw)
@@ -245,27 +280,47 @@ def run_adequacy(
         step_mw = auto_step_mw(units.capacity_mw)
     cap_grid = np.round(units.capacity_mw / step_mw) * step_mw
     if cap_grid.sum() / step_mw > 2e7:
-        raise CaseError(f"COPT grid of {cap_grid.sum() / step_mw:.3g} steps is too large; "
-                        f"use a coarser --step than {step_mw} MW")
+        raise CaseError(
+            f"COPT grid of {cap_grid.sum() / step_mw:.3g} steps is too large; "
+            f"use a coarser --step than {step_mw} MW"
+        )
     der = units.derated_probability > 0
     multistate = [
-        (np.array([0.0, np.round(units.derated_outage_mw[i] / step_mw) * step_mw, cap_grid[i]]),
-         np.array([1 - units.forced_outage_rate[i] - units.derated_probability[i],
-                   units.derated_probability[i], units.forced_outage_rate[i]]))
-        for i in np.flatnonzero(der)]
+        (
+            np.array([0.0, np.round(units.derated_outage_mw[i] / step_mw) * step_mw, cap_grid[i]]),
+            np.array(
+                [
+                    1 - units.forced_outage_rate[i] - units.derated_probability[i],
+                    units.derated_probability[i],
+                    units.forced_outage_rate[i],
+                ]
+            ),
+        )
+        for i in np.flatnonzero(der)
+    ]
     # frequencies (LOLF) are tracked for two-state units only
-    copt = core.build_copt(cap_grid[~der], units.forced_outage_rate[~der],
-                           mttr_h=None if der.any() else units.mttr_h, step_mw=step_mw,
-                           multistate=multistate)
+    copt = core.build_copt(
+        cap_grid[~der],
+        units.forced_outage_rate[~der],
+        mttr_h=None if der.any() else units.mttr_h,
+        step_mw=step_mw,
+        multistate=multistate,
+    )
     h = core.loss_of_load(copt, hourly, period_h=1.0)
     if unlimited:
         # an unlimited external infeed (ext_grid without max_p_mw) always covers the load:
         # HL-I indices are zero; only HL-II (network limits, branch outages) says more
-        h = core.LoleResult(lolp=np.zeros_like(hourly), lole=0.0, eens_mwh=0.0,
-                            lolf_per_year=0.0, eens_per_period_mwh=np.zeros_like(hourly))
+        h = core.LoleResult(
+            lolp=np.zeros_like(hourly),
+            lole=0.0,
+            eens_mwh=0.0,
+            lolf_per_year=0.0,
+            eens_per_period_mwh=np.zeros_like(hourly),
+        )
     installed = math.inf if unlimited else copt.installed_mw
     rows = {
-        "installed_mw": installed, "peak_load_mw": float(hourly.max()),
+        "installed_mw": installed,
+        "peak_load_mw": float(hourly.max()),
         "reserve_percent": 100 * (installed - float(hourly.max())) / float(hourly.max()),
         "hours": hours,
         "lolp": h.lole / hours,
@@ -278,38 +333,73 @@ def run_adequacy(
     if daily is not None:
         rows["lole_d_per_year"] = 0.0 if unlimited else core.loss_of_load(copt, daily).lole
     indices = pd.DataFrame([rows], index=pd.Index(["hl1"], name="level"))
-    units_df = pd.DataFrame({
-        "element": units.element, "name": units.name, "bus": units.bus,
-        "capacity_mw": units.capacity_mw, "forced_outage_rate": units.forced_outage_rate,
-        "mttf_h": units.mttf_h, "mttr_h": units.mttr_h,
-        "derated_outage_mw": units.derated_outage_mw,
-        "derated_probability": units.derated_probability})
+    units_df = pd.DataFrame(
+        {
+            "element": units.element,
+            "name": units.name,
+            "bus": units.bus,
+            "capacity_mw": units.capacity_mw,
+            "forced_outage_rate": units.forced_outage_rate,
+            "mttf_h": units.mttf_h,
+            "mttr_h": units.mttr_h,
+            "derated_outage_mw": units.derated_outage_mw,
+            "derated_probability": units.derated_probability,
+        }
+    )
     k = np.arange(len(copt.p_cum))
-    copt_df = pd.DataFrame({"outage_mw": k * step_mw, "probability": copt.p_exact,
-                            "cumulative_probability": copt.p_cum})
-    result = AdequacyResult(case_name=case_name, units=units_df, indices=indices, copt=copt_df,
-                            load_model=str(load_model))
+    copt_df = pd.DataFrame(
+        {
+            "outage_mw": k * step_mw,
+            "probability": copt.p_exact,
+            "cumulative_probability": copt.p_cum,
+        }
+    )
+    result = AdequacyResult(
+        case_name=case_name,
+        units=units_df,
+        indices=indices,
+        copt=copt_df,
+        load_model=str(load_model),
+    )
     if composite:
         s = _composite_system(net, units, d, include_ext_grid)
         rng = np.random.default_rng(seed)
-        r = sample_composite(s, hourly / peak, rng, target_cov=target_cov,
-                             max_samples=max_samples, hours_per_year=hours, progress=progress)
-        result.composite = pd.DataFrame([{
-            "samples": r.samples, "lp_solved": r.lp_solved, "lp_failed": r.lp_failed,
-            "lole_h_per_year": r.lole_h_per_year,
-            "lole_ci95_low_h_per_year": r.lole_ci95_h_per_year[0],
-            "lole_ci95_high_h_per_year": r.lole_ci95_h_per_year[1],
-            "eens_mwh_per_year": r.eens_mwh_per_year,
-            "eens_ci95_low_mwh_per_year": r.eens_ci95_mwh_per_year[0],
-            "eens_ci95_high_mwh_per_year": r.eens_ci95_mwh_per_year[1],
-            "eens_cov": r.eens_cov, "duration_s": r.seconds,
-            "states_per_s": r.samples / r.seconds if r.seconds > 0 else math.nan,
-        }], index=pd.Index(["hl2"], name="level"))
+        r = sample_composite(
+            s,
+            hourly / peak,
+            rng,
+            target_cov=target_cov,
+            max_samples=max_samples,
+            hours_per_year=hours,
+            progress=progress,
+        )
+        result.composite = pd.DataFrame(
+            [
+                {
+                    "samples": r.samples,
+                    "lp_solved": r.lp_solved,
+                    "lp_failed": r.lp_failed,
+                    "lole_h_per_year": r.lole_h_per_year,
+                    "lole_ci95_low_h_per_year": r.lole_ci95_h_per_year[0],
+                    "lole_ci95_high_h_per_year": r.lole_ci95_h_per_year[1],
+                    "eens_mwh_per_year": r.eens_mwh_per_year,
+                    "eens_ci95_low_mwh_per_year": r.eens_ci95_mwh_per_year[0],
+                    "eens_ci95_high_mwh_per_year": r.eens_ci95_mwh_per_year[1],
+                    "eens_cov": r.eens_cov,
+                    "duration_s": r.seconds,
+                    "states_per_s": r.samples / r.seconds if r.seconds > 0 else math.nan,
+                }
+            ],
+            index=pd.Index(["hl2"], name="level"),
+        )
         bus_index = net.bus[net.bus.in_service.astype(bool)].index
-        result.composite_bus = pd.DataFrame({
-            "lole_h_per_year": r.bus_lole_h_per_year,
-            "eens_mwh_per_year": r.bus_eens_mwh_per_year},
-            index=pd.Index(bus_index, name="bus"))
+        result.composite_bus = pd.DataFrame(
+            {
+                "lole_h_per_year": r.bus_lole_h_per_year,
+                "eens_mwh_per_year": r.bus_eens_mwh_per_year,
+            },
+            index=pd.Index(bus_index, name="bus"),
+        )
     return result
 
 
@@ -317,12 +407,22 @@ def write_adequacy(w: ResultWriter, result: AdequacyResult) -> None:
     """Write the study's tables under ``/adequacy`` (see docs/results-format.md)."""
     w.set_attrs("adequacy", load_model=result.load_model, case_name=result.case_name)
     w.write_table("adequacy/indices", result.indices, units={"lolp": "", "hours": "h"})
-    w.write_table("adequacy/units", result.units,
-                  units={"forced_outage_rate": "", "derated_probability": ""})
-    w.write_table("adequacy/copt", result.copt,
-                  units={"probability": "", "cumulative_probability": ""})
+    w.write_table(
+        "adequacy/units", result.units, units={"forced_outage_rate": "", "derated_probability": ""}
+    )
+    w.write_table(
+        "adequacy/copt", result.copt, units={"probability": "", "cumulative_probability": ""}
+    )
     if not result.composite.empty:
-        w.write_table("adequacy/composite", result.composite,
-                      units={"samples": "", "lp_solved": "", "lp_failed": "", "eens_cov": "",
-                             "states_per_s": "1/s"})
+        w.write_table(
+            "adequacy/composite",
+            result.composite,
+            units={
+                "samples": "",
+                "lp_solved": "",
+                "lp_failed": "",
+                "eens_cov": "",
+                "states_per_s": "1/s",
+            },
+        )
         w.write_table("adequacy/composite_bus", result.composite_bus)

@@ -69,12 +69,15 @@ def _with_temporary(m: ReliabilityModel) -> tuple[ReliabilityModel, np.ndarray]:
         rate_per_year=np.r_[ev.rate_per_year, m.temp_rate_per_year[k]],
         repair_h=np.r_[ev.repair_h, np.full(len(k), m.temp_restore_h)],
         on_device=np.r_[ev.on_device, np.zeros(len(k), dtype=bool)],
-        restore_h=np.r_[restore, np.full(len(k), np.nan)])
+        restore_h=np.r_[restore, np.full(len(k), np.nan)],
+    )
     return dataclasses.replace(
-        m, events=events, event_label=[*m.event_label, *(f"{m.temp_label[i]} (temporary)"
-                                                         for i in k)],
+        m,
+        events=events,
+        event_label=[*m.event_label, *(f"{m.temp_label[i]} (temporary)" for i in k)],
         event_kind=[*m.event_kind, *(["temporary"] * len(k))],
-        event_length_km=np.r_[m.event_length_km, np.full(len(k), np.nan)]), mom
+        event_length_km=np.r_[m.event_length_km, np.full(len(k), np.nan)],
+    ), mom
 
 
 class PowerFlowTransferCheck:
@@ -86,8 +89,13 @@ class PowerFlowTransferCheck:
     no supplied bus falls below ``min_vm_pu``. Results are cached per (subtree, tie).
     """
 
-    def __init__(self, net: pp.pandapowerNet, m: ReliabilityModel,
-                 max_loading_percent: float = 100.0, min_vm_pu: float = 0.9) -> None:
+    def __init__(
+        self,
+        net: pp.pandapowerNet,
+        m: ReliabilityModel,
+        max_loading_percent: float = 100.0,
+        min_vm_pu: float = 0.9,
+    ) -> None:
         import copy
 
         self.net = copy.deepcopy(net)
@@ -107,17 +115,28 @@ class PowerFlowTransferCheck:
             kind, idx = part.split(" ")[0], part.split(" ")[-1]
             if kind == "bus" and not cut:  # a what-if tie "bus a-b": a new switch, made once
                 a, b = (int(x) for x in idx.split("-"))
-                hit = net.switch[(net.switch.et == "b") & (net.switch.bus == a)
-                                 & (net.switch.element == b)]
-                sid = int(hit.index[0]) if len(hit) else int(
-                    pp.create_switch(net, a, b, et="b", closed=False))
+                hit = net.switch[
+                    (net.switch.et == "b") & (net.switch.bus == a) & (net.switch.element == b)
+                ]
+                sid = (
+                    int(hit.index[0])
+                    if len(hit)
+                    else int(pp.create_switch(net, a, b, et="b", closed=False))
+                )
                 changes.append(("switch", sid, "closed", False))
             elif kind == "switch":
-                changes.append(("switch", int(idx), "closed", bool(net.switch.at[int(idx),
-                                                                                "closed"])))
+                changes.append(
+                    ("switch", int(idx), "closed", bool(net.switch.at[int(idx), "closed"]))
+                )
             elif kind in ("line", "trafo") and cut:
-                changes.append((kind, int(idx), "in_service",
-                                bool(getattr(net, kind).at[int(idx), "in_service"])))
+                changes.append(
+                    (
+                        kind,
+                        int(idx),
+                        "in_service",
+                        bool(getattr(net, kind).at[int(idx), "in_service"]),
+                    )
+                )
             elif kind == "line":  # a tie line: close its open switches
                 on = net.switch[(net.switch.et == "l") & (net.switch.element == int(idx))]
                 changes += [("switch", int(i), "closed", bool(c)) for i, c in on.closed.items()]
@@ -140,19 +159,25 @@ class PowerFlowTransferCheck:
                 pp.runpp(net, init="flat")
             except (LoadflowNotConverged, ValueError, KeyError, IndexError):
                 return False
-            load = [getattr(net, f"res_{t}").loading_percent.max() for t in ("line", "trafo")
-                    if len(getattr(net, f"res_{t}"))]
+            load = [
+                getattr(net, f"res_{t}").loading_percent.max()
+                for t in ("line", "trafo")
+                if len(getattr(net, f"res_{t}"))
+            ]
             vm = net.res_bus.vm_pu.dropna()
-            return bool(net.converged and all(x <= self.max_loading + 1e-9 for x in load
-                                               if x == x)
-                        and (vm.empty or vm.min() >= self.min_vm - 1e-9))
+            return bool(
+                net.converged
+                and all(x <= self.max_loading + 1e-9 for x in load if x == x)
+                and (vm.empty or vm.min() >= self.min_vm - 1e-9)
+            )
         finally:
             for table, idx, col, old in cut + close:
                 getattr(net, table).at[idx, col] = old
 
 
-def _evaluate(m: ReliabilityModel, transfer_ok=None
-              ) -> tuple[ReliabilityModel, core.Segments, np.ndarray, np.ndarray, np.ndarray]:
+def _evaluate(
+    m: ReliabilityModel, transfer_ok=None
+) -> tuple[ReliabilityModel, core.Segments, np.ndarray, np.ndarray, np.ndarray]:
     m, mom = _with_temporary(m)
     seg = core.build_segments(m.network, m.events, transfer_ok)
     lam, u = core.load_point_indices(seg, m.events, len(m.lp_load))
@@ -164,17 +189,24 @@ def _maifi(mom: np.ndarray, customers: np.ndarray) -> float:
     return float(np.dot(mom, customers) / n) if n > 0 else 0.0
 
 
-def _group_indices(m: ReliabilityModel, lam: np.ndarray, u: np.ndarray, mom: np.ndarray
-                   ) -> pd.DataFrame:
+def _group_indices(
+    m: ReliabilityModel, lam: np.ndarray, u: np.ndarray, mom: np.ndarray
+) -> pd.DataFrame:
     rows = []
     net = m.network
     for feeder in sorted(set(m.lp_feeder), key=str):
         sel = m.lp_feeder == feeder
         cls = _majority_class(m.lp_class[sel], net.lp_customers[sel])
-        rows.append({"feeder": feeder, "reliability_class": cls,
-                     **core.system_indices(lam[sel], u[sel], net.lp_customers[sel],
-                                           net.lp_p_avg_mw[sel]),
-                     "maifi_per_year": _maifi(mom[sel], net.lp_customers[sel])})
+        rows.append(
+            {
+                "feeder": feeder,
+                "reliability_class": cls,
+                **core.system_indices(
+                    lam[sel], u[sel], net.lp_customers[sel], net.lp_p_avg_mw[sel]
+                ),
+                "maifi_per_year": _maifi(mom[sel], net.lp_customers[sel]),
+            }
+        )
     return pd.DataFrame(rows).set_index("feeder")
 
 
@@ -186,21 +218,28 @@ def _majority_class(classes: np.ndarray, customers: np.ndarray) -> str:
 
 def _verdict(feeders: pd.DataFrame, system: pd.DataFrame, target: float | None) -> pd.DataFrame:
     rows = []
-    scopes = [(f"feeder {k}" if not str(k).startswith("feeder") else str(k), r)
-              for k, r in feeders.iterrows()]
+    scopes = [
+        (f"feeder {k}" if not str(k).startswith("feeder") else str(k), r)
+        for k, r in feeders.iterrows()
+    ]
     scopes.append(("system", system.iloc[0]))
     for scope, r in scopes:
         cls = r["reliability_class"]
         tgt = target if target is not None else target_percent(cls)
         allowed = (1.0 - tgt / 100.0) * HOURS_PER_YEAR
         asai_pct = 100.0 * r["asai"]
-        rows.append({
-            "scope": scope, "reliability_class": cls, "target_percent": tgt,
-            "asai_percent": asai_pct, "saidi_h_per_year": r["saidi_h_per_year"],
-            "allowed_unavailability_h_per_year": allowed,
-            "margin_min_per_year": (allowed - r["saidi_h_per_year"]) * 60.0,
-            "passed": bool(asai_pct >= tgt - 1e-12),
-        })
+        rows.append(
+            {
+                "scope": scope,
+                "reliability_class": cls,
+                "target_percent": tgt,
+                "asai_percent": asai_pct,
+                "saidi_h_per_year": r["saidi_h_per_year"],
+                "allowed_unavailability_h_per_year": allowed,
+                "margin_min_per_year": (allowed - r["saidi_h_per_year"]) * 60.0,
+                "passed": bool(asai_pct >= tgt - 1e-12),
+            }
+        )
     return pd.DataFrame(rows).set_index("scope")
 
 
@@ -213,26 +252,32 @@ def _components(m: ReliabilityModel, seg: core.Segments) -> pd.DataFrame:
     n_cust = float(net.lp_customers.sum())
     saidi = ev.rate_per_year * (cf + cr * ev.repair_h) / n_cust
     ens = ev.rate_per_year * (ef + er * ev.repair_h)
-    df = pd.DataFrame({
-        "element": m.event_label,
-        "name": [" || ".join(m.element_name.get(x, "") for x in lab.split(" || "))
-                 for lab in m.event_label],
-        "kind": m.event_kind,
-        "failure_rate_per_year": ev.rate_per_year, "repair_time_h": ev.repair_h,
-        "saifi_per_year": ev.rate_per_year * ci / n_cust,
-        "saidi_h_per_year": saidi,
-        "saidi_share_percent": 100 * saidi / saidi.sum() if saidi.sum() > 0 else 0.0,
-        "ens_mwh_per_year": ens,
-        "ens_share_percent": 100 * ens / ens.sum() if ens.sum() > 0 else 0.0,
-    })
+    df = pd.DataFrame(
+        {
+            "element": m.event_label,
+            "name": [
+                " || ".join(m.element_name.get(x, "") for x in lab.split(" || "))
+                for lab in m.event_label
+            ],
+            "kind": m.event_kind,
+            "failure_rate_per_year": ev.rate_per_year,
+            "repair_time_h": ev.repair_h,
+            "saifi_per_year": ev.rate_per_year * ci / n_cust,
+            "saidi_h_per_year": saidi,
+            "saidi_share_percent": 100 * saidi / saidi.sum() if saidi.sum() > 0 else 0.0,
+            "ens_mwh_per_year": ens,
+            "ens_share_percent": 100 * ens / ens.sum() if ens.sum() > 0 else 0.0,
+        }
+    )
     return df.sort_values("saidi_h_per_year", ascending=False).reset_index(drop=True)
 
 
 _WHATIF = re.compile(r"^\s*(\w+)\s*@\s*(line|trafo|switch|bus)\s*:\s*(\d+)(?:\s*-\s*(\d+))?\s*$")
 
 
-def apply_what_if(m: ReliabilityModel, change: str, defaults: ReliabilityDefaults
-                  ) -> ReliabilityModel:
+def apply_what_if(
+    m: ReliabilityModel, change: str, defaults: ReliabilityDefaults
+) -> ReliabilityModel:
     """A copy of ``m`` with one candidate change applied (the net is not touched).
 
     Changes: ``sectionalizer@line:12`` (also ``recloser``, ``fuse``, ``breaker``,
@@ -242,8 +287,10 @@ def apply_what_if(m: ReliabilityModel, change: str, defaults: ReliabilityDefault
     """
     mt = _WHATIF.match(change)
     if not mt:
-        raise CaseError(f"--what-if {change!r}: must look like 'sectionalizer@line:12', "
-                        "'tie@bus:12-40' or 'underground@line:12'")
+        raise CaseError(
+            f"--what-if {change!r}: must look like 'sectionalizer@line:12', "
+            "'tie@bus:12-40' or 'underground@line:12'"
+        )
     what, et, a, b = mt.group(1).lower(), mt.group(2), int(mt.group(3)), mt.group(4)
     net = m.network
     if what == "tie":
@@ -253,25 +300,30 @@ def apply_what_if(m: ReliabilityModel, change: str, defaults: ReliabilityDefault
         if missing:
             raise CaseError(f"--what-if {change!r}: bus {missing} not in the net")
         new = dataclasses.replace(
-            net, tie_a=np.r_[net.tie_a, m.bus_node[a]], tie_b=np.r_[net.tie_b, m.bus_node[int(b)]],
+            net,
+            tie_a=np.r_[net.tie_a, m.bus_node[a]],
+            tie_b=np.r_[net.tie_b, m.bus_node[int(b)]],
             tie_switch_time_h=np.r_[net.tie_switch_time_h, defaults.tie_switching_time_h],
-            tie_capacity_mva=np.r_[net.tie_capacity_mva, math.inf])
+            tie_capacity_mva=np.r_[net.tie_capacity_mva, math.inf],
+        )
         return dataclasses.replace(m, network=new, tie_label=[*m.tie_label, f"bus {a}-{b}"])
     label = f"{et} {a}"
     if label not in m.element_edge:
         raise CaseError(f"--what-if {change!r}: {label} is not a branch of the supply tree")
     e = m.element_edge[label]
     if what in DEVICE_FOR_WHATIF:
-        if (net.edge_device[e] in core.PROTECTIVE
-                and DEVICE_FOR_WHATIF[what] not in core.PROTECTIVE):
-            raise CaseError(f"--what-if {change!r}: {label} already has a protective device; "
-                            "put the sectionalizer on another branch")
+        if net.edge_device[e] in core.PROTECTIVE and DEVICE_FOR_WHATIF[what] not in core.PROTECTIVE:
+            raise CaseError(
+                f"--what-if {change!r}: {label} already has a protective device; "
+                "put the sectionalizer on another branch"
+            )
         dev = net.edge_device.copy()
         dev[e] = DEVICE_FOR_WHATIF[what]
         t = net.edge_switch_time_h.copy()
         t[e] = defaults.switching_time_h
-        return dataclasses.replace(m, network=dataclasses.replace(
-            net, edge_device=dev, edge_switch_time_h=t))
+        return dataclasses.replace(
+            m, network=dataclasses.replace(net, edge_device=dev, edge_switch_time_h=t)
+        )
     if what == "underground":
         if et != "line":
             raise CaseError(f"--what-if {change!r}: only lines can be undergrounded")
@@ -282,10 +334,13 @@ def apply_what_if(m: ReliabilityModel, change: str, defaults: ReliabilityDefault
             length = m.event_length_km[i]
             rate[i] = defaults.line_mv_cable_failure_rate_per_km_year * length
             rep[i] = defaults.line_mv_cable_repair_time_h
-        return dataclasses.replace(m, events=dataclasses.replace(
-            m.events, rate_per_year=rate, repair_h=rep))
-    raise CaseError(f"--what-if {change!r}: unknown change {what!r}, must be one of "
-                    f"{[*DEVICE_FOR_WHATIF, 'tie', 'underground']}")
+        return dataclasses.replace(
+            m, events=dataclasses.replace(m.events, rate_per_year=rate, repair_h=rep)
+        )
+    raise CaseError(
+        f"--what-if {change!r}: unknown change {what!r}, must be one of "
+        f"{[*DEVICE_FOR_WHATIF, 'tie', 'underground']}"
+    )
 
 
 def run_reliability(
@@ -328,8 +383,9 @@ def run_reliability(
     if method not in ("analytical", "mc"):
         raise CaseError(f"method must be 'analytical' or 'mc', got {method!r} instead")
     if transfer_check not in ("capacity", "powerflow"):
-        raise CaseError(f"transfer_check must be 'capacity' or 'powerflow', got "
-                        f"{transfer_check!r} instead")
+        raise CaseError(
+            f"transfer_check must be 'capacity' or 'powerflow', got {transfer_check!r} instead"
+        )
     if target is not None and not 0 < target < 100:
         raise CaseError(f"--target must be a percentage in (0, 100), got {target}")
     d = defaults or ReliabilityDefaults()
@@ -343,24 +399,43 @@ def run_reliability(
 
     m, seg, lam, u, mom = _evaluate(m, checker(m))
     nw = m.network
-    lp = pd.DataFrame({
-        "name": m.lp_name, "bus": m.lp_bus, "feeder": m.lp_feeder,
-        "reliability_class": m.lp_class, "customers": nw.lp_customers,
-        "p_avg_mw": nw.lp_p_avg_mw, "failure_rate_per_year": lam,
-        "outage_duration_h": np.divide(u, lam, out=np.zeros_like(u), where=lam > 0),
-        "unavailability_h_per_year": u, "ens_mwh_per_year": u * nw.lp_p_avg_mw,
-        "momentary_per_year": mom,
-    }, index=pd.Index(m.lp_load, name="load"))
+    lp = pd.DataFrame(
+        {
+            "name": m.lp_name,
+            "bus": m.lp_bus,
+            "feeder": m.lp_feeder,
+            "reliability_class": m.lp_class,
+            "customers": nw.lp_customers,
+            "p_avg_mw": nw.lp_p_avg_mw,
+            "failure_rate_per_year": lam,
+            "outage_duration_h": np.divide(u, lam, out=np.zeros_like(u), where=lam > 0),
+            "unavailability_h_per_year": u,
+            "ens_mwh_per_year": u * nw.lp_p_avg_mw,
+            "momentary_per_year": mom,
+        },
+        index=pd.Index(m.lp_load, name="load"),
+    )
     feeders = _group_indices(m, lam, u, mom)
-    system = pd.DataFrame([{
-        "reliability_class": _majority_class(m.lp_class, nw.lp_customers),
-        **core.system_indices(lam, u, nw.lp_customers, nw.lp_p_avg_mw),
-        "maifi_per_year": _maifi(mom, nw.lp_customers)}],
-        index=pd.Index(["system"], name="scope"))
+    system = pd.DataFrame(
+        [
+            {
+                "reliability_class": _majority_class(m.lp_class, nw.lp_customers),
+                **core.system_indices(lam, u, nw.lp_customers, nw.lp_p_avg_mw),
+                "maifi_per_year": _maifi(mom, nw.lp_customers),
+            }
+        ],
+        index=pd.Index(["system"], name="scope"),
+    )
     result = ReliabilityResult(
-        case_name=case_name, load_points=lp, feeders=feeders, system=system,
-        components=_components(m, seg), verdict=_verdict(feeders, system, target),
-        method=method, transfer_check=transfer_check)
+        case_name=case_name,
+        load_points=lp,
+        feeders=feeders,
+        system=system,
+        components=_components(m, seg),
+        verdict=_verdict(feeders, system, target),
+        method=method,
+        transfer_check=transfer_check,
+    )
     if what_if:
         rows = []
         base = system.iloc[0]
@@ -368,45 +443,61 @@ def run_reliability(
             m2 = apply_what_if(base_model, change, d)
             _, _, lam2, u2, mom2 = _evaluate(m2, checker(m2))
             s2 = core.system_indices(lam2, u2, nw.lp_customers, nw.lp_p_avg_mw)
-            rows.append({
-                "change": change, "saifi_per_year": s2["saifi_per_year"],
-                "saidi_h_per_year": s2["saidi_h_per_year"],
-                "ens_mwh_per_year": s2["ens_mwh_per_year"],
-                "delta_saifi_per_year": s2["saifi_per_year"] - base.saifi_per_year,
-                "delta_maifi_per_year": _maifi(mom2, nw.lp_customers) - base.maifi_per_year,
-                "delta_saidi_min_per_year": 60 * (s2["saidi_h_per_year"] - base.saidi_h_per_year),
-                "delta_ens_mwh_per_year": s2["ens_mwh_per_year"] - base.ens_mwh_per_year,
-                "asai_percent": 100 * s2["asai"],
-            })
+            rows.append(
+                {
+                    "change": change,
+                    "saifi_per_year": s2["saifi_per_year"],
+                    "saidi_h_per_year": s2["saidi_h_per_year"],
+                    "ens_mwh_per_year": s2["ens_mwh_per_year"],
+                    "delta_saifi_per_year": s2["saifi_per_year"] - base.saifi_per_year,
+                    "delta_maifi_per_year": _maifi(mom2, nw.lp_customers) - base.maifi_per_year,
+                    "delta_saidi_min_per_year": 60
+                    * (s2["saidi_h_per_year"] - base.saidi_h_per_year),
+                    "delta_ens_mwh_per_year": s2["ens_mwh_per_year"] - base.ens_mwh_per_year,
+                    "asai_percent": 100 * s2["asai"],
+                }
+            )
         result.what_if = pd.DataFrame(rows).set_index("change")
     if method == "mc":
         if years < 2:
             raise CaseError(f"--years must be at least 2, got {years}")
         rng = np.random.default_rng(seed)
         f, dd, e = core.sample_annual(seg, m.events, nw.lp_customers, nw.lp_p_avg_mw, years, rng)
-        result.mc_years = pd.DataFrame({"saifi_per_year": f, "saidi_h_per_year": dd,
-                                        "ens_mwh_per_year": e},
-                                       index=pd.RangeIndex(years, name="year"))
+        result.mc_years = pd.DataFrame(
+            {"saifi_per_year": f, "saidi_h_per_year": dd, "ens_mwh_per_year": e},
+            index=pd.RangeIndex(years, name="year"),
+        )
         rows = []
         base = system.iloc[0]
         for col, vals in result.mc_years.items():
             mean = float(vals.mean())
             se = float(vals.std(ddof=1) / math.sqrt(years))
-            rows.append({
-                "index_name": col, "analytical": float(base[col]), "mean": mean,
-                "std_error": se, "ci95_low": mean - Z95 * se, "ci95_high": mean + Z95 * se,
-                "p05": float(np.percentile(vals, 5)), "p50": float(np.percentile(vals, 50)),
-                "p95": float(np.percentile(vals, 95)),
-                "analytical_in_ci95": bool(abs(mean - base[col]) <= Z95 * se),
-            })
+            rows.append(
+                {
+                    "index_name": col,
+                    "analytical": float(base[col]),
+                    "mean": mean,
+                    "std_error": se,
+                    "ci95_low": mean - Z95 * se,
+                    "ci95_high": mean + Z95 * se,
+                    "p05": float(np.percentile(vals, 5)),
+                    "p50": float(np.percentile(vals, 50)),
+                    "p95": float(np.percentile(vals, 95)),
+                    "analytical_in_ci95": bool(abs(mean - base[col]) <= Z95 * se),
+                }
+            )
         result.mc_summary = pd.DataFrame(rows).set_index("index_name")
     return result
 
 
 def write_reliability(w: ResultWriter, result: ReliabilityResult) -> None:
     """Write the study's tables under ``/reliability`` (see docs/results-format.md)."""
-    w.set_attrs("reliability", method=result.method, case_name=result.case_name,
-                transfer_check=result.transfer_check)
+    w.set_attrs(
+        "reliability",
+        method=result.method,
+        case_name=result.case_name,
+        transfer_check=result.transfer_check,
+    )
     w.write_table("reliability/load_points", result.load_points)
     w.write_table("reliability/feeders", result.feeders)
     w.write_table("reliability/system", result.system)
@@ -415,8 +506,11 @@ def write_reliability(w: ResultWriter, result: ReliabilityResult) -> None:
     if not result.what_if.empty:
         w.write_table("reliability/what_if", result.what_if)
     if not result.mc_summary.empty:
-        w.write_table("reliability/mc_summary", result.mc_summary,
-                      units={c: "" for c in result.mc_summary.columns})
+        w.write_table(
+            "reliability/mc_summary",
+            result.mc_summary,
+            units={c: "" for c in result.mc_summary.columns},
+        )
         w.write_table("reliability/mc_years", result.mc_years)
 
 

@@ -34,11 +34,22 @@ for lp, _cust, p_avg, _peak, has_trafo, _type in d["load_points"]:
     lam_main = sum(s["lam"] for s in main if s["feeder"] == feeder)
     ending = sum(s["lam"] for s in main if s["to"] == node)
     lam = lam_main + lat["lam"] + (lam_t if has_trafo else 0.0)
-    u = (lam_main * t_sw + ending * (r_line - t_sw) + lat["lam"] * r_line
-         + (lam_t * r_t if has_trafo else 0.0))
+    u = (
+        lam_main * t_sw
+        + ending * (r_line - t_sw)
+        + lat["lam"] * r_line
+        + (lam_t * r_t if has_trafo else 0.0)
+    )
     rows.append([lp, f"{lam:.10g}", f"{u / lam:.10g}", f"{u:.10g}", f"{u * p_avg:.10g}"])
 with open(here / "expected_load_points.csv", "w", newline="") as f:
     w = csv.writer(f)
-    w.writerow(["load_point", "failure_rate_per_year", "outage_duration_h",
-                "unavailability_h_per_year", "ens_mwh_per_year"])
+    w.writerow(
+        [
+            "load_point",
+            "failure_rate_per_year",
+            "outage_duration_h",
+            "unavailability_h_per_year",
+            "ens_mwh_per_year",
+        ]
+    )
     w.writerows(rows)
