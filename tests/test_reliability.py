@@ -338,3 +338,13 @@ def test_bundled_distribution_cases_evaluate_consistently(case: str) -> None:
     assert (lp.unavailability_h_per_year >= 0).all() and (lp.failure_rate_per_year > 0).all()
     v = res.verdict.loc["system"]
     assert bool(v.passed) == (v.asai_percent >= v.target_percent)
+
+
+def test_what_if_combined_changes_add_up_here() -> None:
+    # fusing L4 and adding the LA-D tie touch disjoint outage effects in the hand example, so
+    # the combined candidate's SAIDI change is the sum of the single ones
+    res = run_reliability(
+        two_feeders(), what_if=["fuse@line:4", "tie@bus:4-6", "fuse@line:4+tie@bus:4-6"]
+    )
+    w = res.what_if.delta_saidi_min_per_year
+    assert w["fuse@line:4+tie@bus:4-6"] == pytest.approx(w["fuse@line:4"] + w["tie@bus:4-6"])

@@ -128,7 +128,8 @@ def print_reliability(r: ReliabilityResult, top: int) -> None:
     "what_if",
     multiple=True,
     help="Candidate change, repeatable: 'sectionalizer@line:12' (also recloser, fuse, "
-    "breaker, disconnector), 'tie@bus:12-40', 'underground@line:12'.",
+    "breaker, disconnector), 'tie@bus:12-40', 'underground@line:12'; join changes "
+    "with '+' to evaluate them together.",
 )
 @click.option(
     "--transfer-check",

@@ -283,8 +283,13 @@ def apply_what_if(
     Changes: ``sectionalizer@line:12`` (also ``recloser``, ``fuse``, ``breaker``,
     ``disconnector``; at the upstream end of the element), ``tie@bus:12-40`` (a normally-open
     tie between two buses, unlimited capacity), ``underground@line:12`` (the line gets the MV
-    cable failure rate per km and repair time of the defaults).
+    cable failure rate per km and repair time of the defaults). Several changes joined by
+    ``+`` form one candidate (``tie@bus:12-40+sectionalizer@line:7``).
     """
+    if "+" in change:
+        for part in change.split("+"):
+            m = apply_what_if(m, part, defaults)
+        return m
     mt = _WHATIF.match(change)
     if not mt:
         raise CaseError(
