@@ -78,33 +78,53 @@ def mismatch(
 
 
 def update_voltage(
+    double complex[:, ::1] v,
     double[:, ::1] va,
     double[:, ::1] vm,
     const double[:, ::1] dx,
     const cnp.int64_t[::1] pvpq,
     const cnp.int64_t[::1] pq,
 ):
-    """Apply a Newton step to ``va`` (rad) and ``vm`` (pu) in place; return ``vm*exp(1j*va)``."""
+    """Apply a Newton step to ``va`` (rad), ``vm`` (pu) and ``v = vm*exp(1j*va)`` in place.
+
+    ``v`` is rotated by each angle change and scaled by each magnitude ratio instead of being
+    rebuilt with cos/sin: steps below 0.01 rad use the Taylor series of cos/sin to order 6/7
+    (truncation < 1e-18), larger ones the library functions."""
     cdef Py_ssize_t n_states = va.shape[0]
-    cdef Py_ssize_t n_bus = va.shape[1]
     cdef Py_ssize_t npvpq = pvpq.shape[0]
     cdef Py_ssize_t npq = pq.shape[0]
-    v_arr = np.empty((n_states, n_bus), dtype=np.complex128)
-    cdef double[:, ::1] v = v_arr.view(np.float64)
+    cdef double[:, ::1] vr = np.asarray(v).view(np.float64)
     cdef Py_ssize_t k, a, i
-    cdef double m, ang
+    cdef double d, d2, c, sn, re, im, m_old, m_new, r
     with nogil:
         for k in range(n_states):
             for a in range(npvpq):
-                va[k, pvpq[a]] += dx[k, a]
+                i = pvpq[a]
+                d = dx[k, a]
+                va[k, i] += d
+                if fabs(d) < 1e-2:
+                    d2 = d * d
+                    c = 1.0 - d2 * (0.5 - d2 * (1.0 / 24.0 - d2 / 720.0))
+                    sn = d * (1.0 - d2 * (1.0 / 6.0 - d2 * (1.0 / 120.0 - d2 / 5040.0)))
+                else:
+                    c = cos(d)
+                    sn = sin(d)
+                re = vr[k, 2 * i]
+                im = vr[k, 2 * i + 1]
+                vr[k, 2 * i] = re * c - im * sn
+                vr[k, 2 * i + 1] = re * sn + im * c
             for a in range(npq):
-                vm[k, pq[a]] += dx[k, npvpq + a]
-            for i in range(n_bus):
-                m = vm[k, i]
-                ang = va[k, i]
-                v[k, 2 * i] = m * cos(ang)
-                v[k, 2 * i + 1] = m * sin(ang)
-    return v_arr
+                i = pq[a]
+                m_old = vm[k, i]
+                m_new = m_old + dx[k, npvpq + a]
+                vm[k, i] = m_new
+                if m_old != 0.0:
+                    r = m_new / m_old
+                    vr[k, 2 * i] *= r
+                    vr[k, 2 * i + 1] *= r
+                else:
+                    vr[k, 2 * i] = m_new * cos(va[k, i])
+                    vr[k, 2 * i + 1] = m_new * sin(va[k, i])
 
 
 def lu_solve(

@@ -54,32 +54,30 @@ def mismatch(
 
 
 def update_voltage(
+    v: np.ndarray,
     va: np.ndarray,
     vm: np.ndarray,
     dx: np.ndarray,
     pvpq: np.ndarray,
     pq: np.ndarray,
-) -> np.ndarray:
-    """Apply a Newton step in place and return the new complex voltages.
+) -> None:
+    """Apply a Newton step in place to the angles, magnitudes and complex voltages.
 
     Parameters
     ----------
+    v : complex128 (n_states, n_bus)
+        Complex voltages, pu; set to ``vm * exp(1j * va)`` after the step.
     va, vm : float64 (n_states, n_bus)
         Voltage angles (rad) and magnitudes (pu); updated in place.
     dx : float64 (n_states, len(pvpq) + len(pq))
         Step to add: angle changes of ``pvpq`` then magnitude changes of ``pq``.
     pvpq, pq : int64
         Bus positions of the unknowns, as for :func:`mismatch`.
-
-    Returns
-    -------
-    v : complex128 (n_states, n_bus)
-        ``vm * exp(1j * va)``.
     """
     n = len(pvpq)
     va[:, pvpq] += dx[:, :n]
     vm[:, pq] += dx[:, n:]
-    return vm * np.exp(1j * va)
+    v[:] = vm * np.exp(1j * va)
 
 
 def lu_solve(

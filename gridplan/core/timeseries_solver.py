@@ -159,11 +159,13 @@ class BatchNewton:
         )
 
     def _step(
-        self, lu: tuple[np.ndarray, ...], f: np.ndarray, va: np.ndarray, vm: np.ndarray
-    ) -> np.ndarray:
+        self, lu: tuple[np.ndarray, ...], f: np.ndarray, v: np.ndarray, va: np.ndarray,
+        vm: np.ndarray,
+    ) -> None:
+        """One chord/Newton step on C-contiguous (views of) state rows, in place."""
         dx = timeseries_nr.lu_solve(*lu, np.ascontiguousarray(f))
         np.negative(dx, out=dx)
-        return timeseries_nr.update_voltage(va, vm, dx, self.pvpq, self.pq)
+        timeseries_nr.update_voltage(v, va, vm, dx, self.pvpq, self.pq)
 
     def _mismatch(self, v: np.ndarray, sbus: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return timeseries_nr.mismatch(
@@ -190,15 +192,14 @@ class BatchNewton:
         step (it needs a better Jacobian), or after ``n_iter`` steps. While every state of the
         range is still active the arrays are passed as views (no copies).
         """
-        active: np.ndarray | None = None  # None: the whole range a:b
+        # work on the contiguous range as views; when states leave, compact the rest into
+        # local arrays once (one gather per shrink) and write them back at the end
+        idx = np.arange(a, b)
+        lv, lva, lvm, ls = v[a:b], va[a:b], vm[a:b], sbus[a:b]
+        local = False
         prev = None
         for it in range(n_iter + 1):
-            if active is None:
-                f, norm = self._mismatch(v[a:b], sbus[a:b])
-                idx = np.arange(a, b)
-            else:
-                f, norm = self._mismatch(v[active], sbus[active])
-                idx = active
+            f, norm = self._mismatch(lv, ls)
             norm_out[idx] = norm
             done = norm < self.tol
             conv[idx[done]] = True
@@ -206,17 +207,19 @@ class BatchNewton:
             if prev is not None:
                 keep &= norm <= 0.5 * prev
             if it == n_iter or not keep.any():
-                return
-            if active is None and keep.all():
-                v[a:b] = self._step(lu, f, va[a:b], vm[a:b])
-                iters[a:b] += 1
-                prev = norm
-                continue
-            active, f, prev = idx[keep], f[keep], norm[keep]
-            va_a, vm_a = va[active], vm[active]
-            v[active] = self._step(lu, np.ascontiguousarray(f), va_a, vm_a)
-            va[active], vm[active] = va_a, vm_a
-            iters[active] += 1
+                break
+            if not keep.all():
+                if local:  # finished rows go back before compaction
+                    gone = ~keep
+                    v[idx[gone]], va[idx[gone]], vm[idx[gone]] = lv[gone], lva[gone], lvm[gone]
+                idx, f, norm = idx[keep], np.ascontiguousarray(f[keep]), norm[keep]
+                lv, lva, lvm, ls = lv[keep], lva[keep], lvm[keep], ls[keep]
+                local = True
+            self._step(lu, f, lv, lva, lvm)
+            iters[idx] += 1
+            prev = norm
+        if local:
+            v[idx], va[idx], vm[idx] = lv, lva, lvm
 
     def _newton(
         self,
@@ -232,7 +235,6 @@ class BatchNewton:
     ) -> tuple[tuple[np.ndarray, ...] | None, int]:
         """Exact Newton on state ``k`` from ``start`` (arrays in place); returns its last LU
         and the number of factorizations."""
-        rows = np.array([k])
         v[k], va[k], vm[k] = start, np.angle(start), np.abs(start)
         lu = None
         n_fact = 0
@@ -246,9 +248,7 @@ class BatchNewton:
                 return None, n_fact
             lu = self._factor(v[k])
             n_fact += 1
-            va_k, vm_k = va[rows], vm[rows]
-            v[rows] = self._step(lu, f, va_k, vm_k)
-            va[rows], vm[rows] = va_k, vm_k
+            self._step(lu, f, v[k : k + 1], va[k : k + 1], vm[k : k + 1])
             iters[k] += 1
         _, norm = self._mismatch(v[k : k + 1], sbus[k : k + 1])
         norm_out[k] = norm[0]

@@ -109,18 +109,6 @@ class _Injections:
         return np.ascontiguousarray(s)
 
 
-def _row_reduce(func: Callable[..., np.ndarray], arr: np.ndarray, ok: np.ndarray) -> np.ndarray:
-    """Row-wise min/max over the finite entries of converged rows; NaN elsewhere."""
-    out = np.full(arr.shape[0], np.nan)
-    if arr.shape[1] == 0 or not ok.any():
-        return out
-    sub = arr[ok]
-    fill = np.inf if func is np.min else -np.inf
-    red = func(np.where(np.isnan(sub), fill, sub), axis=1)
-    out[ok] = np.where(np.isfinite(red), red, np.nan)
-    return out
-
-
 def _time_values(index: pd.Index) -> np.ndarray:
     if isinstance(index, pd.DatetimeIndex):
         return index.to_numpy(dtype="datetime64[ns]")
@@ -200,7 +188,12 @@ def run(
     vm_high = _Extremes(len(bus_map), "max")
     load_high = {b: _Extremes(len(model.branches[b]["index"]), "max") for b in branch_names}
     step_frames: list[pd.DataFrame] = []
-    keep: dict[str, list[np.ndarray]] = {"vm": [], "va": [], **{b: [] for b in branch_names}}
+    identity_map = bool(bus_on.all()) and np.array_equal(bus_map, np.arange(model.n_bus))
+    full: dict[str, np.ndarray] = {}
+    if out is None:  # results stay in memory: preallocate instead of stacking blocks
+        full = {"vm": np.empty((n, len(bus_map))), "va": np.empty((n, len(bus_map)))}
+        for b in branch_names:
+            full[b] = np.empty((n, len(model.branches[b]["index"])))
     writer = (
         ResultWriter(out, case_name=case_name, case_sha256=case_sha256) if out is not None else None
     )
@@ -214,40 +207,47 @@ def run(
             if ok.size:
                 v_warm = sol.v[ok[-1]]
             v = sol.v
-            v[~sol.converged] = np.nan
-            vm = np.full((stop - start, len(bus_map)), np.nan)
-            va = np.full_like(vm, np.nan)
-            vm[:, bus_on] = np.abs(v[:, bus_map[bus_on]])
-            va[:, bus_on] = np.degrees(np.angle(v[:, bus_map[bus_on]]))
+            conv = sol.converged
+            all_conv = bool(conv.all())
+            if not all_conv:
+                v[~conv] = 0.0  # zero voltages give zero flows; results below set to NaN
+            vm_int = np.abs(v)
+            va_int = np.degrees(np.angle(v))
+            if identity_map:
+                vm, va = vm_int, va_int
+            else:
+                vm = np.full((stop - start, len(bus_map)), np.nan)
+                va = np.full_like(vm, np.nan)
+                vm[:, bus_on] = vm_int[:, bus_map[bus_on]]
+                va[:, bus_on] = va_int[:, bus_map[bus_on]]
             s_f, s_t, i_f, i_t = branchflow.branch_flows(
-                np.ascontiguousarray(np.nan_to_num(v)),
-                model.f,
-                model.t,
-                model.yff,
-                model.yft,
-                model.ytf,
-                model.ytt,
-                model.base_kv,
-                model.base_mva,
+                v, model.f, model.t, model.yff, model.yft, model.ytf, model.ytt,
+                model.base_kv, model.base_mva,
             )
             p_loss = (s_f.real + s_t.real).sum(axis=1)
-            p_loss[~sol.converged] = np.nan
-            loading = {}
+            loading = {b: model.loading(b, i_f, i_t) for b in branch_names}
+            if branch_names:
+                max_ld = np.max([ld.max(axis=1) if ld.shape[1] else np.full(stop - start, -np.inf)
+                                 for ld in loading.values()], axis=0)
+            else:
+                max_ld = np.full(stop - start, np.nan)
+            on = vm_int if identity_map else vm[:, bus_on]
+            vm_min_step = on.min(axis=1) if on.shape[1] else np.full(stop - start, np.nan)
+            vm_max_step = on.max(axis=1) if on.shape[1] else np.full(stop - start, np.nan)
+            if not all_conv:
+                bad = ~conv
+                vm[bad] = np.nan
+                va[bad] = np.nan
+                p_loss[bad] = np.nan
+                max_ld[bad] = np.nan
+                vm_min_step[bad] = np.nan
+                vm_max_step[bad] = np.nan
+                for ld in loading.values():
+                    ld[bad] = np.nan
             for b in branch_names:
-                ld = model.loading(b, i_f, i_t)
-                ld[~sol.converged] = np.nan
-                loading[b] = ld
-                load_high[b].update(ld, start)
+                load_high[b].update(loading[b], start)
             vm_low.update(vm, start)
             vm_high.update(vm, start)
-            conv = sol.converged
-            max_ld = _row_reduce(
-                np.max,
-                np.hstack([loading[b] for b in branch_names])
-                if branch_names
-                else np.empty((stop - start, 0)),
-                conv,
-            )
             with np.errstate(invalid="ignore"):
                 v_viol = ((vm < vmin) | (vm > vmax)).any(axis=1)
                 l_viol = max_ld > max_loading_percent
@@ -258,8 +258,8 @@ def run(
                     "iterations": sol.iterations,
                     "max_mismatch_pu": sol.max_mismatch_pu,
                     "p_loss_mw": p_loss,
-                    "vm_min_pu": _row_reduce(np.min, vm, conv),
-                    "vm_max_pu": _row_reduce(np.max, vm, conv),
+                    "vm_min_pu": vm_min_step,
+                    "vm_max_pu": vm_max_step,
                     "max_loading_percent": max_ld,
                     "violation": v_viol | l_viol,
                 },
@@ -269,10 +269,10 @@ def run(
             if writer is not None:
                 _write_block(writer, model, branch_names, start, n, steps, vm, va, loading)
             else:
-                keep["vm"].append(vm)
-                keep["va"].append(va)
+                full["vm"][start:stop] = vm
+                full["va"][start:stop] = va
                 for b in branch_names:
-                    keep[b].append(loading[b])
+                    full[b][start:stop] = loading[b]
             if progress is not None:
                 progress(stop)
         steps_all = (
@@ -317,21 +317,12 @@ def run(
     if writer is None:
         idx = steps_all.index
         bus_cols = pd.Index(model.bus_index, name="bus")
-        result.vm_pu = pd.DataFrame(
-            np.vstack(keep["vm"]) if keep["vm"] else np.empty((0, len(bus_cols))),
-            index=idx,
-            columns=bus_cols,
-        )
-        result.va_degree = pd.DataFrame(
-            np.vstack(keep["va"]) if keep["va"] else np.empty((0, len(bus_cols))),
-            index=idx,
-            columns=bus_cols,
-        )
+        result.vm_pu = pd.DataFrame(full["vm"], index=idx, columns=bus_cols, copy=False)
+        result.va_degree = pd.DataFrame(full["va"], index=idx, columns=bus_cols, copy=False)
         for b in branch_names:
             cols = pd.Index(model.branches[b]["index"], name=b)
-            result.loading_percent[b] = pd.DataFrame(
-                np.vstack(keep[b]) if keep[b] else np.empty((0, len(cols))), index=idx, columns=cols
-            )
+            result.loading_percent[b] = pd.DataFrame(full[b], index=idx, columns=cols,
+                                                     copy=False)
     return result
 
 
