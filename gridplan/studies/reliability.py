@@ -528,7 +528,8 @@ def plot_saidi_contributions(result: ReliabilityResult, path: str | Path, top: i
 
     comp = result.components.head(top)
     fig, ax = plt.subplots(figsize=(8, 0.35 * len(comp) + 1.5))
-    ax.barh(comp.element[::-1], 60 * comp.saidi_h_per_year[::-1], color="tab:blue")
+    labels = [f"{e} ({n})" if n else e for e, n in zip(comp.element, comp.name, strict=True)]
+    ax.barh(labels[::-1], 60 * comp.saidi_h_per_year.to_numpy()[::-1], color="tab:blue")
     ax.set_xlabel("SAIDI contribution (min per customer-year)")
     total = 60 * float(result.system.iloc[0].saidi_h_per_year)
     ax.set_title(f"{result.case_name}: SAIDI {total:.1f} min/customer-yr, top {len(comp)}")
