@@ -349,7 +349,8 @@ def main() -> None:
                 notes.append(f"only {r['agree']}/{r['steps']} steps agree within 1e-6 pu")
             if r.get("failed"):
                 notes.append(f"{r['failed']} steps did not converge")
-            extra += (" " if extra else "") + "; ".join(notes) if notes else ""
+            if notes:
+                extra += ("; " if extra else " ") + "; ".join(notes)
             print(
                 f"  {label:32s} {r['steps']:9d} {total:10.2f} {rate:9.0f} "
                 f"{g_rate / rate:10.2f} {r['peak_mb']:8.0f} {dvm_s:>22s}{extra}"

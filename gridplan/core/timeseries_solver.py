@@ -159,7 +159,11 @@ class BatchNewton:
         )
 
     def _step(
-        self, lu: tuple[np.ndarray, ...], f: np.ndarray, v: np.ndarray, va: np.ndarray,
+        self,
+        lu: tuple[np.ndarray, ...],
+        f: np.ndarray,
+        v: np.ndarray,
+        va: np.ndarray,
         vm: np.ndarray,
     ) -> None:
         """One chord/Newton step on C-contiguous (views of) state rows, in place."""
@@ -198,6 +202,7 @@ class BatchNewton:
         lv, lva, lvm, ls = v[a:b], va[a:b], vm[a:b], sbus[a:b]
         local = False
         prev = None
+        g_prev = dx_prev = None
         for it in range(n_iter + 1):
             f, norm = self._mismatch(lv, ls)
             norm_out[idx] = norm
@@ -214,8 +219,23 @@ class BatchNewton:
                     v[idx[gone]], va[idx[gone]], vm[idx[gone]] = lv[gone], lva[gone], lvm[gone]
                 idx, f, norm = idx[keep], np.ascontiguousarray(f[keep]), norm[keep]
                 lv, lva, lvm, ls = lv[keep], lva[keep], lvm[keep], ls[keep]
+                if g_prev is not None:
+                    g_prev, dx_prev = g_prev[keep], dx_prev[keep]
                 local = True
-            self._step(lu, f, lv, lva, lvm)
+            # chord step g = -J0^-1 F, accelerated by Anderson mixing with depth 1 (one
+            # scalar per state): the chord iteration converges linearly, the secant
+            # information of the previous step removes most of its slowest mode
+            g = timeseries_nr.lu_solve(*lu, np.ascontiguousarray(f))
+            np.negative(g, out=g)
+            if g_prev is None:
+                dx = g
+            else:
+                dg = g - g_prev
+                den = np.einsum("ij,ij->i", dg, dg)
+                gam = np.einsum("ij,ij->i", dg, g) / np.where(den > 0.0, den, 1.0)
+                dx = np.ascontiguousarray(g - gam[:, None] * (dx_prev + dg))
+            timeseries_nr.update_voltage(lv, lva, lvm, dx, self.pvpq, self.pq)
+            g_prev, dx_prev = g, dx
             iters[idx] += 1
             prev = norm
         if local:
