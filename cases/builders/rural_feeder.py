@@ -119,7 +119,9 @@ def build() -> pp.pandapowerNet:
             net, trunk[-1], node, km, conductor, f"Trunk section {k + 1}", "overhead_10kv"
         )
         if k == 0:
-            add_switch(net, mv, ln, "l", "breaker", manual, name="Feeder CB (auto-reclosing)")
+            feeder_cb = add_switch(
+                net, mv, ln, "l", "breaker", manual, name="Feeder CB (auto-reclosing)"
+            )
         elif device == "R":
             add_switch(
                 net, trunk[-1], ln, "l", "recloser", manual, name=f"Recloser at trunk node {k}"
@@ -190,6 +192,8 @@ def build() -> pp.pandapowerNet:
         "load reliability_class == 'rural'",
     )
     finish(net, NAME, DESCRIPTION.format(villages=village), fig)
+    # the feeder breaker's reclosing relay clears temporary faults like a recloser
+    net.switch["auto_reclose"] = net.switch.index == feeder_cb
     return net
 
 
