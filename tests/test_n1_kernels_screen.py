@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import gridplan._ext.contingency_ac as ac_c
 import gridplan._ext.contingency_graph as graph_c
 import gridplan._ext.contingency_lu as lu_c
 import numpy as np
 import pandapower.networks as pn
 import pytest
 
+import gridplan.core.contingency_ac as ac_py
 import gridplan.core.contingency_graph as graph_py
 import gridplan.core.contingency_lu as lu_py
 from gridplan.core.contingency import ACOutageSolver
@@ -39,6 +41,49 @@ def test_lu_kernels_match_twin_on_large_case(model1354):
     lu_c.woodbury_apply(y1, zall, zpos, c, -1.0)
     lu_py.woodbury_apply(y2, zall, zpos, c, -1.0)
     assert np.max(np.abs(y1 - y2)) < 1e-12
+
+
+def test_ac_kernels_match_twin_on_large_case(model1354):
+    # mismatch of 5 perturbed states with 3 removed branches, the trig-free voltage update and
+    # the dc loading kernel: compiled vs numpy twin, float64 round-off (1e-9 relative)
+    m = model1354
+    rng = np.random.default_rng(2)
+    n, nb = m.n_bus, 5
+    va = np.ascontiguousarray(np.angle(m.v0)[:, None] + 0.01 * rng.standard_normal((n, nb)))
+    vm = np.ascontiguousarray(np.abs(m.v0)[:, None] + 0.01 * rng.standard_normal((n, nb)))
+    vr, vi = vm * np.cos(va), vm * np.sin(va)
+    y = m.ybus
+    yp = (
+        y.indptr.astype(np.int32),
+        y.indices.astype(np.int32),
+        np.ascontiguousarray(y.data.real),
+        np.ascontiguousarray(y.data.imag),
+    )
+    p = np.ascontiguousarray(np.repeat(m.sbus.real[:, None], nb, 1))
+    q = np.ascontiguousarray(np.repeat(m.sbus.imag[:, None], nb, 1))
+    free = np.ascontiguousarray((rng.random((2 * n, nb)) > 0.1).astype(np.uint8))
+    k = np.flatnonzero(m.branch_in_service)[:3]
+    col = np.array([0, 2, 4], dtype=np.int64)
+    args = (*yp, vr, vi, p, q, free, col, m.f[k], m.t[k], m.yff[k], m.yft[k], m.ytf[k], m.ytt[k])
+    f_c, n_c = ac_c.mismatch_block(*args)
+    f_p, n_p = ac_py.mismatch_block(*args)
+    assert np.max(np.abs(f_c - f_p)) < 1e-9 * np.max(np.abs(f_p))
+    assert np.allclose(n_c, n_p, rtol=1e-9)
+    step = np.ascontiguousarray(
+        np.concatenate([0.02 * rng.standard_normal((n, nb)), 0.01 * rng.standard_normal((n, nb))])
+    )
+    st_c = [a.copy() for a in (va, vm, vr, vi)]
+    st_p = [a.copy() for a in (va, vm, vr, vi)]
+    ac_c.apply_step(*st_c, step)
+    ac_py.apply_step(*st_p, step)
+    for a, b in zip(st_c, st_p, strict=True):
+        assert np.max(np.abs(a - b)) < 1e-14
+    th = np.ascontiguousarray(rng.standard_normal((nb, n)))
+    vec = [np.ascontiguousarray(rng.standard_normal(m.n_branch)) for _ in range(7)]
+    coef = np.ascontiguousarray(rng.standard_normal(nb))
+    d_c = ac_c.dc_loading_block(th, m.f, m.t, vec[0], coef, *vec[1:])
+    d_p = ac_py.dc_loading_block(th, m.f, m.t, vec[0], coef, *vec[1:])
+    assert np.allclose(d_c, d_p, rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("case", ["case118", "case2869pegase"])
@@ -75,29 +120,34 @@ def _violation_keys(res):
     ],
 )
 def test_screen_reports_exactly_the_ac_violations(case):
-    # limits just above the base case's extremes so that many outages violate and many do
-    # not: the screen must clear only outages without any violation
+    # the screen may only clear outages whose every estimate is unambiguous, so the violation
+    # set must equal the AC scan's
     net = getattr(pn, case)()
     m = compile_contingency_model(net)
     base = run_n1(net, model=m, outages=[], mode="ac")
-    lim = dict(
-        max_loading_percent=float(np.nanmax(base.elements.base_loading_percent)) + 1.5,
-        vm_min_pu=float(np.nanmin(base.buses.base_vm_pu)) - 0.01,
-        vm_max_pu=float(np.nanmax(base.buses.base_vm_pu)) + 0.01,
-    )
+    # pegase cases: the default limits (100 %, 0.9..1.1 pu; many elements are overloaded
+    # already in the base case); case118 (lightly loaded): limits just above its base extremes
+    lim = dict(max_loading_percent=100.0, vm_min_pu=0.9, vm_max_pu=1.1)
+    if case == "case118":
+        lim = dict(
+            max_loading_percent=float(np.nanmax(base.elements.base_loading_percent)) + 1.5,
+            vm_min_pu=float(np.nanmin(base.buses.base_vm_pu)) - 0.01,
+            vm_max_pu=float(np.nanmax(base.buses.base_vm_pu)) + 0.01,
+        )
     ac = run_n1(net, model=m, mode="ac", **lim)
     sc = run_n1(net, model=m, mode="screen", **lim)
     assert len(ac.violations) > 0
     assert sc.outages.screened_out.sum() > 0  # the screen does clear outages
     assert _violation_keys(ac) == _violation_keys(sc)
-    # same AC values: both stop at a 1e-9 pu mismatch, from differently composed blocks
+    # values: AC-solved outages agree to the solver tolerance; outages the screen cleared keep
+    # their two-step estimate, which lies within the screening margin of the AC value
     key = ["outage", "element_type", "element", "quantity"]
     both = ac.violations.merge(sc.violations, on=key)
     assert len(both) == len(ac.violations)
-    assert np.max(np.abs(both.value_x - both.value_y)) < 1e-5
-    assert list(ac.outages.status) == [
-        s if not cleared else a
-        for s, a, cleared in zip(
-            sc.outages.status, ac.outages.status, sc.outages.screened_out, strict=True
-        )
-    ]
+    cleared = sc.outages.screened_out.to_numpy()[both.outage.to_numpy()]
+    diff = np.abs(both.value_x - both.value_y).to_numpy()
+    assert np.all(diff[~cleared] < 1e-5)
+    is_ld = (both.quantity == "loading_percent").to_numpy()
+    assert np.all(diff[cleared & is_ld] < 2.0)
+    assert np.all(diff[cleared & ~is_ld] < 0.01)
+    assert list(ac.outages.status) == list(sc.outages.status)

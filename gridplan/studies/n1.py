@@ -12,15 +12,18 @@ Modes
 ``screen``
     Two chord steps of the AC engine per outage (the Woodbury linear estimate and one
     correction) estimate every outage; an outage is cleared without further work when every
-    estimated quantity stays inside its limit by the screening margin. Why that is
+    estimated quantity is farther from its limit than the screening margin, on either side
+    (clearly safe or clearly violated); such outages keep the estimate (``screened_out``,
+    ``iterations`` 2), so the violation *set* equals ``ac``'s and the values differ by less
+    than the margin. Outages with an estimate inside a margin band are solved in AC. Why that is
     conservative: the chord iteration is a contraction with some rate ``rho``; after step k the
     remaining error is at most ``rho / (1 - rho) * |dx_k|`` (fixed-point bound). ``rho`` is
-    estimated per outage as ``|dx_2| / |dx_1|``; outages with ``rho >= SCREEN_MAX_RHO`` (0.5),
-    that fail to step, or that island the grid always go to full AC. The margins are
+    estimated per outage as ``|dx_2| / |dx_1|``; outages with ``rho >= SCREEN_MAX_RHO`` (0.5)
+    or that fail to step always go to full AC. The margins are
     ``SCREEN_FACTOR`` (2) times that bound - on ``vm_pu`` directly (largest state change),
     on loading as ``rho / (1 - rho)`` times the loading change of step 2 - plus floors
     ``SCREEN_FLOOR_LOADING_PERCENT`` (0.5 %) and ``SCREEN_FLOOR_VM_PU`` (0.002 pu).
-    Everything not cleared is solved in full AC, so the reported violations are AC values.
+    Generator outages are always solved in AC.
     A test checks on case1354pegase and case2869pegase that ``screen`` and ``ac`` report the
     same violations.
 
@@ -521,73 +524,75 @@ def run_n1(
     timings["factorize_s"] = time.perf_counter() - t2
 
     interrupted = False
-    done = 0
     t3 = time.perf_counter()
+
+    def _post(
+        pos: np.ndarray, outs: list[Outage], ok: np.ndarray, ld: np.ndarray, vm: np.ndarray
+    ) -> None:
+        """Per-outage and per-element statistics of one solved (or screened) part of a block."""
+        for j, o in enumerate(outs):
+            ld[j, o.branches] = np.nan
+        eld = _element_loading(model, ld)
+        for j, p in enumerate(pos):
+            if own_cols[p]:
+                eld[j, own_cols[p]] = np.nan
+        for j, (p, o) in enumerate(zip(pos, outs, strict=True)):
+            if o.dead.size:
+                cut_load[p] = model.load_mw[o.dead].sum()
+                cut_gen[p] = model.gen_mw[o.dead].sum()
+                n_cut[p] = int(np.count_nonzero(model.bus_index[o.dead] >= 0))
+            if not ok[j]:
+                status[p] = "diverged"
+                reason[p] = f"no convergence, last mismatch {mism[p]:.3g} pu"
+            else:
+                status[p] = "islanded" if n_cut[p] else "converged"
+        okr = np.flatnonzero(ok)
+        if okr.size:
+            e = eld[okr]
+            has = np.isfinite(e).any(axis=1)
+            am = np.argmax(np.where(np.isfinite(e), e, -np.inf), axis=1)
+            worst_ld[pos[okr[has]]] = e[has, am[has]]
+            worst_el[pos[okr[has]]] = am[has]
+            vv = vm[okr]
+            hasv = np.isfinite(vv).any(axis=1)
+            lo = np.argmin(np.where(np.isfinite(vv), vv, np.inf), axis=1)
+            hi = np.argmax(np.where(np.isfinite(vv), vv, -np.inf), axis=1)
+            vmin[pos[okr[hasv]]] = vv[hasv, lo[hasv]]
+            vmin_bus[pos[okr[hasv]]] = lo[hasv]
+            vmax[pos[okr[hasv]]] = vv[hasv, hi[hasv]]
+            vmax_bus[pos[okr[hasv]]] = hi[hasv]
+            stats.add(pos[okr], eld[okr], vm[okr])
+        if matrix_sink is not None:
+            matrix_sink(pos, eld.astype(np.float32))
+
     try:
         for s in range(0, todo.size, block):
             pos = todo[s : s + block]
             outs = [eng[j] for j in pos]
             if mode == "dc":
                 ld, vm = _dc_block(model, dc, outs, model.v0, s_f0, s_t0)  # type: ignore[arg-type]
-                ok = np.ones(pos.size, dtype=bool)
                 iters[pos] = 0
-                mism[pos] = np.nan
+                _post(pos, outs, np.ones(pos.size, dtype=bool), ld, vm)
             else:
                 if mode == "screen":
-                    pos, outs = _screen(model, solver, stats, pos, outs, limits, screened, own_cols)  # type: ignore[arg-type]
-                    status[todo[s : s + block]] = "converged"
-                    if not pos.size:
-                        done += block
-                        if progress:
-                            progress(min(block, todo.size - s))
-                        continue
-                res = solver.solve_block(outs)  # type: ignore[union-attr]
-                ok = res.status == STATUS_CONVERGED
-                iters[pos] = res.iterations
-                mism[pos] = res.mismatch
-                ld, vm = _flows(model, res.v)
-                ld[~ok] = np.nan
-                vm[~ok] = np.nan
-                for j, o in enumerate(outs):
-                    if o.dead.size:
-                        dead = np.zeros(model.n_bus, dtype=bool)
-                        dead[o.dead] = True
-                        ld[j, dead[model.f] | dead[model.t]] = np.nan
-            for j, o in enumerate(outs):
-                ld[j, o.branches] = np.nan
-            eld = _element_loading(model, ld)
-            for j, p in enumerate(pos):
-                if own_cols[p]:
-                    eld[j, own_cols[p]] = np.nan
-            for j, (p, o) in enumerate(zip(pos, outs, strict=True)):
-                if o.dead.size:
-                    cut_load[p] = model.load_mw[o.dead].sum()
-                    cut_gen[p] = model.gen_mw[o.dead].sum()
-                    n_cut[p] = int(np.count_nonzero(model.bus_index[o.dead] >= 0))
-                if not ok[j]:
-                    status[p] = "diverged"
-                    reason[p] = f"no convergence, last mismatch {mism[p]:.3g} pu"
-                else:
-                    status[p] = "islanded" if n_cut[p] else "converged"
-            okr = np.flatnonzero(ok)
-            if okr.size:
-                e = eld[okr]
-                has = np.isfinite(e).any(axis=1)
-                am = np.argmax(np.where(np.isfinite(e), e, -np.inf), axis=1)
-                worst_ld[pos[okr[has]]] = e[has, am[has]]
-                worst_el[pos[okr[has]]] = am[has]
-                vv = vm[okr]
-                hasv = np.isfinite(vv).any(axis=1)
-                lo = np.argmin(np.where(np.isfinite(vv), vv, np.inf), axis=1)
-                hi = np.argmax(np.where(np.isfinite(vv), vv, -np.inf), axis=1)
-                vmin[pos[okr[hasv]]] = vv[hasv, lo[hasv]]
-                vmin_bus[pos[okr[hasv]]] = lo[hasv]
-                vmax[pos[okr[hasv]]] = vv[hasv, hi[hasv]]
-                vmax_bus[pos[okr[hasv]]] = hi[hasv]
-                stats.add(pos[okr], eld[okr], vm[okr])
-            if matrix_sink is not None:
-                matrix_sink(pos, eld.astype(np.float32))
-            done += pos.size
+                    # outages whose every estimate is clearly inside or clearly beyond its
+                    # limit keep the estimate; the ambiguous ones are solved in AC below
+                    pos, outs, cleared = _screen(model, solver, pos, outs, limits)  # type: ignore[arg-type]
+                    if cleared is not None:
+                        cpos, couts, cld, cvm = cleared
+                        screened[cpos] = True
+                        iters[cpos] = 2
+                        _post(cpos, couts, np.ones(cpos.size, dtype=bool), cld, cvm)
+                if pos.size:
+                    res = solver.solve_block(outs)  # type: ignore[union-attr]
+                    ok = res.status == STATUS_CONVERGED
+                    iters[pos] = res.iterations
+                    mism[pos] = res.mismatch
+                    ld, vm = _flows(model, res.v)
+                    ld[~ok] = np.nan
+                    vm[~ok] = np.nan
+                    _nan_dead(model, outs, ld)
+                    _post(pos, outs, ok, ld, vm)
             if progress:
                 progress(min(block, todo.size - s))
     except KeyboardInterrupt:
@@ -732,53 +737,65 @@ def _violations_table(
     ).reset_index(drop=True)
 
 
+def _nan_dead(model: ContingencyModel, outs: list[Outage], ld: np.ndarray) -> None:
+    """Blank (NaN) the loading of branches inside the part an outage cuts off."""
+    for j, o in enumerate(outs):
+        if o.dead.size:
+            dead = np.zeros(model.n_bus, dtype=bool)
+            dead[o.dead] = True
+            ld[j, dead[model.f] | dead[model.t]] = np.nan
+
+
 def _screen(
     model: ContingencyModel,
     solver: ACOutageSolver,
-    stats: _Stats,
     pos: np.ndarray,
     outs: list[Outage],
     limits: dict[str, float],
-    screened: np.ndarray,
-    own_cols: list[list[int]],
-) -> tuple[np.ndarray, list[Outage]]:
-    """First Woodbury step for the block; returns the outages the screen cannot clear."""
+) -> tuple[np.ndarray, list[Outage], tuple | None]:
+    """Two chord steps for the block; returns the ambiguous outages and the cleared part.
+
+    Cleared: every estimated loading and voltage is farther from its limit than its margin
+    (on either side), so the AC solution violates exactly the limits the estimate violates.
+    """
     res = solver.screen_steps(outs)
     ld1, _ = _flows(model, res.v_first)
     ld, vm = _flows(model, res.v)
     for arr in (ld, ld1):
         for j, o in enumerate(outs):
             arr[j, o.branches] = np.nan
-            if o.dead.size:
-                dead = np.zeros(model.n_bus, dtype=bool)
-                dead[o.dead] = True
-                arr[j, dead[model.f] | dead[model.t]] = np.nan
+        _nan_dead(model, outs, arr)
     eld = _element_loading(model, ld)
     eld1 = _element_loading(model, ld1)
-    for j, p in enumerate(pos):
-        if own_cols[p]:
-            eld[j, own_cols[p]] = np.nan
     # contraction estimate rho = |dx2| / |dx1|; remaining error <= rho / (1 - rho) * |dx2|
     s1, s2 = res.step_norms[:, 0], res.step_norms[:, 1]
     with np.errstate(divide="ignore", invalid="ignore"):
         rho = np.where(s1 > 0, s2 / s1, 0.0)
     tail = np.where(rho < SCREEN_MAX_RHO, rho / (1.0 - np.minimum(rho, 0.99)), np.inf)
     ok = res.status == STATUS_CONVERGED
+    lim_ld = limits["max_loading_percent"]
     with np.errstate(invalid="ignore"):
-        # tail = inf (rho too large) makes NaN margins here; those outages are risky anyway
+        # tail = inf (rho too large) makes NaN margins here; those outages are ambiguous anyway
         m_vm = SCREEN_FACTOR * (tail * s2)[:, None] + SCREEN_FLOOR_VM_PU
         m_ld = SCREEN_FACTOR * tail[:, None] * np.abs(eld - eld1) + SCREEN_FLOOR_LOADING_PERCENT
-        risky = (
+        near_ld = np.abs(eld - lim_ld) <= m_ld
+        near_lo = np.abs(vm - limits["vm_min_pu"]) <= m_vm
+        near_hi = np.abs(vm - limits["vm_max_pu"]) <= m_vm
+        ambiguous = (
             ~ok
             | ~np.isfinite(tail)
-            | np.any(eld + m_ld > limits["max_loading_percent"], axis=1)
-            | np.any(vm - m_vm < limits["vm_min_pu"], axis=1)
-            | np.any(vm + m_vm > limits["vm_max_pu"], axis=1)
+            | np.any(near_ld, axis=1)
+            | np.any(near_lo, axis=1)
+            | np.any(near_hi, axis=1)
         )
-    clear = ~risky & np.array([o.dead.size == 0 and o.gens.size == 0 for o in outs])
-    screened[pos[clear]] = True
+    clear = ~ambiguous & np.array([o.gens.size == 0 for o in outs])
     keep = np.flatnonzero(~clear)
-    return pos[keep], [outs[j] for j in keep]
+    cl = np.flatnonzero(clear)
+    cleared = None
+    if cl.size:
+        # _post blanks the outaged branches again; ld still holds step-2 estimates
+        cleared = (pos[cl], [outs[j] for j in cl], ld[cl], vm[cl])
+    return pos[keep], [outs[j] for j in keep], cleared
 
 
 # ---------------------------------------------------------------------------------------
