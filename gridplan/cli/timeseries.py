@@ -102,6 +102,11 @@ def print_timeseries(result: TimeSeriesResult, top: int) -> None:
     is_flag=True,
     help="Accept negative load p_mw in the profiles (e.g. prosumers).",
 )
+@click.option(
+    "--no-compress",
+    is_flag=True,
+    help="Write the per-step arrays uncompressed (faster, larger file).",
+)
 @click.option("--top", default=5, show_default=True, help="Worst elements shown per quantity.")
 def timeseries(
     spec: str,
@@ -114,6 +119,7 @@ def timeseries(
     max_loading_percent: float,
     step_hours: float | None,
     allow_negative_loads: bool,
+    no_compress: bool,
     top: int,
 ) -> None:
     """Run one AC power flow per time step of the profiles on case SPEC."""
@@ -151,6 +157,7 @@ def timeseries(
             vm_max_pu=vm_max_pu,
             max_loading_percent=max_loading_percent,
             allow_negative_loads=allow_negative_loads,
+            compress=not no_compress,
             progress=progress,
             case_name=case_name(spec),
             case_sha256=case_sha256(net),
