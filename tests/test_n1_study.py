@@ -309,3 +309,30 @@ def test_cli_writes_contingency_group_and_matrix(tmp_path):
     # the matrix agrees with the per-outage worst loading
     worst = np.nanmax(m, axis=1)
     assert np.allclose(worst, outages.max_loading_percent.to_numpy()[rows], rtol=1e-6)
+
+
+def test_trafo3w_and_switched_net_outages_match_runpp():
+    # pandapower's multi-voltage example: trafo3w (3 ppc branches + star bus), bus-bus
+    # switches, sgens, shunts; the trafo3w outage cuts off the MV/LV part (islanded)
+    net = pn.example_multivoltage()
+    specs = [("t3w", [("trafo3w", int(net.trafo3w.index[0]))])]
+    specs += [(f"line {i}", [("line", int(i))]) for i in net.line.index[:6]]
+    status, vm, ld = n1_states(net, specs)
+    assert status[0] == "islanded"
+    work = copy.deepcopy(net)
+    for j, (_, elems) in enumerate(specs):
+        for kind, idx in elems:
+            work[kind].at[idx, "in_service"] = False
+        try:
+            pp.runpp(work)
+            ok = work.res_bus.vm_pu.notna().to_numpy()
+            assert np.array_equal(np.isnan(vm[j]), ~ok)
+            assert np.max(np.abs(vm[j][ok] - work.res_bus.vm_pu.to_numpy()[ok])) < 1e-6
+            for kind, mine in ld.items():
+                ref = work[f"res_{kind}"].loading_percent.to_numpy()
+                both = np.isfinite(mine[j]) & np.isfinite(ref)
+                if both.any():
+                    assert np.max(np.abs(mine[j][both] - ref[both])) < 1e-3
+        finally:
+            for kind, idx in elems:
+                work[kind].at[idx, "in_service"] = True
