@@ -1,11 +1,14 @@
 """Batched Newton-Raphson for many states of one grid (numpy/scipy only).
 
 All states share the admittance matrix and the bus types; they differ in their injections.
-A block of states is iterated together with one factorized Jacobian (the chord / "dishonest"
-Newton method: one sparse LU, one multi-right-hand-side solve per iteration for the whole
-block). States that still converge slowly after a few chord steps get a Jacobian of their own
-(exact Newton, one LU per iteration and state). Convergence test and tolerance are pandapower's:
-infinity norm of the pu power mismatch below ``tol``.
+A block is sorted by total injection and cut into groups of similar states. Per group, the
+middle state is solved by exact Newton (warm-started from the previous group's solution); every
+state of the group then starts from that solution and iterates with its Jacobian (the chord /
+"dishonest" Newton method: one sparse LU per group, one multi-right-hand-side triangular solve
+per iteration for all states, Anderson(1) mixing to speed up the linear convergence). States
+that still converge slowly get a second grouped pass, then exact Newton of their own.
+Convergence test and tolerance are pandapower's: infinity norm of the pu power mismatch below
+``tol``; a state that does not get there within the iteration limits is flagged, not raised.
 """
 
 from __future__ import annotations
