@@ -64,8 +64,8 @@ def print_n1(result: N1Result, elapsed_s: float, top: int = 10) -> None:
     type=click.Choice(MODES),
     default="ac",
     show_default=True,
-    help="ac: full AC per outage; dc: PTDF/LODF active flows; screen: linear screen "
-    "with a conservative margin, AC for what it cannot clear.",
+    help="ac: full AC per outage; dc: PTDF/LODF active flows; screen: two-step AC "
+    "estimate, full AC only for outages with a value within the screening margin of its limit.",
 )
 @click.option(
     "--elements",
