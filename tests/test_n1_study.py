@@ -336,3 +336,23 @@ def test_trafo3w_and_switched_net_outages_match_runpp():
         finally:
             for kind, idx in elems:
                 work[kind].at[idx, "in_service"] = True
+
+
+def test_ctrl_c_keeps_finished_outages(net118, model118):
+    # KeyboardInterrupt during the scan (here raised by the progress callback after the
+    # second block of 32): finished outages keep their results, the rest are not_simulated
+    calls = []
+
+    def progress(n):
+        calls.append(n)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+
+    res = run_n1(net118, model=model118, block=32, progress=progress)
+    assert res.interrupted
+    done = res.outages[res.outages.status != "not_simulated"]
+    rest = res.outages[res.outages.status == "not_simulated"]
+    assert len(done) == 64 and len(rest) == 186 - 64
+    assert (rest.reason == "interrupted").all()
+    assert done.max_loading_percent.notna().all()
+    assert rest.max_loading_percent.isna().all()
