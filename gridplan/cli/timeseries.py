@@ -74,7 +74,7 @@ def print_timeseries(result: TimeSeriesResult, top: int) -> None:
     default=None,
     type=click.IntRange(min=1),
     help="Steps solved together (memory grows with block size x buses); default: about "
-    "2**20 / max(buses, branches), between 256 and 4096.",
+    "2**21 / max(buses, branches), between 1024 and 4096.",
 )
 @click.option(
     "--vm-min-pu",

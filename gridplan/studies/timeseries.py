@@ -148,7 +148,7 @@ def run(
         returned result holds only per-step summaries and worst cases, not the full arrays.
     block_size
         Steps solved together (memory ~ block_size x (n_bus + n_branch) x 16 bytes per
-        array); default: about 2**20 / max(n_bus, n_branch), between 256 and 4096.
+        array); default: about 2**21 / max(n_bus, n_branch), between 1024 and 4096.
     tolerance_mva
         Convergence tolerance on the infinity norm of the bus power mismatch, pu (pandapower's
         ``tolerance_mva``).
@@ -181,7 +181,7 @@ def run(
     inj = _Injections(model, profiles)
     n = profiles.n_steps
     if block_size is None:
-        block_size = int(np.clip(2**20 // max(model.n_bus, model.f.size, 1), 256, 4096))
+        block_size = int(np.clip(2**21 // max(model.n_bus, model.f.size, 1), 1024, 4096))
     bus_map = model.bus_ppci
     bus_on = bus_map >= 0
     vmin, vmax = model.vm_limits
