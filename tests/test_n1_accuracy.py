@@ -27,8 +27,11 @@ def test_every_branch_outage_matches_runpp(case):
     status, vm, ld = n1_states(net, specs)
     refs = runpp_outages(net, specs)
     worst_vm, worst_ld, n_cmp = compare(net, specs, status, vm, ld, refs)
-    # pandapower converges on all but a handful of these outages; we compare every one it solves
+    # pandapower converges on all but a handful of these outages (19 of case300's); we compare
+    # every one it solves, and the ones it cannot solve are reported diverged by us as well
     assert n_cmp >= 0.9 * len(specs)
+    failed = [j for j, r in enumerate(refs) if r is None]
+    assert [status[j] for j in failed] == ["diverged"] * len(failed)
     assert worst_vm <= VM_TOL
     assert worst_ld <= LD_TOL
 
