@@ -42,8 +42,6 @@ def _version_message() -> str:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
-@click.version_option(message="%(version)s", version=None, package_name="gridplan",
-                      prog_name="gridplan", callback=None)
 @click.pass_context
 def cli(ctx: click.Context, debug: bool) -> None:
     """Grid-planning studies on pandapower cases: power flow, N-1, time series, reliability."""
@@ -58,11 +56,16 @@ def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> 
     ctx.exit()
 
 
-# replace click's default version output with one that names the active kernel backend
-cli.params = [p for p in cli.params if p.name != "version"]
+# --version also names the active kernel backend
 cli.params.append(
-    click.Option(["--version"], is_flag=True, expose_value=False, is_eager=True,
-                 callback=_print_version, help="Show version and active kernel backend.")
+    click.Option(
+        ["--version"],
+        is_flag=True,
+        expose_value=False,
+        is_eager=True,
+        callback=_print_version,
+        help="Show version and active kernel backend.",
+    )
 )
 
 for _name in COMMAND_MODULES:
