@@ -5,7 +5,7 @@ gridplan.core.timeseries_nr (same functions, signatures and results)."""
 import numpy as np
 
 cimport numpy as cnp
-from libc.math cimport cos, fabs, sin
+from libc.math cimport NAN, cos, fabs, sin
 
 cnp.import_array()
 
@@ -185,3 +185,208 @@ def lu_solve(
                     x[k0 + k, i] = y[perm_c[i], k]
             k0 += PANEL
     return x_arr
+
+
+cdef inline double _mismatch_row(
+    const double[::1] vr,
+    const cnp.int64_t[::1] indptr,
+    const cnp.int64_t[::1] indices,
+    const double[::1] yr,
+    const double[::1] sr,
+    const cnp.int64_t[::1] pvpq,
+    const cnp.int64_t[::1] pq,
+    double[::1] f,
+    double[::1] mis_q,
+) noexcept nogil:
+    """Mismatch of one state into ``f``; returns its infinity norm (nan if any entry is)."""
+    cdef Py_ssize_t npvpq = pvpq.shape[0]
+    cdef Py_ssize_t npq = pq.shape[0]
+    cdef Py_ssize_t a, i, p, j
+    cdef double ire, iim, yre, yim, vre, vim, pm, qm, mx = 0.0, x
+    cdef bint bad = False
+    for a in range(npvpq):
+        i = pvpq[a]
+        ire = 0.0
+        iim = 0.0
+        for p in range(indptr[i], indptr[i + 1]):
+            j = indices[p]
+            yre = yr[2 * p]
+            yim = yr[2 * p + 1]
+            vre = vr[2 * j]
+            vim = vr[2 * j + 1]
+            ire = ire + yre * vre - yim * vim
+            iim = iim + yre * vim + yim * vre
+        vre = vr[2 * i]
+        vim = vr[2 * i + 1]
+        pm = vre * ire + vim * iim - sr[2 * i]
+        qm = vim * ire - vre * iim - sr[2 * i + 1]
+        mis_q[i] = qm
+        f[a] = pm
+        if fabs(pm) > mx:
+            mx = fabs(pm)
+        elif pm != pm:
+            bad = True
+    for a in range(npq):
+        x = mis_q[pq[a]]
+        f[npvpq + a] = x
+        if fabs(x) > mx:
+            mx = fabs(x)
+        elif x != x:
+            bad = True
+    if bad:
+        return NAN
+    return mx
+
+
+def chord(
+    const cnp.int64_t[::1] l_indptr,
+    const cnp.int64_t[::1] l_indices,
+    const double[::1] l_data,
+    const cnp.int64_t[::1] u_indptr,
+    const cnp.int64_t[::1] u_indices,
+    const double[::1] u_data,
+    const cnp.int64_t[::1] perm_r,
+    const cnp.int64_t[::1] perm_c,
+    const cnp.int64_t[::1] indptr,
+    const cnp.int64_t[::1] indices,
+    const double complex[::1] data,
+    const cnp.int64_t[::1] pvpq,
+    const cnp.int64_t[::1] pq,
+    v_obj,
+    double[:, ::1] va,
+    double[:, ::1] vm,
+    sbus_obj,
+    int[::1] iters,
+    conv_obj,
+    double[::1] norm_out,
+    Py_ssize_t n_iter,
+    double tol,
+):
+    """Chord iterations (one factorized Jacobian, Anderson(1) mixing) on every state row,
+    in place: mismatch, multi-right-hand-side triangular solves and voltage update fused in
+    one loop. A state leaves when converged, when its mismatch is not finite or shrinks by
+    less than half in one step, or after ``n_iter`` steps."""
+    cdef Py_ssize_t m = va.shape[0]
+    cdef Py_ssize_t n_bus = va.shape[1]
+    cdef Py_ssize_t npvpq = pvpq.shape[0]
+    cdef Py_ssize_t npq = pq.shape[0]
+    cdef Py_ssize_t n = npvpq + npq
+    cdef Py_ssize_t PANEL = 32
+    cdef double[:, ::1] vr = np.asarray(v_obj).view(np.float64)
+    cdef const double[:, ::1] sr = np.asarray(sbus_obj).view(np.float64)
+    cdef const double[::1] yr = np.asarray(data).view(np.float64)
+    cdef cnp.uint8_t[::1] conv = np.asarray(conv_obj).view(np.uint8)
+    cdef double[:, ::1] f = np.empty((m, n))
+    cdef double[:, ::1] g = np.empty((m, n))
+    cdef double[:, ::1] g_prev = np.empty((m, n))
+    cdef double[:, ::1] dx_prev = np.empty((m, n))
+    cdef double[::1] prev = np.empty(m)
+    cdef double[::1] mis_q = np.zeros(n_bus)
+    cdef double[::1] udinv = np.empty(n)
+    cdef double[:, ::1] y = np.empty((n, PANEL))
+    cdef cnp.int64_t[::1] act = np.arange(m, dtype=np.int64)
+    cdef Py_ssize_t n_act = m, n_keep, it, q, s, k, k0, mm, i, j, p, r, a
+    cdef double nrm, c, dd, dg, den, num, gam, sn, re, im, m_old, m_new, d2, rr
+    with nogil:
+        for j in range(n):
+            dd = 0.0
+            for p in range(u_indptr[j], u_indptr[j + 1]):
+                if u_indices[p] == j:
+                    dd = u_data[p]
+            udinv[j] = 1.0 / dd
+        for it in range(n_iter + 1):
+            n_keep = 0
+            for q in range(n_act):
+                s = act[q]
+                nrm = _mismatch_row(vr[s], indptr, indices, yr, sr[s], pvpq, pq, f[s], mis_q)
+                norm_out[s] = nrm
+                if nrm < tol:
+                    conv[s] = 1
+                    continue
+                if not (nrm - nrm == 0.0):  # inf or nan
+                    continue
+                if it > 0 and not (nrm <= 0.5 * prev[s]):
+                    continue
+                prev[s] = nrm
+                act[n_keep] = s
+                n_keep += 1
+            n_act = n_keep
+            if it == n_iter or n_act == 0:
+                break
+            # g = -J0^-1 f for the active states, in panels
+            k0 = 0
+            while k0 < n_act:
+                mm = PANEL if n_act - k0 > PANEL else n_act - k0
+                for k in range(mm):
+                    s = act[k0 + k]
+                    for i in range(n):
+                        y[perm_r[i], k] = f[s, i]
+                for j in range(n):
+                    for p in range(l_indptr[j], l_indptr[j + 1]):
+                        r = l_indices[p]
+                        if r > j:
+                            c = l_data[p]
+                            for k in range(mm):
+                                y[r, k] -= c * y[j, k]
+                for j in range(n - 1, -1, -1):
+                    dd = udinv[j]
+                    for k in range(mm):
+                        y[j, k] *= dd
+                    for p in range(u_indptr[j], u_indptr[j + 1]):
+                        r = u_indices[p]
+                        if r < j:
+                            c = u_data[p]
+                            for k in range(mm):
+                                y[r, k] -= c * y[j, k]
+                for k in range(mm):
+                    s = act[k0 + k]
+                    for i in range(n):
+                        g[s, i] = -y[perm_c[i], k]
+                k0 += PANEL
+            for q in range(n_act):
+                s = act[q]
+                if it > 0:
+                    den = 0.0
+                    num = 0.0
+                    for i in range(n):
+                        dg = g[s, i] - g_prev[s, i]
+                        den += dg * dg
+                        num += dg * g[s, i]
+                    gam = num / den if den > 0.0 else num
+                    for i in range(n):
+                        dg = g[s, i] - g_prev[s, i]
+                        g_prev[s, i] = g[s, i]
+                        dx_prev[s, i] = g[s, i] - gam * (dx_prev[s, i] + dg)
+                else:
+                    for i in range(n):
+                        g_prev[s, i] = g[s, i]
+                        dx_prev[s, i] = g[s, i]
+                # apply dx_prev[s] (the step just taken) as in update_voltage
+                for a in range(npvpq):
+                    i = pvpq[a]
+                    dd = dx_prev[s, a]
+                    va[s, i] += dd
+                    if fabs(dd) < 1e-2:
+                        d2 = dd * dd
+                        c = 1.0 - d2 * (0.5 - d2 * (1.0 / 24.0 - d2 / 720.0))
+                        sn = dd * (1.0 - d2 * (1.0 / 6.0 - d2 * (1.0 / 120.0 - d2 / 5040.0)))
+                    else:
+                        c = cos(dd)
+                        sn = sin(dd)
+                    re = vr[s, 2 * i]
+                    im = vr[s, 2 * i + 1]
+                    vr[s, 2 * i] = re * c - im * sn
+                    vr[s, 2 * i + 1] = re * sn + im * c
+                for a in range(npq):
+                    i = pq[a]
+                    m_old = vm[s, i]
+                    m_new = m_old + dx_prev[s, npvpq + a]
+                    vm[s, i] = m_new
+                    if m_old != 0.0:
+                        rr = m_new / m_old
+                        vr[s, 2 * i] *= rr
+                        vr[s, 2 * i + 1] *= rr
+                    else:
+                        vr[s, 2 * i] = m_new * cos(va[s, i])
+                        vr[s, 2 * i + 1] = m_new * sin(va[s, i])
+                iters[s] += 1

@@ -72,3 +72,44 @@ def test_multi_rhs_lu_solve_equals_twin_and_superlu(model):
     # independent: the Jacobian times the solution gives back the right-hand sides
     jac = bn.jacobian(model.v0)
     np.testing.assert_allclose((jac @ x_c.T).T, b, rtol=0, atol=1e-8)
+
+
+@pytest.mark.slow
+def test_fused_chord_equals_twin_and_converges_to_pandapower_tolerance(model):
+    bn = BatchNewton(model.ybus, model.pv, model.pq)
+    rng = np.random.default_rng(5)
+    n = 40  # more than one 32-state panel of right-hand sides
+    s = model.sbus0[None, :] * (0.97 + 0.06 * rng.random((n, model.n_bus)))
+    s[0] *= 3.0  # far from the Jacobian's state: leaves the chord loop unconverged
+    s = np.ascontiguousarray(s)
+    # Jacobian of the solved base state, every state starts from that solution
+    v0 = np.ascontiguousarray(model.v0[None, :])
+    va0, vm0 = np.angle(v0), np.abs(v0)
+    it0, cv0, nm0 = np.zeros(1, np.int32), np.zeros(1, bool), np.zeros(1)
+    bn._newton(0, v0, va0, vm0, np.ascontiguousarray(model.sbus0[None, :]), it0, cv0, nm0, v0[0])
+    assert cv0[0]
+    lu = bn._factor(v0[0])
+    out = []
+    for mod in (_compiled(), twin):
+        v = np.ascontiguousarray(np.repeat(v0, n, axis=0))
+        va, vm = np.angle(v), np.abs(v)
+        iters, conv, norm = np.zeros(n, np.int32), np.zeros(n, bool), np.full(n, np.inf)
+        args = (bn.indptr, bn.indices, bn.data, bn.pvpq, bn.pq)
+        mod.chord(*lu, *args, v, va, vm, s, iters, conv, norm, 8, bn.tol)
+        out.append((v, va, vm, iters, conv, norm))
+    (v_c, va_c, vm_c, it_c, cv_c, nm_c), (v_t, va_t, vm_t, it_t, cv_t, nm_t) = out
+    # same decisions per state; voltages equal to rounding (the kernel rotates/scales v,
+    # the twin rebuilds vm*exp(1j*va), a few hundred ulps per step)
+    np.testing.assert_array_equal(cv_c, cv_t)
+    np.testing.assert_array_equal(it_c, it_t)
+    np.testing.assert_allclose(v_c, v_t, rtol=0, atol=1e-11)
+    np.testing.assert_allclose(va_c, va_t, rtol=0, atol=1e-11)
+    np.testing.assert_allclose(vm_c, vm_t, rtol=0, atol=1e-11)
+    np.testing.assert_allclose(nm_c, nm_t, rtol=1e-6, atol=tol.KERNEL_TWIN_ABS)
+    np.testing.assert_allclose(vm_c[1:], np.abs(v_c[1:]), rtol=0, atol=1e-13)
+    assert cv_c[1:].all() and not cv_c[0]
+    # independent check: pandapower's criterion on the converged voltages, with scipy
+    mis = v_c * np.conj((model.ybus @ v_c.T).T) - s
+    ref = np.maximum(np.abs(mis[:, bn.pvpq].real).max(1), np.abs(mis[:, bn.pq].imag).max(1))
+    np.testing.assert_allclose(nm_c, ref, rtol=1e-9, atol=tol.KERNEL_TWIN_ABS)
+    assert (ref[1:] < bn.tol).all()

@@ -122,3 +122,95 @@ def lu_solve(
     y = spsolve_triangular(lo, y, lower=True, unit_diagonal=True)
     y = spsolve_triangular(up, y, lower=False)
     return np.ascontiguousarray(y[perm_c].T)
+
+
+def chord(
+    l_indptr: np.ndarray,
+    l_indices: np.ndarray,
+    l_data: np.ndarray,
+    u_indptr: np.ndarray,
+    u_indices: np.ndarray,
+    u_data: np.ndarray,
+    perm_r: np.ndarray,
+    perm_c: np.ndarray,
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    data: np.ndarray,
+    pvpq: np.ndarray,
+    pq: np.ndarray,
+    v: np.ndarray,
+    va: np.ndarray,
+    vm: np.ndarray,
+    sbus: np.ndarray,
+    iters: np.ndarray,
+    conv: np.ndarray,
+    norm_out: np.ndarray,
+    n_iter: int,
+    tol: float,
+) -> None:
+    """Chord iterations with one factorized Jacobian on every state (row), in place.
+
+    Each iteration: mismatch, chord step ``g = -J0^-1 f`` with the LU factors (as for
+    :func:`lu_solve`), Anderson mixing with depth 1 (one scalar per state: the chord
+    iteration converges linearly, the secant information of the previous step removes most
+    of its slowest mode), voltage update (as :func:`update_voltage`). A state leaves when its
+    mismatch is below ``tol`` (``conv`` set), not finite, or shrinks by less than half in one
+    step (it needs a better Jacobian), or after ``n_iter`` steps.
+
+    Parameters
+    ----------
+    l_indptr, l_indices, l_data, u_indptr, u_indices, u_data, perm_r, perm_c
+        LU factors of the Jacobian, as for :func:`lu_solve`.
+    indptr, indices, data, pvpq, pq
+        Admittance matrix and unknowns, as for :func:`mismatch`.
+    v : complex128 (n_states, n_bus)
+        Voltages, pu; updated in place.
+    va, vm : float64 (n_states, n_bus)
+        Voltage angles (rad) and magnitudes (pu) of ``v``; updated in place.
+    sbus : complex128 (n_states, n_bus)
+        Specified bus injections, pu.
+    iters : int32 (n_states,)
+        Incremented by the steps taken.
+    conv : bool (n_states,)
+        Set for the states that converged.
+    norm_out : float64 (n_states,)
+        Last infinity norm of each state's mismatch, pu.
+    n_iter : int
+        Most steps per state.
+    tol : float
+        Convergence tolerance on the infinity norm of the mismatch, pu.
+    """
+    lu = (l_indptr, l_indices, l_data, u_indptr, u_indices, u_data, perm_r, perm_c)
+    idx = np.arange(v.shape[0])
+    lv, lva, lvm, ls = v, va, vm, sbus
+    prev = g_prev = dx_prev = None
+    for it in range(n_iter + 1):
+        f, norm = mismatch(lv, indptr, indices, data, ls, pvpq, pq)
+        norm_out[idx] = norm
+        done = norm < tol
+        conv[idx[done]] = True
+        keep = ~done & np.isfinite(norm)
+        if prev is not None:
+            keep &= norm <= 0.5 * prev
+        if it == n_iter or not keep.any():
+            break
+        if not keep.all():
+            gone = ~keep
+            v[idx[gone]], va[idx[gone]], vm[idx[gone]] = lv[gone], lva[gone], lvm[gone]
+            idx, f, norm = idx[keep], f[keep], norm[keep]
+            lv, lva, lvm, ls = lv[keep], lva[keep], lvm[keep], ls[keep]
+            if g_prev is not None:
+                g_prev, dx_prev = g_prev[keep], dx_prev[keep]
+        g = -lu_solve(*lu, np.ascontiguousarray(f))
+        if g_prev is None:
+            dx = g
+        else:
+            dg = g - g_prev
+            den = np.einsum("ij,ij->i", dg, dg)
+            gam = np.einsum("ij,ij->i", dg, g) / np.where(den > 0.0, den, 1.0)
+            dx = g - gam[:, None] * (dx_prev + dg)
+        update_voltage(lv, lva, lvm, dx, pvpq, pq)
+        g_prev, dx_prev = g, dx
+        iters[idx] += 1
+        prev = norm
+    v[idx], va[idx], vm[idx] = lv, lva, lvm

@@ -197,56 +197,25 @@ class BatchNewton:
         norm_out: np.ndarray,
         n_iter: int,
     ) -> None:
-        """Chord iterations on the states ``a:b`` with one factorized Jacobian (in place).
-
-        A state leaves when converged, when its mismatch shrinks by less than half in one
-        step (it needs a better Jacobian), or after ``n_iter`` steps. While every state of the
-        range is still active the arrays are passed as views (no copies).
-        """
-        # work on the contiguous range as views; when states leave, compact the rest into
-        # local arrays once (one gather per shrink) and write them back at the end
-        idx = np.arange(a, b)
-        lv, lva, lvm, ls = v[a:b], va[a:b], vm[a:b], sbus[a:b]
-        local = False
-        prev = None
-        g_prev = dx_prev = None
-        for it in range(n_iter + 1):
-            f, norm = self._mismatch(lv, ls)
-            norm_out[idx] = norm
-            done = norm < self.tol
-            conv[idx[done]] = True
-            keep = ~done & np.isfinite(norm)
-            if prev is not None:
-                keep &= norm <= 0.5 * prev
-            if it == n_iter or not keep.any():
-                break
-            if not keep.all():
-                if local:  # finished rows go back before compaction
-                    gone = ~keep
-                    v[idx[gone]], va[idx[gone]], vm[idx[gone]] = lv[gone], lva[gone], lvm[gone]
-                idx, f, norm = idx[keep], np.ascontiguousarray(f[keep]), norm[keep]
-                lv, lva, lvm, ls = lv[keep], lva[keep], lvm[keep], ls[keep]
-                if g_prev is not None:
-                    g_prev, dx_prev = g_prev[keep], dx_prev[keep]
-                local = True
-            # chord step g = -J0^-1 F, accelerated by Anderson mixing with depth 1 (one
-            # scalar per state): the chord iteration converges linearly, the secant
-            # information of the previous step removes most of its slowest mode
-            g = timeseries_nr.lu_solve(*lu, np.ascontiguousarray(f))
-            np.negative(g, out=g)
-            if g_prev is None:
-                dx = g
-            else:
-                dg = g - g_prev
-                den = np.einsum("ij,ij->i", dg, dg)
-                gam = np.einsum("ij,ij->i", dg, g) / np.where(den > 0.0, den, 1.0)
-                dx = np.ascontiguousarray(g - gam[:, None] * (dx_prev + dg))
-            timeseries_nr.update_voltage(lv, lva, lvm, dx, self.pvpq, self.pq)
-            g_prev, dx_prev = g, dx
-            iters[idx] += 1
-            prev = norm
-        if local:
-            v[idx], va[idx], vm[idx] = lv, lva, lvm
+        """Chord iterations on the states ``a:b`` with one factorized Jacobian (in place);
+        see ``timeseries_nr.chord``."""
+        timeseries_nr.chord(
+            *lu,
+            self.indptr,
+            self.indices,
+            self.data,
+            self.pvpq,
+            self.pq,
+            v[a:b],
+            va[a:b],
+            vm[a:b],
+            sbus[a:b],
+            iters[a:b],
+            conv[a:b],
+            norm_out[a:b],
+            int(n_iter),
+            self.tol,
+        )
 
     def _newton(
         self,
