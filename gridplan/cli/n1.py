@@ -12,7 +12,14 @@ import numpy as np
 from gridplan.cli._common import echo_table
 from gridplan.model.cases import case_name, load_case
 from gridplan.results import ResultWriter
-from gridplan.studies.n1 import ELEMENT_TYPES, MODES, N1Result, run_n1, write_n1
+from gridplan.studies.n1 import (
+    ELEMENT_TYPES,
+    MODES,
+    N1Result,
+    n1_violation_sink,
+    run_n1,
+    write_n1,
+)
 from gridplan.studies.powerflow import case_sha256
 
 
@@ -32,12 +39,11 @@ def print_n1(result: N1Result, elapsed_s: float, top: int = 10) -> None:
             f"  islanding outages cut off up to {isl.cut_load_mw.max():.1f} MW of load "
             f"({isl.cut_load_mw.sum():.1f} MW over all)"
         )
-    v = result.violations
     lim = result.limits
     click.echo(
-        f"  {len(v)} violations (loading > {lim['max_loading_percent']:g} %, "
+        f"  {result.n_violations} violations (loading > {lim['max_loading_percent']:g} %, "
         f"vm outside {lim['vm_min_pu']:g}..{lim['vm_max_pu']:g} pu) in "
-        f"{v.outage.nunique() if len(v) else 0} outages"
+        f"{result.n_violation_outages} outages"
     )
     el = result.elements.dropna(subset=["max_loading_percent"])
     el = el.sort_values("max_loading_percent", ascending=False).head(top)
@@ -189,7 +195,10 @@ def n1(
                         o.resize((n0 + pos.size,))
                         o[n0:] = pos
 
-                result = run_n1(net, matrix_sink=sink, **kwargs)
+                # violation rows go to the file block by block, not into memory
+                result = run_n1(
+                    net, matrix_sink=sink, violation_sink=n1_violation_sink(w), **kwargs
+                )
                 write_n1(w, result)
     finally:
         bar.close()

@@ -64,6 +64,19 @@ SCREEN_MAX_RHO = 0.5
 SCREEN_FLOOR_LOADING_PERCENT = 0.1
 SCREEN_FLOOR_VM_PU = 0.001
 BLOCK = 256
+WORST_VIOLATIONS_KEPT = 100
+VIOLATION_COLUMNS = (
+    "outage",
+    "outage_name",
+    "element_type",
+    "element",
+    "quantity",
+    "value",
+    "limit",
+    "base_value",
+    "change",
+)
+VIOLATION_UNITS = {"value": "", "limit": "", "base_value": "", "change": ""}
 
 OutageSpec = tuple[str, list[tuple[str, int]]]
 
@@ -89,6 +102,18 @@ class N1Result:
     violations : DataFrame
         Long format: ``outage``, ``outage_name``, ``element_type``, ``element``, ``quantity``
         (``loading_percent``, ``vm_pu``), ``value``, ``limit``, ``base_value``, ``change``.
+        Every violation, unless ``violations_streamed``: then the rows went to a
+        ``violation_sink`` (the HDF5 file) block by block and this holds only the
+        ``WORST_VIOLATIONS_KEPT`` (100) worst rows per quantity, worst = farthest beyond the
+        limit (percent points for loading, pu for voltage).
+    violations_streamed : bool
+        True when the violation rows were passed to a sink instead of kept here.
+    n_violations : int
+        Number of violation rows (all of them, streamed or not).
+    violation_counts : dict
+        Violation rows per quantity (``loading_percent``, ``vm_pu``).
+    n_violation_outages : int
+        Outages with at least one violation.
     """
 
     case_name: str
@@ -101,6 +126,10 @@ class N1Result:
     timings_s: dict[str, float] = field(default_factory=dict)
     interrupted: bool = False
     monitored: pd.DataFrame | None = None
+    violations_streamed: bool = False
+    n_violations: int = 0
+    violation_counts: dict[str, int] = field(default_factory=dict)
+    n_violation_outages: int = 0
 
     def status_counts(self) -> dict[str, int]:
         """Number of outages per status."""
@@ -210,8 +239,10 @@ class _Stats:
         base_vm: np.ndarray,
         top: int,
         limits: dict[str, float],
+        on_violations: Callable[[list[tuple[np.ndarray, ...]]], None] | None = None,
     ) -> None:
         self.m = model
+        self.on_violations = on_violations
         self.top = top
         self.base_ld = base_ld
         self.base_vm = base_vm
@@ -256,17 +287,24 @@ class _Stats:
         self.vmax[better] = val[better]
         self.vmax_idx[better] = pos[j[better]]
         lim = self.limits
+        parts: list[tuple[np.ndarray, ...]] = []
         with np.errstate(invalid="ignore"):
             bo, be = np.nonzero(eld > lim["max_loading_percent"])
         if bo.size:
-            self.viol.append((pos[bo], np.zeros(bo.size, np.int8), be, eld[bo, be]))
+            parts.append((pos[bo], np.zeros(bo.size, np.int8), be, eld[bo, be]))
         with np.errstate(invalid="ignore"):
             lo_o, lo_b = np.nonzero(vm < lim["vm_min_pu"])
             hi_o, hi_b = np.nonzero(vm > lim["vm_max_pu"])
         if lo_o.size:
-            self.viol.append((pos[lo_o], np.ones(lo_o.size, np.int8), lo_b, vm[lo_o, lo_b]))
+            parts.append((pos[lo_o], np.ones(lo_o.size, np.int8), lo_b, vm[lo_o, lo_b]))
         if hi_o.size:
-            self.viol.append((pos[hi_o], np.full(hi_o.size, 2, np.int8), hi_b, vm[hi_o, hi_b]))
+            parts.append((pos[hi_o], np.full(hi_o.size, 2, np.int8), hi_b, vm[hi_o, hi_b]))
+        if not parts:
+            return
+        if self.on_violations is not None:
+            self.on_violations(parts)
+        else:
+            self.viol.extend(parts)
 
 
 def _dc_setup(model: ContingencyModel) -> dict[str, Any]:
@@ -384,6 +422,7 @@ def run_n1(
     block: int = BLOCK,
     progress: Callable[[int], None] | None = None,
     matrix_sink: Callable[[np.ndarray, np.ndarray], None] | None = None,
+    violation_sink: Callable[[pd.DataFrame], None] | None = None,
     model: ContingencyModel | None = None,
 ) -> N1Result:
     """Scan outages of ``net`` and summarize loading and voltage after each.
@@ -413,6 +452,11 @@ def run_n1(
         Called with the number of outages finished after every block.
     matrix_sink : callable, optional
         Called with (outage positions, element loading float32 (B, n_element)) per block.
+    violation_sink : callable, optional
+        Called with the violation rows (DataFrame, columns as ``N1Result.violations``, index
+        = row number in the whole table) of each finished block, e.g.
+        :func:`n1_violation_sink`; the rows are then not kept in memory (only counts and the
+        worst rows, see :class:`N1Result`), so memory does not grow with the outages.
     model : ContingencyModel, optional
         A model compiled before (skips solving the base case again).
 
@@ -451,7 +495,34 @@ def run_n1(
     base_ld_br, base_vm = _flows(model, model.v0[None, :])
     base_eld = _element_loading(model, base_ld_br)[0]
     base_vm = base_vm[0]
-    stats = _Stats(model, base_eld, base_vm, top, limits)
+    names = np.array([n for n, _ in specs], dtype=object)
+    has_viol = np.zeros(n_out, dtype=bool)
+    vcounts = {"loading_percent": 0, "vm_pu": 0}
+    streamed: dict[str, Any] = {"n": 0, "worst": None}
+
+    def _stream(parts: list[tuple[np.ndarray, ...]]) -> None:
+        # rows of one outage together, in the order of the in-memory table
+        df = _sort_violations(_violation_frame(model, parts, names, base_eld, base_vm, limits))
+        n0 = streamed["n"]
+        df.index = pd.RangeIndex(n0, n0 + len(df))
+        violation_sink(df)  # type: ignore[misc]
+        # counted only once the sink has the rows (write_n1 trims a half-written append)
+        streamed["n"] = n0 + len(df)
+        streamed["worst"] = _worst_violations(
+            df if streamed["worst"] is None else pd.concat([streamed["worst"], df])
+        )
+        has_viol[df.outage.to_numpy()] = True
+        for q, c in df.quantity.value_counts().items():
+            vcounts[str(q)] += int(c)
+
+    stats = _Stats(
+        model,
+        base_eld,
+        base_vm,
+        top,
+        limits,
+        on_violations=_stream if violation_sink is not None else None,
+    )
 
     status = np.full(n_out, "not_simulated", dtype=object)
     iters = np.zeros(n_out, dtype=np.int32)
@@ -537,16 +608,6 @@ def run_n1(
         for j, p in enumerate(pos):
             if own_cols[p]:
                 eld[j, own_cols[p]] = np.nan
-        for j, (p, o) in enumerate(zip(pos, outs, strict=True)):
-            if o.dead.size:
-                cut_load[p] = model.load_mw[o.dead].sum()
-                cut_gen[p] = model.gen_mw[o.dead].sum()
-                n_cut[p] = int(np.count_nonzero(model.bus_index[o.dead] >= 0))
-            if not ok[j]:
-                status[p] = "diverged"
-                reason[p] = f"no convergence, last mismatch {mism[p]:.3g} pu"
-            else:
-                status[p] = "islanded" if n_cut[p] else "converged"
         okr = np.flatnonzero(ok)
         if okr.size:
             e = eld[okr]
@@ -565,6 +626,17 @@ def run_n1(
             stats.add(pos[okr], eld[okr], vm[okr])
         if matrix_sink is not None:
             matrix_sink(pos, eld.astype(np.float32))
+        # statuses last: a Ctrl-C inside a sink leaves this part marked not_simulated
+        for j, (p, o) in enumerate(zip(pos, outs, strict=True)):
+            if o.dead.size:
+                cut_load[p] = model.load_mw[o.dead].sum()
+                cut_gen[p] = model.gen_mw[o.dead].sum()
+                n_cut[p] = int(np.count_nonzero(model.bus_index[o.dead] >= 0))
+            if not ok[j]:
+                status[p] = "diverged"
+                reason[p] = f"no convergence, last mismatch {mism[p]:.3g} pu"
+            else:
+                status[p] = "islanded" if n_cut[p] else "converged"
 
     try:
         for s in range(0, todo.size, block):
@@ -604,7 +676,6 @@ def run_n1(
     if mode == "dc":
         iters[:] = 0
 
-    names = np.array([n for n, _ in specs], dtype=object)
     el_names = np.array(
         [f"{k} {i}" for k, i in zip(model.mon_kind, model.mon_index, strict=True)], dtype=object
     )
@@ -661,7 +732,20 @@ def run_n1(
     )
     bus_df.index.name = "row"
 
-    viol = _violations_table(model, stats, names, base_eld, base_vm, limits)
+    if violation_sink is not None:
+        viol = streamed["worst"]
+        if viol is None:
+            viol = _violation_frame(model, [], names, base_eld, base_vm, limits)
+        viol = _sort_violations(viol)
+        n_viol = int(streamed["n"])
+    else:
+        viol = _sort_violations(
+            _violation_frame(model, stats.viol, names, base_eld, base_vm, limits)
+        )
+        n_viol = len(viol)
+        has_viol[viol.outage.to_numpy()] = True
+        for q, c in viol.quantity.value_counts().items():
+            vcounts[str(q)] += int(c)
     return N1Result(
         case_name=case_name,
         mode=mode,
@@ -672,30 +756,24 @@ def run_n1(
         violations=viol,
         timings_s=timings,
         interrupted=interrupted,
+        violations_streamed=violation_sink is not None,
+        n_violations=n_viol,
+        violation_counts=vcounts,
+        n_violation_outages=int(has_viol.sum()),
     )
 
 
-def _violations_table(
+def _violation_frame(
     model: ContingencyModel,
-    stats: _Stats,
+    parts: list[tuple[np.ndarray, ...]],
     names: np.ndarray,
     base_eld: np.ndarray,
     base_vm: np.ndarray,
     limits: dict[str, float],
 ) -> pd.DataFrame:
-    cols = [
-        "outage",
-        "outage_name",
-        "element_type",
-        "element",
-        "quantity",
-        "value",
-        "limit",
-        "base_value",
-        "change",
-    ]
-    if not stats.viol:
-        return pd.DataFrame({c: [] for c in cols}).astype(
+    """Violation rows from ``(outage pos, kind 0/1/2, element/bus row, value)`` parts."""
+    if not parts:
+        return pd.DataFrame({c: [] for c in VIOLATION_COLUMNS}).astype(
             {
                 "outage": np.int64,
                 "element": np.int64,
@@ -705,10 +783,10 @@ def _violations_table(
                 "change": float,
             }
         )
-    pos = np.concatenate([v[0] for v in stats.viol])
-    kind = np.concatenate([v[1] for v in stats.viol])
-    idx = np.concatenate([v[2] for v in stats.viol])
-    val = np.concatenate([v[3] for v in stats.viol])
+    pos = np.concatenate([v[0] for v in parts])
+    kind = np.concatenate([v[1] for v in parts])
+    idx = np.concatenate([v[2] for v in parts])
+    val = np.concatenate([v[3] for v in parts])
     isl = kind == 0
     etype = np.where(isl, model.mon_kind[np.where(isl, idx, 0)], "bus")
     elem = np.where(
@@ -733,9 +811,53 @@ def _violations_table(
             "change": val - base,
         }
     )
+    return df
+
+
+def _sort_violations(df: pd.DataFrame) -> pd.DataFrame:
     return df.sort_values(
         ["outage", "quantity", "element_type", "element"], kind="stable"
     ).reset_index(drop=True)
+
+
+def _worst_violations(df: pd.DataFrame, n: int = WORST_VIOLATIONS_KEPT) -> pd.DataFrame:
+    """The ``n`` rows per quantity farthest beyond their limit (bounded in-memory summary)."""
+    excess = (df.value - df.limit).abs()
+    order = np.lexsort((-excess.to_numpy(), df.quantity.to_numpy().astype(str)))
+    d = df.iloc[order]
+    return d[d.groupby("quantity", sort=False).cumcount().to_numpy() < n]
+
+
+def n1_violation_sink(writer: Any, group: str = "contingency") -> Callable[[pd.DataFrame], None]:
+    """A ``violation_sink`` for :func:`run_n1` appending to ``/<group>/violations``.
+
+    Rows go to the open :class:`gridplan.results.ResultWriter` as blocks finish (resizable,
+    chunked, compressed table); :func:`write_n1` then completes the table.
+    """
+    name = f"{group}/violations"
+
+    def sink(df: pd.DataFrame) -> None:
+        writer.append_table(name, df, units=VIOLATION_UNITS)
+
+    return sink
+
+
+def _finish_streamed_violations(writer: Any, name: str, result: N1Result) -> None:
+    """Trim a table that Ctrl-C left half-appended to the rows counted, or create it empty."""
+    h5 = writer.h5
+    n = result.n_violations
+    cols = ["index", *VIOLATION_COLUMNS]
+    if name in h5 and (n == 0 or any(c not in h5[name] for c in cols)):
+        del h5[name]  # only a first append can be incomplete; nothing was counted then
+    if name not in h5:
+        empty = result.violations.iloc[:0]
+        writer.write_table(name, empty, units=VIOLATION_UNITS)
+        return
+    grp = h5[name]
+    for c in cols:
+        if grp[c].shape[0] != n:
+            grp[c].resize((n,))
+    grp.attrs["n_rows"] = n
 
 
 def _nan_dead(model: ContingencyModel, outs: list[Outage], ld: np.ndarray) -> None:
@@ -796,7 +918,11 @@ def _screen(
 
 # ---------------------------------------------------------------------------------------
 def write_n1(writer: Any, result: N1Result, group: str = "contingency") -> None:
-    """Write ``result`` under ``/contingency`` of an open :class:`gridplan.results.ResultWriter`."""
+    """Write ``result`` under ``/contingency`` of an open :class:`gridplan.results.ResultWriter`.
+
+    When ``result.violations_streamed``, the violation rows are already in the file (from
+    :func:`n1_violation_sink` on the same writer and group); they are not written again.
+    """
     writer.write_table(
         f"{group}/outages",
         result.outages,
@@ -817,11 +943,10 @@ def write_n1(writer: Any, result: N1Result, group: str = "contingency") -> None:
     writer.write_table(
         f"{group}/buses", result.buses, units={"min_vm_cause": "", "max_vm_cause": ""}
     )
-    writer.write_table(
-        f"{group}/violations",
-        result.violations,
-        units={"value": "", "limit": "", "base_value": "", "change": ""},
-    )
+    if result.violations_streamed:
+        _finish_streamed_violations(writer, f"{group}/violations", result)
+    else:
+        writer.write_table(f"{group}/violations", result.violations, units=VIOLATION_UNITS)
     counts = result.status_counts()
     writer.set_attrs(
         group,
