@@ -6,6 +6,7 @@ import numpy as np
 
 cimport numpy as cnp
 from libc.math cimport NAN, cos, fabs, sin
+from libc.string cimport memcmp
 
 cnp.import_array()
 
@@ -238,6 +239,70 @@ cdef inline double _mismatch_row(
     return mx
 
 
+cdef inline void _power_row(
+    const double[::1] vr,
+    const cnp.int64_t[::1] indptr,
+    const cnp.int64_t[::1] indices,
+    const double[::1] yr,
+    const cnp.int64_t[::1] pvpq,
+    double[::1] p_calc,
+    double[::1] q_calc,
+) noexcept nogil:
+    """Calculated injections ``v conj(Ybus v)`` of one state: P per ``pvpq`` position, Q
+    per bus (same operations as :func:`_mismatch_row` before the subtraction)."""
+    cdef Py_ssize_t a, i, p, j
+    cdef double ire, iim, yre, yim, vre, vim
+    for a in range(pvpq.shape[0]):
+        i = pvpq[a]
+        ire = 0.0
+        iim = 0.0
+        for p in range(indptr[i], indptr[i + 1]):
+            j = indices[p]
+            yre = yr[2 * p]
+            yim = yr[2 * p + 1]
+            vre = vr[2 * j]
+            vim = vr[2 * j + 1]
+            ire = ire + yre * vre - yim * vim
+            iim = iim + yre * vim + yim * vre
+        vre = vr[2 * i]
+        vim = vr[2 * i + 1]
+        p_calc[a] = vre * ire + vim * iim
+        q_calc[i] = vim * ire - vre * iim
+
+
+cdef inline double _mismatch_from_power(
+    const double[::1] p_calc,
+    const double[::1] q_calc,
+    const double[::1] sr,
+    const cnp.int64_t[::1] pvpq,
+    const cnp.int64_t[::1] pq,
+    double[::1] f,
+) noexcept nogil:
+    """:func:`_mismatch_row` from precomputed calculated injections."""
+    cdef Py_ssize_t npvpq = pvpq.shape[0]
+    cdef Py_ssize_t a, i
+    cdef double mx = 0.0, x
+    cdef bint bad = False
+    for a in range(npvpq):
+        x = p_calc[a] - sr[2 * pvpq[a]]
+        f[a] = x
+        if fabs(x) > mx:
+            mx = fabs(x)
+        elif x != x:
+            bad = True
+    for a in range(pq.shape[0]):
+        i = pq[a]
+        x = q_calc[i] - sr[2 * i + 1]
+        f[npvpq + a] = x
+        if fabs(x) > mx:
+            mx = fabs(x)
+        elif x != x:
+            bad = True
+    if bad:
+        return NAN
+    return mx
+
+
 def chord(
     const cnp.int64_t[::1] l_indptr,
     const cnp.int64_t[::1] l_indices,
@@ -282,6 +347,9 @@ def chord(
     cdef double[:, ::1] dx_prev = np.empty((m, n))
     cdef double[::1] prev = np.empty(m)
     cdef double[::1] mis_q = np.zeros(n_bus)
+    cdef double[::1] p_calc = np.empty(npvpq)
+    cdef double[::1] q_calc = np.zeros(n_bus)
+    cdef bint have0 = False
     cdef double[::1] udinv = np.empty(n)
     cdef double[:, ::1] y = np.empty((n, PANEL))
     cdef cnp.int64_t[::1] act = np.arange(m, dtype=np.int64)
@@ -298,7 +366,15 @@ def chord(
             n_keep = 0
             for q in range(n_act):
                 s = act[q]
-                nrm = _mismatch_row(vr[s], indptr, indices, yr, sr[s], pvpq, pq, f[s], mis_q)
+                if it == 0 and s > 0 and memcmp(&vr[s, 0], &vr[0, 0], 2 * n_bus * sizeof(double)) == 0:
+                    # same start voltages as state 0 (a group starts from one solution):
+                    # only the specified injections differ
+                    if not have0:
+                        _power_row(vr[0], indptr, indices, yr, pvpq, p_calc, q_calc)
+                        have0 = True
+                    nrm = _mismatch_from_power(p_calc, q_calc, sr[s], pvpq, pq, f[s])
+                else:
+                    nrm = _mismatch_row(vr[s], indptr, indices, yr, sr[s], pvpq, pq, f[s], mis_q)
                 norm_out[s] = nrm
                 if nrm < tol:
                     conv[s] = 1
