@@ -40,16 +40,19 @@ def _powerflow_step(net: pp.pandapowerNet, writer: ResultWriter) -> dict[str, An
 
 
 def _n1_step(net: pp.pandapowerNet, writer: ResultWriter) -> dict[str, Any]:
-    from gridplan.studies.n1 import run_n1, write_n1
+    from gridplan.studies.n1 import n1_violation_sink, run_n1, write_n1
 
-    result = run_n1(net, mode="ac", case_name=str(net.name))
+    # violations stream to the file so memory does not grow with the number of outages
+    result = run_n1(
+        net, mode="ac", case_name=str(net.name), violation_sink=n1_violation_sink(writer)
+    )
     write_n1(writer, result)
     counts = result.status_counts()
     return {
         "n1_outages": len(result.outages),
         "n1_islanded": counts.get("islanded", 0),
         "n1_diverged": counts.get("diverged", 0),
-        "n1_violations": len(result.violations),
+        "n1_violations": result.n_violations,
     }
 
 
