@@ -64,10 +64,16 @@ def backends() -> dict[str, str]:
 
 
 def describe() -> str:
-    """One line saying which backend is active, for ``gridplan --version``."""
-    import gridplan.kernels  # noqa: F401  (loads every kernel)
+    """One line saying which backend each bound kernel in :mod:`gridplan.kernels` uses."""
+    import gridplan.kernels as kernels
 
-    chosen = backends()
+    # read the modules actually bound, not the last load_kernel call (which may be a probe)
+    chosen = {
+        name: "cython" if mod.__name__.startswith("gridplan._ext.") else "numpy"
+        for name, mod in vars(kernels).items()
+        if isinstance(mod, ModuleType)
+        and mod.__name__.startswith(("gridplan._ext.", "gridplan.core."))
+    }
     kinds = set(chosen.values())
     if kinds == {"cython"}:
         head = "cython (compiled extensions)"
