@@ -9,6 +9,7 @@ line / trafo / trafo3w results (same formulas as pandapower's ``results_branch``
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 import pandapower as pp
@@ -20,6 +21,38 @@ from pandapower.pypower.makeYbus import branch_vectors
 from gridplan.kernels import branchflow
 
 SQRT3 = np.sqrt(3.0)
+
+
+class HasBranchArrays(Protocol):
+    """Any compiled model carrying the ppc branch arrays the ``branchflow`` kernel needs."""
+
+    f: np.ndarray
+    t: np.ndarray
+    yff: np.ndarray
+    yft: np.ndarray
+    ytf: np.ndarray
+    ytt: np.ndarray
+    base_kv: np.ndarray
+    base_mva: float
+
+
+def branch_flows_of(
+    model: HasBranchArrays, v: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Kernel call for ``model``: ``v`` complex (n_bus,) or (n_states, n_bus) -> s_f, s_t
+    (MVA), i_f, i_t (kA), each (n_states, n_branch)."""
+    v2 = np.ascontiguousarray(np.atleast_2d(v), dtype=np.complex128)
+    return branchflow.branch_flows(
+        v2,
+        model.f,
+        model.t,
+        model.yff,
+        model.yft,
+        model.ytf,
+        model.ytt,
+        model.base_kv,
+        model.base_mva,
+    )
 
 
 @dataclass(frozen=True)
@@ -70,10 +103,7 @@ class BranchModel:
 
     def flows(self, v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """``v`` complex (n_bus,) or (n_states, n_bus) -> s_f, s_t (MVA), i_f, i_t (kA)."""
-        v2 = np.ascontiguousarray(np.atleast_2d(v), dtype=np.complex128)
-        return branchflow.branch_flows(
-            v2, self.f, self.t, self.yff, self.yft, self.ytf, self.ytt, self.base_kv, self.base_mva
-        )
+        return branch_flows_of(self, v)
 
     def element_tables(self, net: pp.pandapowerNet, v: np.ndarray) -> dict[str, pd.DataFrame]:
         """pandapower-style result tables ``line``, ``trafo``, ``trafo3w`` for one voltage state."""

@@ -53,7 +53,8 @@ from gridplan.core.contingency import (
     Outage,
 )
 from gridplan.errors import CaseError
-from gridplan.kernels import branchflow, contingency_ac, contingency_graph, contingency_lu
+from gridplan.kernels import contingency_ac, contingency_graph, contingency_lu
+from gridplan.model.branches import branch_flows_of
 from gridplan.model.contingency_model import ContingencyModel, compile_contingency_model
 
 MODES = ("ac", "dc", "screen")
@@ -203,17 +204,7 @@ def _engine_outage(
 def _flows(model: ContingencyModel, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Branch loading (percent, (B, n_br)) and |V| for voltage rows ``v`` (B, n)."""
     vv = np.ascontiguousarray(np.nan_to_num(v, nan=0.0))
-    _, _, i_f, i_t = branchflow.branch_flows(
-        vv,
-        model.f,
-        model.t,
-        model.yff,
-        model.yft,
-        model.ytf,
-        model.ytt,
-        model.base_kv,
-        model.base_mva,
-    )
+    _, _, i_f, i_t = branch_flows_of(model, vv)
     with np.errstate(invalid="ignore"):
         ld = np.maximum(i_f * model.scale_f, i_t * model.scale_t) * 100.0
     return ld, np.abs(v)
@@ -577,17 +568,7 @@ def run_n1(
         )
     if mode == "dc":
         dc = _dc_setup(model)
-        s_f0, s_t0, _, _ = branchflow.branch_flows(
-            np.ascontiguousarray(model.v0[None, :]),
-            model.f,
-            model.t,
-            model.yff,
-            model.yft,
-            model.ytf,
-            model.ytt,
-            model.base_kv,
-            model.base_mva,
-        )
+        s_f0, s_t0, _, _ = branch_flows_of(model, model.v0)
         s_f0, s_t0 = s_f0[0], s_t0[0]
         multi = [j for j in todo if eng[j].branches.size != 1 or eng[j].gens.size]  # type: ignore[union-attr]
         for j in multi:

@@ -23,8 +23,8 @@ import pandas as pd
 import scipy.sparse as sp
 
 from gridplan.core.timeseries_solver import BatchNewton
-from gridplan.kernels import branchflow
 from gridplan.model import profiles as prof
+from gridplan.model.branches import branch_flows_of
 from gridplan.model.timeseries_model import TimeSeriesModel
 from gridplan.results.writer import ResultWriter
 
@@ -240,17 +240,7 @@ def run(
                 va = np.full_like(vm, np.nan)
                 vm[:, bus_on] = vm_int[:, bus_map[bus_on]]
                 va[:, bus_on] = va_int[:, bus_map[bus_on]]
-            s_f, s_t, i_f, i_t = branchflow.branch_flows(
-                v,
-                model.f,
-                model.t,
-                model.yff,
-                model.yft,
-                model.ytf,
-                model.ytt,
-                model.base_kv,
-                model.base_mva,
-            )
+            s_f, s_t, i_f, i_t = branch_flows_of(model, v)
             p_loss = (s_f.real + s_t.real).sum(axis=1)
             loading = {b: model.loading(b, i_f, i_t) for b in branch_names}
             if branch_names:
