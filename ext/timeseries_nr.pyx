@@ -5,7 +5,7 @@ gridplan.core.timeseries_nr (same functions, signatures and results)."""
 import numpy as np
 
 cimport numpy as cnp
-from libc.math cimport NAN, cos, fabs, sin
+from libc.math cimport NAN, cos, fabs, sin, sqrt
 from libc.string cimport memcmp
 
 cnp.import_array()
@@ -466,3 +466,66 @@ def chord(
                         vr[s, 2 * i] = m_new * cos(va[s, i])
                         vr[s, 2 * i + 1] = m_new * sin(va[s, i])
                 iters[s] += 1
+
+
+def branch_loading(
+    const double complex[:, ::1] v,
+    const cnp.int64_t[::1] f,
+    const cnp.int64_t[::1] t,
+    const double complex[::1] yff,
+    const double complex[::1] yft,
+    const double complex[::1] ytf,
+    const double complex[::1] ytt,
+    const double[::1] k_f,
+    const double[::1] k_t,
+    const cnp.int64_t[::1] col_row,
+    const double[::1] col_f,
+    const double[::1] col_t,
+    double base_mva,
+):
+    """Loading of every output column and the total branch losses per state, without
+    storing per-branch flows: branch currents ``|I| k`` (kA) per end, loading
+    ``max(i_f col_f, i_t col_t)`` of branch ``col_row`` (0 where the row is negative),
+    losses ``Re(Vf conj(If) + Vt conj(It)) base_mva`` summed over all branches (MW)."""
+    cdef Py_ssize_t n_states = v.shape[0]
+    cdef Py_ssize_t n_br = f.shape[0]
+    cdef Py_ssize_t n_col = col_row.shape[0]
+    load_arr = np.empty((n_states, n_col), dtype=np.float64)
+    loss_arr = np.empty(n_states, dtype=np.float64)
+    cdef double[:, ::1] load = load_arr
+    cdef double[::1] loss = loss_arr
+    cdef double[::1] i_f = np.empty(n_br)
+    cdef double[::1] i_t = np.empty(n_br)
+    cdef const double[:, ::1] vr = np.asarray(v).view(np.float64)
+    cdef const double[::1] a = np.asarray(yff).view(np.float64)
+    cdef const double[::1] b = np.asarray(yft).view(np.float64)
+    cdef const double[::1] c = np.asarray(ytf).view(np.float64)
+    cdef const double[::1] d = np.asarray(ytt).view(np.float64)
+    cdef Py_ssize_t k, e, r
+    cdef double fr, fi, tr, ti, ir, ii, p, x, y
+    with nogil:
+        for k in range(n_states):
+            p = 0.0
+            for e in range(n_br):
+                fr = vr[k, 2 * f[e]]
+                fi = vr[k, 2 * f[e] + 1]
+                tr = vr[k, 2 * t[e]]
+                ti = vr[k, 2 * t[e] + 1]
+                ir = a[2 * e] * fr - a[2 * e + 1] * fi + b[2 * e] * tr - b[2 * e + 1] * ti
+                ii = a[2 * e] * fi + a[2 * e + 1] * fr + b[2 * e] * ti + b[2 * e + 1] * tr
+                p += fr * ir + fi * ii
+                i_f[e] = sqrt(ir * ir + ii * ii) * k_f[e]
+                ir = c[2 * e] * fr - c[2 * e + 1] * fi + d[2 * e] * tr - d[2 * e + 1] * ti
+                ii = c[2 * e] * fi + c[2 * e + 1] * fr + d[2 * e] * ti + d[2 * e + 1] * tr
+                p += tr * ir + ti * ii
+                i_t[e] = sqrt(ir * ir + ii * ii) * k_t[e]
+            loss[k] = p * base_mva
+            for e in range(n_col):
+                r = col_row[e]
+                if r < 0:
+                    load[k, e] = 0.0
+                else:
+                    x = i_f[r] * col_f[e]
+                    y = i_t[r] * col_t[e]
+                    load[k, e] = x if x >= y or y != y else y
+    return load_arr, loss_arr

@@ -113,3 +113,33 @@ def test_fused_chord_equals_twin_and_converges_to_pandapower_tolerance(model):
     ref = np.maximum(np.abs(mis[:, bn.pvpq].real).max(1), np.abs(mis[:, bn.pq].imag).max(1))
     np.testing.assert_allclose(nm_c, ref, rtol=1e-9, atol=tol.KERNEL_TWIN_ABS)
     assert (ref[1:] < bn.tol).all()
+
+
+@pytest.mark.slow
+def test_branch_loading_equals_twin_and_pandapower(model):
+    import copy
+
+    import pandapower as pp
+
+    names = [b for b in ("line", "trafo") if b in model.branches]
+    *head, cols = model.loading_columns(names)
+    v, _ = _states(model, 4)
+    v[1] = model.v0  # pandapower's own solution of the base case (see below)
+    v[2] = 0.0  # a state without voltages (the engine zeroes unconverged steps): no flow
+    v = np.ascontiguousarray(v)
+    args = (v, model.f, model.t, model.yff, model.yft, model.ytf, model.ytt, *head)
+    ld_c, loss_c = _compiled().branch_loading(*args, model.base_mva)
+    ld_t, loss_t = twin.branch_loading(*args, model.base_mva)
+    np.testing.assert_allclose(ld_c, ld_t, rtol=1e-12, atol=tol.KERNEL_TWIN_ABS)
+    np.testing.assert_allclose(loss_c, loss_t, rtol=1e-12, atol=tol.KERNEL_TWIN_ABS)
+    assert np.all(ld_c[2] == 0.0) and loss_c[2] == 0.0
+    # independent: pandapower's result tables for the base case, whose voltages are v0
+    net = copy.deepcopy(pn.case1354pegase())
+    pp.runpp(net)
+    ref_loss = net.res_line.pl_mw.sum() + net.res_trafo.pl_mw.sum()
+    np.testing.assert_allclose(loss_c[1], ref_loss, rtol=1e-9)
+    for name in names:
+        ref = net[f"res_{name}"].loading_percent.to_numpy()
+        np.testing.assert_allclose(
+            ld_c[1, cols[name]], ref, rtol=0, atol=tol.SAME_SOLUTION_LOADING_PERCENT
+        )

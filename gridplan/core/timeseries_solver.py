@@ -28,6 +28,8 @@ class BlockSolution:
     """Per-state solution of a block."""
 
     v: np.ndarray  # complex128 (n_states, n_bus), pu
+    va: np.ndarray  # float64 (n_states, n_bus), rad (angles of v, tracked by the solver)
+    vm: np.ndarray  # float64 (n_states, n_bus), pu (magnitudes of v)
     iterations: np.ndarray  # int32 (n_states,), Newton/chord iterations spent
     converged: np.ndarray  # bool (n_states,)
     max_mismatch_pu: np.ndarray  # float64 (n_states,), final infinity norm of the mismatch
@@ -288,11 +290,11 @@ class BatchNewton:
         conv = np.zeros(n, dtype=bool)
         norm_out = np.full(n, np.inf)
         if n == 0:
-            return BlockSolution(v, iters, conv, norm_out, 0)
+            return BlockSolution(v, va, vm, iters, conv, norm_out, 0)
         if self.pvpq.size == 0:  # only reference buses: nothing to solve
             conv[:] = True
             norm_out[:] = 0.0
-            return BlockSolution(v, iters, conv, norm_out, 0)
+            return BlockSolution(v, va, vm, iters, conv, norm_out, 0)
 
         # sort by total injection so each group is a contiguous range of similar states
         order = np.argsort(sbus.real.sum(axis=1), kind="stable")
@@ -362,5 +364,6 @@ class BatchNewton:
             n_fact += self._newton(k, v, va, vm, sbus, iters, conv, norm_out, start)[1]
         inv = np.empty_like(order)
         inv[order] = np.arange(n)
-        v, iters, conv, norm_out = v[inv], iters[inv], conv[inv], norm_out[inv]
-        return BlockSolution(v, iters, conv, norm_out, n_fact)
+        v, va, vm = v[inv], va[inv], vm[inv]
+        iters, conv, norm_out = iters[inv], conv[inv], norm_out[inv]
+        return BlockSolution(v, va, vm, iters, conv, norm_out, n_fact)

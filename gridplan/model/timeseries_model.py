@@ -256,6 +256,49 @@ class TimeSeriesModel:
         return (em.p_mw if column == "p_mw" else em.q_mvar)[pos]
 
     # -- branch loading -----------------------------------------------------------------
+    def loading_columns(
+        self, elements: list[str]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, slice]]:
+        """Arguments of the ``branch_loading`` kernel for the ``elements`` ("line"/"trafo").
+
+        Returns ``k_f, k_t`` (kA per pu current at each branch end), ``col_row`` (branch row
+        per output column, -1 out of service), ``col_f, col_t`` (% per kA at each end, same
+        definitions as :meth:`loading`) and each element's column slice.
+        """
+        k = self.base_mva / (SQRT3 * self.base_kv)
+        k_f, k_t = np.ascontiguousarray(k[self.f]), np.ascontiguousarray(k[self.t])
+        rows, cf, ct, slices = [], [], [], {}
+        pos = 0
+        for element in elements:
+            info = self.branches[element]
+            row = info["row"]
+            with np.errstate(divide="ignore"):
+                if element == "line":
+                    a = 100.0 / info["i_max_ka"]
+                    b = a
+                else:
+                    a = info["vn_hv_kv"] * SQRT3 * 100.0 / info["s_max_mva"]
+                    b = info["vn_lv_kv"] * SQRT3 * 100.0 / info["s_max_mva"]
+            rows.append(row)
+            cf.append(np.broadcast_to(a, row.shape))
+            ct.append(np.broadcast_to(b, row.shape))
+            slices[element] = slice(pos, pos + row.shape[0])
+            pos += row.shape[0]
+
+        def cat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
+            return np.ascontiguousarray(
+                np.concatenate(parts) if parts else np.empty(0), dtype=dtype
+            )
+
+        return (
+            k_f,
+            k_t,
+            cat(rows, np.int64),
+            cat(cf, np.float64),
+            cat(ct, np.float64),
+            slices,
+        )
+
     def loading(self, element: str, i_f: np.ndarray, i_t: np.ndarray) -> np.ndarray:
         """Loading (%) of every ``element`` ("line"/"trafo") for branch currents (n_steps, n_br).
 

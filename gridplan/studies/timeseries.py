@@ -23,8 +23,8 @@ import pandas as pd
 import scipy.sparse as sp
 
 from gridplan.core.timeseries_solver import BatchNewton
+from gridplan.kernels import timeseries_nr
 from gridplan.model import profiles as prof
-from gridplan.model.branches import branch_flows_of
 from gridplan.model.timeseries_model import TimeSeriesModel
 from gridplan.results.writer import ResultWriter
 
@@ -203,6 +203,8 @@ def run(
     bus_on = bus_map >= 0
     vmin, vmax = model.vm_limits
     branch_names = [b for b in ("line", "trafo") if b in model.branches]
+    *ld_head, ld_cols = model.loading_columns(branch_names)
+    ld_args = (*ld_head, model.base_mva)
 
     vm_low = _Extremes(len(bus_map), "min")
     vm_high = _Extremes(len(bus_map), "max")
@@ -231,8 +233,8 @@ def run(
             all_conv = bool(conv.all())
             if not all_conv:
                 v[~conv] = 0.0  # zero voltages give zero flows; results below set to NaN
-            vm_int = np.abs(v)
-            va_int = np.degrees(np.angle(v))
+            vm_int = sol.vm
+            va_int = np.multiply(sol.va, 180.0 / np.pi, out=sol.va)
             if identity_map:
                 vm, va = vm_int, va_int
             else:
@@ -240,19 +242,15 @@ def run(
                 va = np.full_like(vm, np.nan)
                 vm[:, bus_on] = vm_int[:, bus_map[bus_on]]
                 va[:, bus_on] = va_int[:, bus_map[bus_on]]
-            s_f, s_t, i_f, i_t = branch_flows_of(model, v)
-            p_loss = (s_f.real + s_t.real).sum(axis=1)
-            loading = {b: model.loading(b, i_f, i_t) for b in branch_names}
-            if branch_names:
-                max_ld = np.max(
-                    [
-                        ld.max(axis=1) if ld.shape[1] else np.full(stop - start, -np.inf)
-                        for ld in loading.values()
-                    ],
-                    axis=0,
-                )
+            # loading and losses straight from the voltages (no per-branch flow arrays)
+            ld_all, p_loss = timeseries_nr.branch_loading(
+                v, model.f, model.t, model.yff, model.yft, model.ytf, model.ytt, *ld_args
+            )
+            loading = {b: ld_all[:, ld_cols[b]] for b in branch_names}
+            if branch_names and ld_all.shape[1]:
+                max_ld = ld_all.max(axis=1)
             else:
-                max_ld = np.full(stop - start, np.nan)
+                max_ld = np.full(stop - start, np.nan if not branch_names else -np.inf)
             on = vm_int if identity_map else vm[:, bus_on]
             vm_min_step = on.min(axis=1) if on.shape[1] else np.full(stop - start, np.nan)
             vm_max_step = on.max(axis=1) if on.shape[1] else np.full(stop - start, np.nan)
