@@ -188,22 +188,141 @@ def lu_solve(
     return x_arr
 
 
-cdef inline double _mismatch_row(
+cdef extern from *:
+    """
+    /* Lane kernels of the panel chord iteration: TS_PANEL states side by side, restrict
+       pointers and a constant trip count so the compiler vectorizes over the states. */
+    #include <math.h>
+    #define TS_PANEL 16
+    static inline void ts_axpy(double *restrict a, const double *restrict b, double c) {
+        for (int k = 0; k < TS_PANEL; k++) a[k] -= c * b[k];
+    }
+    static inline void ts_scal(double *restrict a, double c) {
+        for (int k = 0; k < TS_PANEL; k++) a[k] *= c;
+    }
+    static inline void ts_current(const long long *restrict idx, const double *restrict yv,
+                                  long long p0, long long p1, const double *restrict wr,
+                                  const double *restrict wi, double *restrict ire,
+                                  double *restrict iim) {
+        double ar[TS_PANEL], ai[TS_PANEL];
+        for (int k = 0; k < TS_PANEL; k++) { ar[k] = 0.0; ai[k] = 0.0; }
+        for (long long p = p0; p < p1; p++) {
+            const double yre = yv[2 * p], yim = yv[2 * p + 1];
+            const double *restrict xr = wr + idx[p] * TS_PANEL;
+            const double *restrict xi = wi + idx[p] * TS_PANEL;
+            for (int k = 0; k < TS_PANEL; k++) {
+                ar[k] = ar[k] + yre * xr[k] - yim * xi[k];
+                ai[k] = ai[k] + yre * xi[k] + yim * xr[k];
+            }
+        }
+        for (int k = 0; k < TS_PANEL; k++) { ire[k] = ar[k]; iim[k] = ai[k]; }
+    }
+    /* out = re(v conj(i)) - s (p) or im(v conj(i)) - s (q); running max |out| and nan flag */
+    static inline void ts_mis(const double *restrict vr, const double *restrict vi,
+                              const double *restrict ire, const double *restrict iim,
+                              const double *restrict s, double *restrict out, double *restrict mx,
+                              unsigned char *restrict bad, int q) {
+        for (int k = 0; k < TS_PANEL; k++) {
+            double x = q ? vi[k] * ire[k] - vr[k] * iim[k] - s[k]
+                         : vr[k] * ire[k] + vi[k] * iim[k] - s[k];
+            out[k] = x;
+            double ax = fabs(x);
+            mx[k] = ax > mx[k] ? ax : mx[k];
+            bad[k] |= (x != x);
+        }
+    }
+    static inline void ts_anderson_acc(const double *restrict y, const double *restrict gp,
+                                       double *restrict den, double *restrict num) {
+        for (int k = 0; k < TS_PANEL; k++) {
+            double g = -y[k], dg = g - gp[k];
+            den[k] += dg * dg;
+            num[k] += dg * g;
+        }
+    }
+    static inline void ts_anderson_step(const double *restrict y, double *restrict gp,
+                                        double *restrict dxp, const double *restrict gam) {
+        for (int k = 0; k < TS_PANEL; k++) {
+            double g = -y[k], dg = g - gp[k];
+            gp[k] = g;
+            dxp[k] = g - gam[k] * (dxp[k] + dg);
+        }
+    }
+    /* rotate v by the angle steps dx (Taylor series of cos/sin below 0.01 rad, library
+       functions above) and add them to va */
+    static inline void ts_rotate(double *restrict va, const double *restrict dx,
+                                 double *restrict vr, double *restrict vi) {
+        double c[TS_PANEL], s[TS_PANEL];
+        int big = 0;
+        for (int k = 0; k < TS_PANEL; k++) {
+            double d = dx[k], d2 = d * d;
+            va[k] += d;
+            c[k] = 1.0 - d2 * (0.5 - d2 * (1.0 / 24.0 - d2 / 720.0));
+            s[k] = d * (1.0 - d2 * (1.0 / 6.0 - d2 * (1.0 / 120.0 - d2 / 5040.0)));
+            big |= !(fabs(d) < 1e-2);
+        }
+        if (big)
+            for (int k = 0; k < TS_PANEL; k++)
+                if (!(fabs(dx[k]) < 1e-2)) { c[k] = cos(dx[k]); s[k] = sin(dx[k]); }
+        for (int k = 0; k < TS_PANEL; k++) {
+            double re = vr[k], im = vi[k];
+            vr[k] = re * c[k] - im * s[k];
+            vi[k] = re * s[k] + im * c[k];
+        }
+    }
+    /* add the magnitude steps dx to vm and scale v by new/old magnitude; returns whether a
+       lane had a zero magnitude (v then rebuilt by the caller from vm and va) */
+    static inline int ts_scale(double *restrict vm, const double *restrict dx,
+                               double *restrict vr, double *restrict vi,
+                               unsigned char *restrict zero) {
+        int any = 0;
+        for (int k = 0; k < TS_PANEL; k++) {
+            double mo = vm[k], mn = mo + dx[k];
+            vm[k] = mn;
+            zero[k] = mo == 0.0;
+            any |= mo == 0.0;
+            double r = mn / (mo != 0.0 ? mo : 1.0);
+            vr[k] *= r;
+            vi[k] *= r;
+        }
+        return any;
+    }
+    """
+    int TS_PANEL
+    void ts_axpy(double*, const double*, double) nogil
+    void ts_scal(double*, double) nogil
+    void ts_current(const long long*, const double*, long long, long long, const double*,
+                    const double*, double*, double*) nogil
+    void ts_mis(const double*, const double*, const double*, const double*, const double*,
+                double*, double*, unsigned char*, int) nogil
+    void ts_anderson_acc(const double*, const double*, double*, double*) nogil
+    void ts_anderson_step(const double*, double*, double*, const double*) nogil
+    void ts_rotate(double*, const double*, double*, double*) nogil
+    int ts_scale(double*, const double*, double*, double*, unsigned char*) nogil
+
+
+cdef enum:
+    # states iterated side by side: every per-state quantity is stored unknown-major with
+    # PANEL contiguous states, so the inner loops run over states (independent, vectorized)
+    PANEL = 16  # = TS_PANEL of the C lane kernels
+
+
+cdef double _mismatch_into(
     const double[::1] vr,
     const cnp.int64_t[::1] indptr,
     const cnp.int64_t[::1] indices,
     const double[::1] yr,
     const double[::1] sr,
     const cnp.int64_t[::1] pvpq,
-    const cnp.int64_t[::1] pq,
-    double[::1] f,
-    double[::1] mis_q,
+    const cnp.int64_t[::1] pq_pos,
+    const cnp.int64_t[::1] perm_r,
+    double[:, ::1] y,
+    Py_ssize_t k,
 ) noexcept nogil:
-    """Mismatch of one state into ``f``; returns its infinity norm (nan if any entry is)."""
+    """Mismatch of one state (row storage) into lane ``k`` of ``y`` (rows permuted by
+    ``perm_r``); returns its infinity norm (nan if any entry is)."""
     cdef Py_ssize_t npvpq = pvpq.shape[0]
-    cdef Py_ssize_t npq = pq.shape[0]
-    cdef Py_ssize_t a, i, p, j
-    cdef double ire, iim, yre, yim, vre, vim, pm, qm, mx = 0.0, x
+    cdef Py_ssize_t a, i, p, j, q
+    cdef double ire, iim, yre, yim, vre, vim, pm, qm, mx = 0.0
     cdef bint bad = False
     for a in range(npvpq):
         i = pvpq[a]
@@ -220,84 +339,19 @@ cdef inline double _mismatch_row(
         vre = vr[2 * i]
         vim = vr[2 * i + 1]
         pm = vre * ire + vim * iim - sr[2 * i]
-        qm = vim * ire - vre * iim - sr[2 * i + 1]
-        mis_q[i] = qm
-        f[a] = pm
+        y[perm_r[a], k] = pm
         if fabs(pm) > mx:
             mx = fabs(pm)
         elif pm != pm:
             bad = True
-    for a in range(npq):
-        x = mis_q[pq[a]]
-        f[npvpq + a] = x
-        if fabs(x) > mx:
-            mx = fabs(x)
-        elif x != x:
-            bad = True
-    if bad:
-        return NAN
-    return mx
-
-
-cdef inline void _power_row(
-    const double[::1] vr,
-    const cnp.int64_t[::1] indptr,
-    const cnp.int64_t[::1] indices,
-    const double[::1] yr,
-    const cnp.int64_t[::1] pvpq,
-    double[::1] p_calc,
-    double[::1] q_calc,
-) noexcept nogil:
-    """Calculated injections ``v conj(Ybus v)`` of one state: P per ``pvpq`` position, Q
-    per bus (same operations as :func:`_mismatch_row` before the subtraction)."""
-    cdef Py_ssize_t a, i, p, j
-    cdef double ire, iim, yre, yim, vre, vim
-    for a in range(pvpq.shape[0]):
-        i = pvpq[a]
-        ire = 0.0
-        iim = 0.0
-        for p in range(indptr[i], indptr[i + 1]):
-            j = indices[p]
-            yre = yr[2 * p]
-            yim = yr[2 * p + 1]
-            vre = vr[2 * j]
-            vim = vr[2 * j + 1]
-            ire = ire + yre * vre - yim * vim
-            iim = iim + yre * vim + yim * vre
-        vre = vr[2 * i]
-        vim = vr[2 * i + 1]
-        p_calc[a] = vre * ire + vim * iim
-        q_calc[i] = vim * ire - vre * iim
-
-
-cdef inline double _mismatch_from_power(
-    const double[::1] p_calc,
-    const double[::1] q_calc,
-    const double[::1] sr,
-    const cnp.int64_t[::1] pvpq,
-    const cnp.int64_t[::1] pq,
-    double[::1] f,
-) noexcept nogil:
-    """:func:`_mismatch_row` from precomputed calculated injections."""
-    cdef Py_ssize_t npvpq = pvpq.shape[0]
-    cdef Py_ssize_t a, i
-    cdef double mx = 0.0, x
-    cdef bint bad = False
-    for a in range(npvpq):
-        x = p_calc[a] - sr[2 * pvpq[a]]
-        f[a] = x
-        if fabs(x) > mx:
-            mx = fabs(x)
-        elif x != x:
-            bad = True
-    for a in range(pq.shape[0]):
-        i = pq[a]
-        x = q_calc[i] - sr[2 * i + 1]
-        f[npvpq + a] = x
-        if fabs(x) > mx:
-            mx = fabs(x)
-        elif x != x:
-            bad = True
+        q = pq_pos[i]
+        if q >= 0:
+            qm = vim * ire - vre * iim - sr[2 * i + 1]
+            y[perm_r[npvpq + q], k] = qm
+            if fabs(qm) > mx:
+                mx = fabs(qm)
+            elif qm != qm:
+                bad = True
     if bad:
         return NAN
     return mx
@@ -328,33 +382,54 @@ def chord(
     double tol,
 ):
     """Chord iterations (one factorized Jacobian, Anderson(1) mixing) on every state row,
-    in place: mismatch, multi-right-hand-side triangular solves and voltage update fused in
-    one loop. A state leaves when converged, when its mismatch is not finite or shrinks by
-    less than half in one step, or after ``n_iter`` steps."""
+    in place. A state leaves when converged, when its mismatch is not finite or shrinks by
+    less than half in one step, or after ``n_iter`` steps.
+
+    ``PANEL`` states are iterated side by side in unknown-major work arrays (mismatch,
+    triangular solves, Anderson step and voltage update all loop over the states
+    innermost); a state that leaves hands its lane to the next waiting state, so no lane
+    idles while states remain. Per state, the arithmetic is that of one state at a time."""
     cdef Py_ssize_t m = va.shape[0]
     cdef Py_ssize_t n_bus = va.shape[1]
     cdef Py_ssize_t npvpq = pvpq.shape[0]
     cdef Py_ssize_t npq = pq.shape[0]
     cdef Py_ssize_t n = npvpq + npq
-    cdef Py_ssize_t PANEL = 32
     cdef double[:, ::1] vr = np.asarray(v_obj).view(np.float64)
     cdef const double[:, ::1] sr = np.asarray(sbus_obj).view(np.float64)
     cdef const double[::1] yr = np.asarray(data).view(np.float64)
     cdef cnp.uint8_t[::1] conv = np.asarray(conv_obj).view(np.uint8)
-    cdef double[:, ::1] f = np.empty((m, n))
-    cdef double[:, ::1] g = np.empty((m, n))
-    cdef double[:, ::1] g_prev = np.empty((m, n))
-    cdef double[:, ::1] dx_prev = np.empty((m, n))
-    cdef double[::1] prev = np.empty(m)
-    cdef double[::1] mis_q = np.zeros(n_bus)
-    cdef double[::1] p_calc = np.empty(npvpq)
-    cdef double[::1] q_calc = np.zeros(n_bus)
-    cdef bint have0 = False
-    cdef double[::1] udinv = np.empty(n)
-    cdef double[:, ::1] y = np.empty((n, PANEL))
-    cdef cnp.int64_t[::1] act = np.arange(m, dtype=np.int64)
-    cdef Py_ssize_t n_act = m, n_keep, it, q, s, k, k0, mm, i, j, p, r, a
-    cdef double nrm, c, dd, dg, den, num, gam, sn, re, im, m_old, m_new, d2, rr
+    # lane work arrays, unknown-major
+    cdef double[:, ::1] wr = np.zeros((n_bus, PANEL))  # Re v
+    cdef double[:, ::1] wi = np.zeros((n_bus, PANEL))  # Im v
+    cdef double[:, ::1] wa = np.zeros((max(npvpq, 1), PANEL))  # va at pvpq
+    cdef double[:, ::1] wm = np.ones((max(npq, 1), PANEL))  # vm at pq
+    cdef double[:, ::1] sp_ = np.zeros((max(npvpq, 1), PANEL))  # Re s at pvpq
+    cdef double[:, ::1] sq_ = np.zeros((max(npq, 1), PANEL))  # Im s at pq
+    cdef double[:, ::1] y = np.zeros((max(n, 1), PANEL))  # mismatch, then solution
+    cdef double[:, ::1] gp = np.zeros((max(n, 1), PANEL))  # previous chord step
+    cdef double[:, ::1] dxp = np.zeros((max(n, 1), PANEL))  # previous (mixed) step
+    cdef double[::1] udinv = np.empty(max(n, 1))
+    cdef cnp.int64_t[::1] pq_pos = np.full(n_bus, -1, dtype=np.int64)
+    cdef cnp.int64_t[::1] ang_pos = np.full(n_bus, -1, dtype=np.int64)
+    cdef double ire[PANEL]
+    cdef double iim[PANEL]
+    cdef double mx[PANEL]
+    cdef double den[PANEL]
+    cdef double num[PANEL]
+    cdef double gam[PANEL]
+    cdef double cb[PANEL]
+    cdef double sb[PANEL]
+    cdef double prev[PANEL]
+    cdef unsigned char bad[PANEL]
+    cdef Py_ssize_t sid[PANEL]
+    cdef Py_ssize_t itk[PANEL]
+    cdef Py_ssize_t nxt = 0, n_occ = 0, k, i, j, p, r, a, q, s
+    cdef double c, dd, d2, yre, yim, xr, xi, pm, qm, g, dg, nr, mo, mn, rr
+    cdef bint big, leave
+    for a in range(npq):
+        pq_pos[pq[a]] = a
+    for a in range(npvpq):
+        ang_pos[pvpq[a]] = a
     with nogil:
         for j in range(n):
             dd = 0.0
@@ -362,110 +437,202 @@ def chord(
                 if u_indices[p] == j:
                     dd = u_data[p]
             udinv[j] = 1.0 / dd
-        for it in range(n_iter + 1):
-            n_keep = 0
-            for q in range(n_act):
-                s = act[q]
-                if it == 0 and s > 0 and memcmp(&vr[s, 0], &vr[0, 0], 2 * n_bus * sizeof(double)) == 0:
-                    # same start voltages as state 0 (a group starts from one solution):
-                    # only the specified injections differ
-                    if not have0:
-                        _power_row(vr[0], indptr, indices, yr, pvpq, p_calc, q_calc)
-                        have0 = True
-                    nrm = _mismatch_from_power(p_calc, q_calc, sr[s], pvpq, pq, f[s])
+        for k in range(PANEL):
+            sid[k] = -1
+            _fill(k, &nxt, m, n_bus, n, n_iter, tol, vr, va, vm, sr, wr, wi, wa, wm, sp_, sq_,
+                  y, gp, dxp, indptr, indices, yr, pvpq, pq, pq_pos, perm_r, norm_out, conv,
+                  sid, itk, prev)
+            if sid[k] >= 0:
+                n_occ += 1
+        while n_occ > 0:
+            # y <- J0^-1 y for every lane
+            for j in range(n):
+                for p in range(l_indptr[j], l_indptr[j + 1]):
+                    r = l_indices[p]
+                    if r > j:
+                        ts_axpy(&y[r, 0], &y[j, 0], l_data[p])
+            for j in range(n - 1, -1, -1):
+                ts_scal(&y[j, 0], udinv[j])
+                for p in range(u_indptr[j], u_indptr[j + 1]):
+                    r = u_indices[p]
+                    if r < j:
+                        ts_axpy(&y[r, 0], &y[j, 0], u_data[p])
+            # Anderson(1): g = -y[perm_c]; dx = g - gam (dx_prev + g - g_prev), gam = 0 on
+            # a lane's first step (its gp, dxp are zero)
+            for k in range(PANEL):
+                den[k] = 0.0
+                num[k] = 0.0
+            for i in range(n):
+                ts_anderson_acc(&y[perm_c[i], 0], &gp[i, 0], den, num)
+            for k in range(PANEL):
+                if sid[k] < 0 or itk[k] == 0:
+                    gam[k] = 0.0
+                elif den[k] > 0.0:
+                    gam[k] = num[k] / den[k]
                 else:
-                    nrm = _mismatch_row(vr[s], indptr, indices, yr, sr[s], pvpq, pq, f[s], mis_q)
-                norm_out[s] = nrm
-                if nrm < tol:
+                    gam[k] = num[k]
+            for i in range(n):
+                ts_anderson_step(&y[perm_c[i], 0], &gp[i, 0], &dxp[i, 0], gam)
+            # voltage update: rotate by the angle steps, scale by the magnitude ratios
+            for a in range(npvpq):
+                i = pvpq[a]
+                ts_rotate(&wa[a, 0], &dxp[a, 0], &wr[i, 0], &wi[i, 0])
+            for a in range(npq):
+                i = pq[a]
+                if ts_scale(&wm[a, 0], &dxp[npvpq + a, 0], &wr[i, 0], &wi[i, 0], bad):
+                    q = ang_pos[i]
+                    for k in range(PANEL):
+                        if bad[k] and sid[k] >= 0:
+                            wr[i, k] = wm[a, k] * cos(wa[q, k])
+                            wi[i, k] = wm[a, k] * sin(wa[q, k])
+            for k in range(PANEL):
+                if sid[k] >= 0:
+                    itk[k] += 1
+                    iters[sid[k]] += 1
+            # mismatch of every lane into y (rows permuted for the next solve)
+            for k in range(PANEL):
+                mx[k] = 0.0
+                bad[k] = 0
+            for a in range(npvpq):
+                i = pvpq[a]
+                ts_current(<const long long*>&indices[0], &yr[0], indptr[i], indptr[i + 1],
+                           &wr[0, 0], &wi[0, 0], ire, iim)
+                ts_mis(&wr[i, 0], &wi[i, 0], ire, iim, &sp_[a, 0], &y[perm_r[a], 0], mx, bad, 0)
+                q = pq_pos[i]
+                if q >= 0:
+                    ts_mis(&wr[i, 0], &wi[i, 0], ire, iim, &sq_[q, 0],
+                           &y[perm_r[npvpq + q], 0], mx, bad, 1)
+            for k in range(PANEL):
+                s = sid[k]
+                if s < 0:
+                    continue
+                nr = NAN if bad[k] else mx[k]
+                norm_out[s] = nr
+                leave = True
+                if nr < tol:
                     conv[s] = 1
-                    continue
-                if not (nrm - nrm == 0.0):  # inf or nan
-                    continue
-                if it > 0 and not (nrm <= 0.5 * prev[s]):
-                    continue
-                prev[s] = nrm
-                act[n_keep] = s
-                n_keep += 1
-            n_act = n_keep
-            if it == n_iter or n_act == 0:
-                break
-            # g = -J0^-1 f for the active states, in panels
-            k0 = 0
-            while k0 < n_act:
-                mm = PANEL if n_act - k0 > PANEL else n_act - k0
-                for k in range(mm):
-                    s = act[k0 + k]
-                    for i in range(n):
-                        y[perm_r[i], k] = f[s, i]
-                for j in range(n):
-                    for p in range(l_indptr[j], l_indptr[j + 1]):
-                        r = l_indices[p]
-                        if r > j:
-                            c = l_data[p]
-                            for k in range(mm):
-                                y[r, k] -= c * y[j, k]
-                for j in range(n - 1, -1, -1):
-                    dd = udinv[j]
-                    for k in range(mm):
-                        y[j, k] *= dd
-                    for p in range(u_indptr[j], u_indptr[j + 1]):
-                        r = u_indices[p]
-                        if r < j:
-                            c = u_data[p]
-                            for k in range(mm):
-                                y[r, k] -= c * y[j, k]
-                for k in range(mm):
-                    s = act[k0 + k]
-                    for i in range(n):
-                        g[s, i] = -y[perm_c[i], k]
-                k0 += PANEL
-            for q in range(n_act):
-                s = act[q]
-                if it > 0:
-                    den = 0.0
-                    num = 0.0
-                    for i in range(n):
-                        dg = g[s, i] - g_prev[s, i]
-                        den += dg * dg
-                        num += dg * g[s, i]
-                    gam = num / den if den > 0.0 else num
-                    for i in range(n):
-                        dg = g[s, i] - g_prev[s, i]
-                        g_prev[s, i] = g[s, i]
-                        dx_prev[s, i] = g[s, i] - gam * (dx_prev[s, i] + dg)
+                elif not (nr - nr == 0.0):  # inf or nan
+                    pass
+                elif not (nr <= 0.5 * prev[k]):
+                    pass
+                elif itk[k] >= n_iter:
+                    pass
                 else:
-                    for i in range(n):
-                        g_prev[s, i] = g[s, i]
-                        dx_prev[s, i] = g[s, i]
-                # apply dx_prev[s] (the step just taken) as in update_voltage
-                for a in range(npvpq):
-                    i = pvpq[a]
-                    dd = dx_prev[s, a]
-                    va[s, i] += dd
-                    if fabs(dd) < 1e-2:
-                        d2 = dd * dd
-                        c = 1.0 - d2 * (0.5 - d2 * (1.0 / 24.0 - d2 / 720.0))
-                        sn = dd * (1.0 - d2 * (1.0 / 6.0 - d2 * (1.0 / 120.0 - d2 / 5040.0)))
-                    else:
-                        c = cos(dd)
-                        sn = sin(dd)
-                    re = vr[s, 2 * i]
-                    im = vr[s, 2 * i + 1]
-                    vr[s, 2 * i] = re * c - im * sn
-                    vr[s, 2 * i + 1] = re * sn + im * c
-                for a in range(npq):
-                    i = pq[a]
-                    m_old = vm[s, i]
-                    m_new = m_old + dx_prev[s, npvpq + a]
-                    vm[s, i] = m_new
-                    if m_old != 0.0:
-                        rr = m_new / m_old
-                        vr[s, 2 * i] *= rr
-                        vr[s, 2 * i + 1] *= rr
-                    else:
-                        vr[s, 2 * i] = m_new * cos(va[s, i])
-                        vr[s, 2 * i + 1] = m_new * sin(va[s, i])
-                iters[s] += 1
+                    prev[k] = nr
+                    leave = False
+                if leave:
+                    _store(k, s, n_bus, vr, va, vm, wr, wi, wa, wm, pvpq, pq)
+                    sid[k] = -1
+                    _fill(k, &nxt, m, n_bus, n, n_iter, tol, vr, va, vm, sr, wr, wi, wa, wm,
+                          sp_, sq_, y, gp, dxp, indptr, indices, yr, pvpq, pq, pq_pos, perm_r,
+                          norm_out, conv, sid, itk, prev)
+                    if sid[k] < 0:
+                        n_occ -= 1
+
+
+cdef inline void _store(
+    Py_ssize_t k,
+    Py_ssize_t s,
+    Py_ssize_t n_bus,
+    double[:, ::1] vr,
+    double[:, ::1] va,
+    double[:, ::1] vm,
+    const double[:, ::1] wr,
+    const double[:, ::1] wi,
+    const double[:, ::1] wa,
+    const double[:, ::1] wm,
+    const cnp.int64_t[::1] pvpq,
+    const cnp.int64_t[::1] pq,
+) noexcept nogil:
+    """Lane ``k`` back into state row ``s``."""
+    cdef Py_ssize_t j, a
+    for j in range(n_bus):
+        vr[s, 2 * j] = wr[j, k]
+        vr[s, 2 * j + 1] = wi[j, k]
+    for a in range(pvpq.shape[0]):
+        va[s, pvpq[a]] = wa[a, k]
+    for a in range(pq.shape[0]):
+        vm[s, pq[a]] = wm[a, k]
+
+
+cdef void _fill(
+    Py_ssize_t k,
+    Py_ssize_t* nxt,
+    Py_ssize_t m,
+    Py_ssize_t n_bus,
+    Py_ssize_t n,
+    Py_ssize_t n_iter,
+    double tol,
+    const double[:, ::1] vr,
+    const double[:, ::1] va,
+    const double[:, ::1] vm,
+    const double[:, ::1] sr,
+    double[:, ::1] wr,
+    double[:, ::1] wi,
+    double[:, ::1] wa,
+    double[:, ::1] wm,
+    double[:, ::1] sp_,
+    double[:, ::1] sq_,
+    double[:, ::1] y,
+    double[:, ::1] gp,
+    double[:, ::1] dxp,
+    const cnp.int64_t[::1] indptr,
+    const cnp.int64_t[::1] indices,
+    const double[::1] yr,
+    const cnp.int64_t[::1] pvpq,
+    const cnp.int64_t[::1] pq,
+    const cnp.int64_t[::1] pq_pos,
+    const cnp.int64_t[::1] perm_r,
+    double[::1] norm_out,
+    cnp.uint8_t[::1] conv,
+    Py_ssize_t* sid,
+    Py_ssize_t* itk,
+    double* prev,
+) noexcept nogil:
+    """Load the next waiting state that needs a step into lane ``k`` (its mismatch into
+    ``y``); states already converged or not finite are settled on the way. An empty lane
+    holds zero voltages and injections (zero mismatch, zero step)."""
+    cdef Py_ssize_t s, j, a
+    cdef double nr
+    while nxt[0] < m:
+        s = nxt[0]
+        nxt[0] += 1
+        nr = _mismatch_into(vr[s], indptr, indices, yr, sr[s], pvpq, pq_pos, perm_r, y, k)
+        norm_out[s] = nr
+        if nr < tol:
+            conv[s] = 1
+            continue
+        if not (nr - nr == 0.0) or n_iter <= 0:
+            continue
+        for j in range(n_bus):
+            wr[j, k] = vr[s, 2 * j]
+            wi[j, k] = vr[s, 2 * j + 1]
+        for a in range(pvpq.shape[0]):
+            wa[a, k] = va[s, pvpq[a]]
+            sp_[a, k] = sr[s, 2 * pvpq[a]]
+        for a in range(pq.shape[0]):
+            wm[a, k] = vm[s, pq[a]]
+            sq_[a, k] = sr[s, 2 * pq[a] + 1]
+        for j in range(n):
+            gp[j, k] = 0.0
+            dxp[j, k] = 0.0
+        sid[k] = s
+        itk[k] = 0
+        prev[k] = nr
+        return
+    for j in range(n_bus):
+        wr[j, k] = 0.0
+        wi[j, k] = 0.0
+    for a in range(pvpq.shape[0]):
+        wa[a, k] = 0.0
+        sp_[a, k] = 0.0
+    for a in range(pq.shape[0]):
+        wm[a, k] = 1.0
+        sq_[a, k] = 0.0
+    for j in range(n):
+        y[j, k] = 0.0
+        gp[j, k] = 0.0
+        dxp[j, k] = 0.0
 
 
 def branch_loading(
