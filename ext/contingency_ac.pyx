@@ -8,6 +8,9 @@ from libc.math cimport INFINITY, cos, fabs, sin, sqrt
 
 cnp.import_array()
 
+cdef enum:
+    DC_TILE = 8
+
 
 def mismatch_block(
     const int[::1] indptr, const int[::1] indices, const double[::1] y_re, const double[::1] y_im,
@@ -112,27 +115,45 @@ def apply_step(double[:, ::1] va, double[:, ::1] vm, double[:, ::1] vr, double[:
                 vm[i, c] = vmn
 
 
-def dc_loading_block(const double[:, ::1] theta_t, const long[::1] f, const long[::1] t,
+def dc_loading_block(const double[:, ::1] theta, const long[::1] f, const long[::1] t,
+                     const long[::1] order,
                      const double[::1] b, const double[::1] coef, const double[::1] p_f0,
                      const double[::1] p_t0, const double[::1] q_f0, const double[::1] q_t0,
-                     const double[::1] a_f, const double[::1] a_t):
+                     const double[::1] a_f, const double[::1] a_t, double[:, ::1] out):
     """See :func:`gridplan.core.contingency_ac.dc_loading_block`."""
-    cdef Py_ssize_t nb = theta_t.shape[0]
+    cdef Py_ssize_t nb = theta.shape[1]
     cdef Py_ssize_t nbr = f.shape[0]
-    cdef cnp.ndarray[double, ndim=2] out_a = np.empty((nb, nbr))
-    cdef double[:, ::1] out = out_a
-    cdef Py_ssize_t j, l
+    # angle differences of TILE outages at a time: one cache line of theta per branch end
+    cdef cnp.ndarray[double, ndim=2] d_a = np.empty((DC_TILE, nbr))
+    cdef double[:, ::1] d = d_a
+    cdef Py_ssize_t j0, jj, m, l, q, q2
+    cdef Py_ssize_t tile = DC_TILE
     cdef double dp, pf, pt, lf, lt, cj
-    cdef const double* th
+    cdef const double* rf
+    cdef const double* rt
+    cdef double* dj
+    cdef double* oj
     with nogil:
-        for j in range(nb):
-            th = &theta_t[j, 0]
-            cj = coef[j]
-            for l in range(nbr):
-                dp = b[l] * (th[f[l]] - th[t[l]]) * cj
-                pf = p_f0[l] + dp
-                pt = p_t0[l] - dp
-                lf = sqrt(pf * pf + q_f0[l] * q_f0[l]) * a_f[l]
-                lt = sqrt(pt * pt + q_t0[l] * q_t0[l]) * a_t[l]
-                out[j, l] = 100.0 * (lf if lf > lt else lt)
-    return out_a
+        for q in range((nb + tile - 1) // tile):
+            j0 = q * tile
+            m = tile if nb - j0 > tile else nb - j0
+            for q2 in range(nbr):
+                l = order[q2]
+                rf = &theta[f[l], j0]
+                rt = &theta[t[l], j0]
+                for jj in range(m):
+                    d[jj, l] = rf[jj] - rt[jj]
+            for jj in range(m):
+                cj = coef[j0 + jj]
+                dj = &d[jj, 0]
+                oj = &out[j0 + jj, 0]
+                # contiguous arrays only: vectorizes (sqrt needs -fno-math-errno)
+                for l in range(nbr):
+                    dp = b[l] * dj[l] * cj
+                    pf = p_f0[l] + dp
+                    pt = p_t0[l] - dp
+                    # the larger end in squares, then one square root
+                    lf = (pf * pf + q_f0[l] * q_f0[l]) * (a_f[l] * a_f[l])
+                    lt = (pt * pt + q_t0[l] * q_t0[l]) * (a_t[l] * a_t[l])
+                    oj[l] = 100.0 * sqrt(lf if lf > lt else lt)
+    return np.asarray(out)

@@ -33,22 +33,34 @@ def lu_solve_rows(
     cdef double a, d
     cdef double* zj
     cdef double* zr
+    # rows known to be all zero are skipped (sparse right-hand sides, e.g. unit vectors)
+    cdef cnp.ndarray[cnp.uint8_t, ndim=1] nz_arr = np.zeros(n, dtype=np.uint8)
+    cdef cnp.uint8_t[::1] nz = nz_arr
     with nogil:
         for i in range(n):
             memcpy(&z[perm_r[i], 0], &rhs[i, 0], k * sizeof(double))
+            for c in range(k):
+                if rhs[i, c] != 0.0:
+                    nz[perm_r[i]] = 1
+                    break
         # forward: L unit lower, column oriented
         for j in range(n):
+            if not nz[j]:
+                continue
             zj = &z[j, 0]
             for p in range(l_ptr[j], l_ptr[j + 1]):
                 r = l_idx[p]
                 if r <= j:
                     continue
                 a = l_val[p]
+                nz[r] = 1
                 zr = &z[r, 0]
                 for c in range(k):
                     zr[c] -= a * zj[c]
         # backward: U upper, column oriented
         for j in range(n - 1, -1, -1):
+            if not nz[j]:
+                continue
             zj = &z[j, 0]
             d = 0.0
             for p in range(u_ptr[j], u_ptr[j + 1]):
@@ -63,6 +75,7 @@ def lu_solve_rows(
                 if r >= j:
                     continue
                 a = u_val[p]
+                nz[r] = 1
                 zr = &z[r, 0]
                 for c in range(k):
                     zr[c] -= a * zj[c]

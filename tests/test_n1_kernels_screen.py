@@ -48,7 +48,7 @@ def test_ac_kernels_match_twin_on_large_case(model1354):
     # the dc loading kernel: compiled vs numpy twin, float64 round-off (1e-9 relative)
     m = model1354
     rng = np.random.default_rng(2)
-    n, nb = m.n_bus, 5
+    n, nb = m.n_bus, 11
     va = np.ascontiguousarray(np.angle(m.v0)[:, None] + 0.01 * rng.standard_normal((n, nb)))
     vm = np.ascontiguousarray(np.abs(m.v0)[:, None] + 0.01 * rng.standard_normal((n, nb)))
     vr, vi = vm * np.cos(va), vm * np.sin(va)
@@ -78,11 +78,16 @@ def test_ac_kernels_match_twin_on_large_case(model1354):
     ac_py.apply_step(*st_p, step)
     for a, b in zip(st_c, st_p, strict=True):
         assert np.max(np.abs(a - b)) < 1e-14
-    th = np.ascontiguousarray(rng.standard_normal((nb, n)))
+    th = np.ascontiguousarray(rng.standard_normal((n, nb)))
     vec = [np.ascontiguousarray(rng.standard_normal(m.n_branch)) for _ in range(7)]
     coef = np.ascontiguousarray(rng.standard_normal(nb))
-    d_c = ac_c.dc_loading_block(th, m.f, m.t, vec[0], coef, *vec[1:])
-    d_p = ac_py.dc_loading_block(th, m.f, m.t, vec[0], coef, *vec[1:])
+    order = rng.permutation(m.n_branch).astype(np.int64)
+    d_c = ac_c.dc_loading_block(
+        th, m.f, m.t, order, vec[0], coef, *vec[1:], np.empty((nb, m.n_branch))
+    )
+    d_p = ac_py.dc_loading_block(
+        th, m.f, m.t, order, vec[0], coef, *vec[1:], np.empty((nb, m.n_branch))
+    )
     assert np.allclose(d_c, d_p, rtol=1e-12, atol=1e-12)
 
 

@@ -180,7 +180,7 @@ def test_dc_mode_matches_pandapower_rundcpp_on_lodf(net118):
     from gridplan.kernels import contingency_lu
 
     th = contingency_lu.lu_solve_rows(*dc["factors"], rhs)[:, 0]
-    ptdf = dc["b"] * (th[m.f] - th[m.t])
+    ptdf = dc["b"] * (th[dc["f"]] - th[dc["t"]])  # angle rows in the setup's bus order
     dp = ptdf * (p0[20] / m.base_mva) / (1 - ptdf[k]) * m.base_mva
     a, b = 0, len(net118.line)
     mask = np.arange(a, b) != 20

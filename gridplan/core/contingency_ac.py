@@ -88,9 +88,10 @@ def apply_step(
 
 
 def dc_loading_block(
-    theta_t: np.ndarray,
+    theta: np.ndarray,
     f: np.ndarray,
     t: np.ndarray,
+    order: np.ndarray,
     b: np.ndarray,
     coef: np.ndarray,
     p_f0: np.ndarray,
@@ -99,15 +100,19 @@ def dc_loading_block(
     q_t0: np.ndarray,
     a_f: np.ndarray,
     a_t: np.ndarray,
+    out: np.ndarray,
 ) -> np.ndarray:
     """Branch loading (percent, (nb, n_branch)) after linear (PTDF/LODF) active-flow changes.
 
     Parameters
     ----------
-    theta_t : float64 (nb, n_bus), C-contiguous
-        Bus angles (rad) for a unit transfer, one row per outage.
+    theta : float64 (n_bus, nb), C-contiguous
+        Bus angles (rad) for a unit transfer, one column per outage.
     f, t : int64 (n_branch,)
-        Branch end buses.
+        Branch end buses (rows of ``theta``).
+    order : int64 (n_branch,)
+        Order in which the compiled kernel reads the branches' angles (cache locality
+        only; the result does not depend on it).
     b : float64 (n_branch,)
         DC series susceptance, pu.
     coef : float64 (nb,)
@@ -116,8 +121,11 @@ def dc_loading_block(
         Base-case flows at both ends, MW / Mvar (reactive flows are kept).
     a_f, a_t : float64 (n_branch,)
         Loading per MVA at each end (1 / (sqrt(3) |V| kV) times the current rating factor).
+    out : float64 (nb, n_branch), C-contiguous
+        Written with the result, which is also returned.
     """
-    dp = b[None, :] * (theta_t[:, f] - theta_t[:, t]) * coef[:, None]
-    lf = np.sqrt((p_f0 + dp) ** 2 + q_f0**2) * a_f
-    lt = np.sqrt((p_t0 - dp) ** 2 + q_t0**2) * a_t
-    return 100.0 * np.maximum(lf, lt)
+    dp = b[None, :] * (theta[f, :] - theta[t, :]).T * coef[:, None]
+    lf = ((p_f0 + dp) ** 2 + q_f0**2) * (a_f * a_f)
+    lt = ((p_t0 - dp) ** 2 + q_t0**2) * (a_t * a_t)
+    out[...] = 100.0 * np.sqrt(np.where(lf > lt, lf, lt))
+    return out

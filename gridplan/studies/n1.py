@@ -44,7 +44,7 @@ import numpy as np
 import pandapower as pp
 import pandas as pd
 import scipy.sparse as sp
-from scipy.sparse.csgraph import connected_components
+from scipy.sparse.csgraph import connected_components, reverse_cuthill_mckee
 from scipy.sparse.linalg import splu
 
 from gridplan.core.contingency import (
@@ -53,7 +53,12 @@ from gridplan.core.contingency import (
     Outage,
 )
 from gridplan.errors import CaseError
-from gridplan.kernels import contingency_ac, contingency_graph, contingency_lu
+from gridplan.kernels import (
+    contingency_ac,
+    contingency_graph,
+    contingency_lu,
+    contingency_stats,
+)
 from gridplan.model.branches import branch_flows_of
 from gridplan.model.contingency_model import ContingencyModel, compile_contingency_model
 
@@ -65,6 +70,7 @@ SCREEN_MAX_RHO = 0.5
 SCREEN_FLOOR_LOADING_PERCENT = 0.1
 SCREEN_FLOOR_VM_PU = 0.001
 BLOCK = 256
+DC_BLOCK = 64  # dc: the angle block of 64 outages stays in cache for the flow gathers
 WORST_VIOLATIONS_KEPT = 100
 VIOLATION_COLUMNS = (
     "outage",
@@ -221,81 +227,87 @@ def _element_loading(model: ContingencyModel, ld: np.ndarray) -> np.ndarray:
 
 
 class _Stats:
-    """Running per-element / per-bus worst values and violations, block by block."""
+    """Running per-outage, per-element and per-bus worst values and violations, by block."""
 
     def __init__(
         self,
         model: ContingencyModel,
-        base_ld: np.ndarray,
-        base_vm: np.ndarray,
+        n_out: int,
+        own_cols: list[list[int]],
         top: int,
         limits: dict[str, float],
         on_violations: Callable[[list[tuple[np.ndarray, ...]]], None] | None = None,
     ) -> None:
         self.m = model
+        self.own_cols = own_cols
         self.on_violations = on_violations
-        self.top = top
-        self.base_ld = base_ld
-        self.base_vm = base_vm
-        n_mon = base_ld.shape[0]
+        self.limits = limits
+        n_mon = model.mon_branch.shape[0]
         self.top_val = np.full((n_mon, top), -np.inf)
         self.top_idx = np.full((n_mon, top), -1, dtype=np.int64)
         self.vmin = np.full(model.n_bus, np.inf)
         self.vmin_idx = np.full(model.n_bus, -1, dtype=np.int64)
         self.vmax = np.full(model.n_bus, -np.inf)
         self.vmax_idx = np.full(model.n_bus, -1, dtype=np.int64)
-        self.limits = limits
+        self.o_ld = np.full(n_out, np.nan)
+        self.o_el = np.full(n_out, -1, dtype=np.int64)
+        self.o_vmin = np.full(n_out, np.nan)
+        self.o_vmin_bus = np.full(n_out, -1, dtype=np.int64)
+        self.o_vmax = np.full(n_out, np.nan)
+        self.o_vmax_bus = np.full(n_out, -1, dtype=np.int64)
+        # violation rows of one outage in table order: element type and index, bus index
+        self.mon_order = np.lexsort((model.mon_index, model.mon_kind.astype(str))).astype(np.int64)
+        self.bus_order = np.argsort(model.bus_index, kind="stable").astype(np.int64)
+        self.mon_branch = np.ascontiguousarray(model.mon_branch, dtype=np.int64)
         self.viol: list[tuple[np.ndarray, ...]] = []
+        self._eld_buf = np.empty((0, self.mon_branch.shape[0]))
 
-    def add(self, pos: np.ndarray, eld: np.ndarray, vm: np.ndarray) -> None:
-        """``pos`` outage positions (B,), element loading (B, n_mon), |V| (B, n) (NaN = n/a)."""
-        # only elements whose block maximum beats their current N-th worst need a merge
-        blk = np.where(np.isnan(eld), -np.inf, eld)
-        bmax = blk.max(axis=0) if blk.shape[0] else np.full(blk.shape[1], -np.inf)
-        sub = np.flatnonzero(bmax > self.top_val[:, -1])
-        if sub.size:
-            cols = blk[:, sub].T  # (n_sub, B)
-            k = min(self.top, cols.shape[1])
-            if cols.shape[1] > k:
-                part = np.argpartition(-cols, k - 1, axis=1)[:, :k]
-            else:
-                part = np.broadcast_to(np.arange(cols.shape[1]), cols.shape)
-            cand_v = np.concatenate([self.top_val[sub], np.take_along_axis(cols, part, 1)], axis=1)
-            cand_i = np.concatenate([self.top_idx[sub], pos[part]], axis=1)
-            sel = np.argsort(-cand_v, axis=1, kind="stable")[:, : self.top]
-            self.top_val[sub] = np.take_along_axis(cand_v, sel, 1)
-            self.top_idx[sub] = np.take_along_axis(cand_i, sel, 1)
-        vlo = np.where(np.isnan(vm), np.inf, vm)
-        j = np.argmin(vlo, axis=0)
-        val = vlo[j, np.arange(vlo.shape[1])]
-        better = val < self.vmin
-        self.vmin[better] = val[better]
-        self.vmin_idx[better] = pos[j[better]]
-        vhi = np.where(np.isnan(vm), -np.inf, vm)
-        j = np.argmax(vhi, axis=0)
-        val = vhi[j, np.arange(vhi.shape[1])]
-        better = val > self.vmax
-        self.vmax[better] = val[better]
-        self.vmax_idx[better] = pos[j[better]]
+    def add(self, pos: np.ndarray, ok: np.ndarray, ld: np.ndarray, vm: np.ndarray) -> np.ndarray:
+        """Fold in one block; ``ld`` branch loading (B, n_br), ``vm`` |V| (B, n), NaN = n/a.
+
+        Returns the element loading (B, n_mon), the outaged elements blanked.
+        """
+        own = [self.own_cols[p] for p in pos]
+        own_ptr = np.zeros(pos.size + 1, dtype=np.int64)
+        own_ptr[1:] = np.cumsum([len(c) for c in own])
+        own_idx = np.array([c for cs in own for c in cs], dtype=np.int64)
+        if self._eld_buf.shape[0] < pos.size:
+            self._eld_buf = np.empty((pos.size, self.mon_branch.shape[0]))
+        eld = self._eld_buf[: pos.size]  # reused: callers copy what they keep
         lim = self.limits
-        parts: list[tuple[np.ndarray, ...]] = []
-        with np.errstate(invalid="ignore"):
-            bo, be = np.nonzero(eld > lim["max_loading_percent"])
-        if bo.size:
-            parts.append((pos[bo], np.zeros(bo.size, np.int8), be, eld[bo, be]))
-        with np.errstate(invalid="ignore"):
-            lo_o, lo_b = np.nonzero(vm < lim["vm_min_pu"])
-            hi_o, hi_b = np.nonzero(vm > lim["vm_max_pu"])
-        if lo_o.size:
-            parts.append((pos[lo_o], np.ones(lo_o.size, np.int8), lo_b, vm[lo_o, lo_b]))
-        if hi_o.size:
-            parts.append((pos[hi_o], np.full(hi_o.size, 2, np.int8), hi_b, vm[hi_o, hi_b]))
-        if not parts:
-            return
-        if self.on_violations is not None:
-            self.on_violations(parts)
-        else:
-            self.viol.extend(parts)
+        parts = contingency_stats.block_stats(
+            np.ascontiguousarray(ld, dtype=np.float64),
+            self.mon_branch,
+            np.ascontiguousarray(vm, dtype=np.float64),
+            np.ascontiguousarray(pos, dtype=np.int64),
+            np.ascontiguousarray(ok, dtype=np.uint8),
+            own_ptr,
+            own_idx,
+            self.mon_order,
+            self.bus_order,
+            lim["max_loading_percent"],
+            lim["vm_min_pu"],
+            lim["vm_max_pu"],
+            eld,
+            self.top_val,
+            self.top_idx,
+            self.vmin,
+            self.vmin_idx,
+            self.vmax,
+            self.vmax_idx,
+            self.o_ld,
+            self.o_el,
+            self.o_vmin,
+            self.o_vmin_bus,
+            self.o_vmax,
+            self.o_vmax_bus,
+        )
+        if parts[0].size:
+            if self.on_violations is not None:
+                self.on_violations([parts])
+            else:
+                self.viol.append(parts)
+        return eld
 
 
 def _dc_setup(model: ContingencyModel) -> dict[str, Any]:
@@ -316,6 +328,9 @@ def _dc_setup(model: ContingencyModel) -> dict[str, Any]:
     keep = sp.diags((~held).astype(float))
     mat = (keep @ bbus @ keep + sp.diags(held.astype(float))).tocsc()
     lu = splu(mat, permc_spec="MMD_AT_PLUS_A")
+    rcm = reverse_cuthill_mckee(bbus.tocsr(), symmetric_mode=True).astype(np.int64)
+    inv = np.empty(n, dtype=np.int64)
+    inv[rcm] = np.arange(n)
     lmat, umat = lu.L.tocsc(), lu.U.tocsc()
     factors = (
         lmat.indptr.astype(np.int64),
@@ -325,9 +340,18 @@ def _dc_setup(model: ContingencyModel) -> dict[str, Any]:
         umat.indices.astype(np.int32),
         umat.data.astype(np.float64),
         lu.perm_r.astype(np.int64),
-        lu.perm_c.astype(np.int64),
+        # angles come out in Cuthill-McKee order: the two ends of a branch are close in
+        # memory, and branches taken in that order sweep the angle block almost sequentially
+        lu.perm_c[rcm].astype(np.int64),
     )
-    return {"b": b, "held": held, "factors": factors}
+    return {
+        "b": b,
+        "held": held,
+        "factors": factors,
+        "f": inv[f],
+        "t": inv[t],
+        "order": np.lexsort((inv[t], inv[f])).astype(np.int64),
+    }
 
 
 def _dc_block(
@@ -360,12 +384,15 @@ def _dc_block(
     rhs[t[~isl], cols[~isl]] -= 1.0
     rhs[held, :] = 0.0
     theta = contingency_lu.lu_solve_rows(*dc["factors"], rhs)
-    own = b[k] * (theta[f, cols] - theta[t, cols])  # outaged branch's own transfer share
+    fp, tp = dc["f"][k], dc["t"][k]  # rows of theta (Cuthill-McKee order)
+    own = b[k] * (theta[fp, cols] - theta[tp, cols])  # outaged branch's own transfer share
     pk = s_f0.real[k]  # MW
     denom = np.where(isl, 1.0, 1.0 - own)
     with np.errstate(divide="ignore", invalid="ignore"):
         coef = np.where(isl, np.where(live_f, pk, -pk), pk / denom)
     if "a_f" not in dc:
+        dc["ld_buf"] = np.empty((max(nb, DC_BLOCK), model.f.size))
+        dc["vm_buf"] = np.empty((max(nb, DC_BLOCK), n))
         sq3 = np.sqrt(3.0)
         with np.errstate(divide="ignore", invalid="ignore"):
             a_f = model.scale_f / (sq3 * np.abs(v0[model.f]) * model.base_kv[model.f])
@@ -376,14 +403,16 @@ def _dc_block(
             np.ascontiguousarray(x) for x in (s_f0.real, s_t0.real, s_f0.imag, s_t0.imag)
         )
     ld = contingency_ac.dc_loading_block(
-        np.ascontiguousarray(theta.T),
-        model.f,
-        model.t,
+        theta,
+        dc["f"],
+        dc["t"],
+        dc["order"],
         np.ascontiguousarray(b),
         np.ascontiguousarray(coef),
         *dc["flows0"],
         dc["a_f"],
         dc["a_t"],
+        dc["ld_buf"][:nb],
     )
     ld[cols, k] = np.nan
     for j, o in enumerate(outs):
@@ -391,7 +420,8 @@ def _dc_block(
             dead = np.zeros(n, dtype=bool)
             dead[o.dead] = True
             ld[j, dead[model.f] | dead[model.t]] = np.nan
-    vm = np.repeat(np.abs(v0)[None, :], nb, axis=0)
+    vm = dc["vm_buf"][:nb]
+    vm[:] = np.abs(v0)[None, :]
     for j, o in enumerate(outs):
         vm[j, o.dead] = np.nan
     return ld, vm
@@ -491,9 +521,16 @@ def run_n1(
     vcounts = {"loading_percent": 0, "vm_pu": 0}
     streamed: dict[str, Any] = {"n": 0, "worst": None}
 
+    def _count(parts: list[tuple[np.ndarray, ...]]) -> None:
+        for vpos, kind, _, _ in parts:
+            has_viol[vpos] = True
+            n_ld = int(np.count_nonzero(kind == 0))
+            vcounts["loading_percent"] += n_ld
+            vcounts["vm_pu"] += kind.size - n_ld
+
     def _stream(parts: list[tuple[np.ndarray, ...]]) -> None:
-        # rows of one outage together, in the order of the in-memory table
-        df = _sort_violations(_violation_frame(model, parts, names, base_eld, base_vm, limits))
+        # the kernel lists rows of one outage together, in the order of the in-memory table
+        df = _violation_frame(model, parts, names, base_eld, base_vm, limits)
         n0 = streamed["n"]
         df.index = pd.RangeIndex(n0, n0 + len(df))
         violation_sink(df)  # type: ignore[misc]
@@ -502,18 +539,7 @@ def run_n1(
         streamed["worst"] = _worst_violations(
             df if streamed["worst"] is None else pd.concat([streamed["worst"], df])
         )
-        has_viol[df.outage.to_numpy()] = True
-        for q, c in df.quantity.value_counts().items():
-            vcounts[str(q)] += int(c)
-
-    stats = _Stats(
-        model,
-        base_eld,
-        base_vm,
-        top,
-        limits,
-        on_violations=_stream if violation_sink is not None else None,
-    )
+        _count(parts)
 
     status = np.full(n_out, "not_simulated", dtype=object)
     iters = np.zeros(n_out, dtype=np.int32)
@@ -521,12 +547,6 @@ def run_n1(
     cut_load = np.zeros(n_out)
     cut_gen = np.zeros(n_out)
     n_cut = np.zeros(n_out, dtype=np.int64)
-    worst_ld = np.full(n_out, np.nan)
-    worst_el = np.full(n_out, -1, dtype=np.int64)
-    vmin = np.full(n_out, np.nan)
-    vmin_bus = np.full(n_out, -1, dtype=np.int64)
-    vmax = np.full(n_out, np.nan)
-    vmax_bus = np.full(n_out, -1, dtype=np.int64)
     screened = np.zeros(n_out, dtype=bool)
 
     # outaged element columns to blank, per outage
@@ -534,6 +554,14 @@ def run_n1(
         (k, int(i)): j for j, (k, i) in enumerate(zip(model.mon_kind, model.mon_index, strict=True))
     }
     own_cols = [[mon_pos[(k, i)] for k, i in elems if (k, i) in mon_pos] for _, elems in specs]
+    stats = _Stats(
+        model,
+        n_out,
+        own_cols,
+        top,
+        limits,
+        on_violations=_stream if violation_sink is not None else None,
+    )
 
     todo = np.array([j for j in range(n_out) if eng[j] is not None], dtype=np.int64)
     # similar outages together: same update size, neighbouring buses share the Z solves
@@ -573,7 +601,9 @@ def run_n1(
         multi = [j for j in todo if eng[j].branches.size != 1 or eng[j].gens.size]  # type: ignore[union-attr]
         for j in multi:
             reason[j] = "dc mode handles single-branch outages only"
-        todo = np.array([j for j in todo if j not in set(multi)], dtype=np.int64)
+        skip = set(multi)
+        todo = np.array([j for j in todo if j not in skip], dtype=np.int64)
+        block = min(block, DC_BLOCK)
     timings["factorize_s"] = time.perf_counter() - t2
 
     interrupted = False
@@ -585,26 +615,7 @@ def run_n1(
         """Per-outage and per-element statistics of one solved (or screened) part of a block."""
         for j, o in enumerate(outs):
             ld[j, o.branches] = np.nan
-        eld = _element_loading(model, ld)
-        for j, p in enumerate(pos):
-            if own_cols[p]:
-                eld[j, own_cols[p]] = np.nan
-        okr = np.flatnonzero(ok)
-        if okr.size:
-            e = eld[okr]
-            has = np.isfinite(e).any(axis=1)
-            am = np.argmax(np.where(np.isfinite(e), e, -np.inf), axis=1)
-            worst_ld[pos[okr[has]]] = e[has, am[has]]
-            worst_el[pos[okr[has]]] = am[has]
-            vv = vm[okr]
-            hasv = np.isfinite(vv).any(axis=1)
-            lo = np.argmin(np.where(np.isfinite(vv), vv, np.inf), axis=1)
-            hi = np.argmax(np.where(np.isfinite(vv), vv, -np.inf), axis=1)
-            vmin[pos[okr[hasv]]] = vv[hasv, lo[hasv]]
-            vmin_bus[pos[okr[hasv]]] = lo[hasv]
-            vmax[pos[okr[hasv]]] = vv[hasv, hi[hasv]]
-            vmax_bus[pos[okr[hasv]]] = hi[hasv]
-            stats.add(pos[okr], eld[okr], vm[okr])
+        eld = stats.add(pos, ok, ld, vm)
         if matrix_sink is not None:
             matrix_sink(pos, eld.astype(np.float32))
         # statuses last: a Ctrl-C inside a sink leaves this part marked not_simulated
@@ -672,12 +683,18 @@ def run_n1(
             "cut_load_mw": cut_load,
             "cut_gen_mw": cut_gen,
             "n_bus_cut": n_cut,
-            "max_loading_percent": worst_ld,
-            "max_loading_element": np.where(worst_el >= 0, el_names[np.maximum(worst_el, 0)], ""),
-            "min_vm_pu": vmin,
-            "min_vm_bus": np.where(vmin_bus >= 0, bus_idx[np.maximum(vmin_bus, 0)], -1),
-            "max_vm_pu": vmax,
-            "max_vm_bus": np.where(vmax_bus >= 0, bus_idx[np.maximum(vmax_bus, 0)], -1),
+            "max_loading_percent": stats.o_ld,
+            "max_loading_element": np.where(
+                stats.o_el >= 0, el_names[np.maximum(stats.o_el, 0)], ""
+            ),
+            "min_vm_pu": stats.o_vmin,
+            "min_vm_bus": np.where(
+                stats.o_vmin_bus >= 0, bus_idx[np.maximum(stats.o_vmin_bus, 0)], -1
+            ),
+            "max_vm_pu": stats.o_vmax,
+            "max_vm_bus": np.where(
+                stats.o_vmax_bus >= 0, bus_idx[np.maximum(stats.o_vmax_bus, 0)], -1
+            ),
             "screened_out": screened,
         }
     )
@@ -720,13 +737,17 @@ def run_n1(
         viol = _sort_violations(viol)
         n_viol = int(streamed["n"])
     else:
-        viol = _sort_violations(
-            _violation_frame(model, stats.viol, names, base_eld, base_vm, limits)
-        )
+        parts = stats.viol
+        _count(parts)
+        if len(parts) > 1:
+            # each block lists its outages in ascending order; merge the blocks by outage
+            cat = tuple(np.concatenate([q[i] for q in parts]) for i in range(4))
+            if np.any(cat[0][1:] < cat[0][:-1]):
+                order = np.argsort(cat[0], kind="stable")
+                cat = tuple(a[order] for a in cat)
+            parts = [cat]
+        viol = _violation_frame(model, parts, names, base_eld, base_vm, limits)
         n_viol = len(viol)
-        has_viol[viol.outage.to_numpy()] = True
-        for q, c in viol.quantity.value_counts().items():
-            vcounts[str(q)] += int(c)
     return N1Result(
         case_name=case_name,
         mode=mode,
@@ -764,33 +785,38 @@ def _violation_frame(
                 "change": float,
             }
         )
-    pos = np.concatenate([v[0] for v in parts])
-    kind = np.concatenate([v[1] for v in parts])
-    idx = np.concatenate([v[2] for v in parts])
-    val = np.concatenate([v[3] for v in parts])
+    if len(parts) == 1:
+        pos, kind, idx, val = parts[0]
+    else:
+        pos, kind, idx, val = (np.concatenate([v[i] for v in parts]) for i in range(4))
     isl = kind == 0
-    etype = np.where(isl, model.mon_kind[np.where(isl, idx, 0)], "bus")
-    elem = np.where(
-        isl, model.mon_index[np.where(isl, idx, 0)], model.bus_index[np.where(isl, 0, idx)]
-    )
-    base = np.where(isl, base_eld[np.where(isl, idx, 0)], base_vm[np.where(isl, 0, idx)])
-    lim = np.select(
-        [kind == 0, kind == 1],
-        [limits["max_loading_percent"], limits["vm_min_pu"]],
-        limits["vm_max_pu"],
-    )
+    ib = ~isl
+    # string columns by taking from small object arrays (no per-row string building)
+    types = np.array(sorted({"bus", *model.mon_kind.tolist()}), dtype=object)
+    mon_code = np.searchsorted(types.astype(str), model.mon_kind.astype(str))
+    code = np.full(pos.size, int(np.flatnonzero(types == "bus")[0]), dtype=np.int64)
+    code[isl] = mon_code[idx[isl]]
+    elem = np.empty(pos.size, dtype=np.int64)
+    elem[isl] = model.mon_index[idx[isl]]
+    elem[ib] = model.bus_index[idx[ib]]
+    base = np.empty(pos.size)
+    base[isl] = base_eld[idx[isl]]
+    base[ib] = base_vm[idx[ib]]
+    lim = np.array([limits["max_loading_percent"], limits["vm_min_pu"], limits["vm_max_pu"]])
+    quantity = np.array(["loading_percent", "vm_pu", "vm_pu"], dtype=object)
     df = pd.DataFrame(
         {
             "outage": pos,
             "outage_name": names[pos],
-            "element_type": etype.astype(object),
-            "element": elem.astype(np.int64),
-            "quantity": np.where(isl, "loading_percent", "vm_pu").astype(object),
+            "element_type": types[code],
+            "element": elem,
+            "quantity": quantity[kind],
             "value": val,
-            "limit": lim,
+            "limit": lim[kind],
             "base_value": base,
             "change": val - base,
-        }
+        },
+        copy=False,  # fresh arrays; no consolidation copy of millions of rows
     )
     return df
 

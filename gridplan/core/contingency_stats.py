@@ -1,0 +1,155 @@
+"""Per-block N-1 statistics (numpy twin of ``ext/contingency_stats.pyx``)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def block_stats(
+    ld: np.ndarray,
+    mon_branch: np.ndarray,
+    vm: np.ndarray,
+    pos: np.ndarray,
+    ok: np.ndarray,
+    own_ptr: np.ndarray,
+    own_idx: np.ndarray,
+    mon_order: np.ndarray,
+    bus_order: np.ndarray,
+    max_ld: float,
+    vm_lo: float,
+    vm_hi: float,
+    eld: np.ndarray,
+    top_val: np.ndarray,
+    top_idx: np.ndarray,
+    vmin: np.ndarray,
+    vmin_idx: np.ndarray,
+    vmax: np.ndarray,
+    vmax_idx: np.ndarray,
+    o_ld: np.ndarray,
+    o_el: np.ndarray,
+    o_vmin: np.ndarray,
+    o_vmin_bus: np.ndarray,
+    o_vmax: np.ndarray,
+    o_vmax_bus: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Statistics of one block of solved outages, updating the running arrays in place.
+
+    Parameters
+    ----------
+    ld : float64 (B, n_br)
+        Branch loading, percent (NaN: not available, e.g. out of service or cut off).
+    mon_branch : int64 (n_mon, 3)
+        Branch rows of each monitored element (-1 padded); its loading is the largest.
+    vm : float64 (B, n_bus)
+        Voltage magnitudes, pu (NaN: not available).
+    pos : int64 (B,)
+        Outage position of each row (index into the ``o_*`` arrays).
+    ok : uint8 (B,)
+        1 for rows that enter the statistics (solved), 0 for rows that do not.
+    own_ptr, own_idx : int64
+        CSR over the rows: element rows blanked (NaN) in ``eld`` (the outaged elements).
+    mon_order, bus_order : int64
+        Order in which violation rows of one outage are listed.
+    max_ld, vm_lo, vm_hi : float
+        Loading limit (percent) and voltage band (pu).
+    eld : float64 (B, n_mon)
+        Output: element loading, percent.
+    top_val, top_idx : float64 / int64 (n_mon, top)
+        Running worst loadings per element (descending, -inf empty) and their outages.
+    vmin, vmin_idx, vmax, vmax_idx : (n_bus,)
+        Running lowest / highest voltage per bus and the outage causing it.
+    o_ld, o_el, o_vmin, o_vmin_bus, o_vmax, o_vmax_bus : (n_out,)
+        Output per outage: worst element loading and its row, lowest and highest voltage
+        and their bus rows (left unchanged where nothing is available).
+
+    Returns
+    -------
+    (pos int64, kind int8, row int64, value float64)
+        Violation rows: kind 0 loading (element row), 1 low and 2 high voltage (bus row);
+        grouped by outage in ascending ``pos``, loading before voltage.
+    """
+    nb = ld.shape[0]
+    out = ld[:, mon_branch[:, 0]]
+    for c in (1, 2):
+        has = mon_branch[:, c] >= 0
+        if has.any():
+            out[:, has] = np.fmax(out[:, has], ld[:, mon_branch[has, c]])
+    eld[...] = out
+    for j in range(nb):
+        eld[j, own_idx[own_ptr[j] : own_ptr[j + 1]]] = np.nan
+    rows = np.argsort(pos, kind="stable")
+    rows = rows[ok[rows].astype(bool)]
+    empty = (
+        np.zeros(0, np.int64),
+        np.zeros(0, np.int8),
+        np.zeros(0, np.int64),
+        np.zeros(0, np.float64),
+    )
+    if rows.size == 0:
+        return empty
+    e = eld[rows]
+    v = vm[rows]
+    p = pos[rows]
+    top = top_val.shape[1]
+
+    fin = np.isfinite(e)
+    has = fin.any(axis=1)
+    am = np.argmax(np.where(fin, e, -np.inf), axis=1)
+    o_ld[p[has]] = e[has, am[has]]
+    o_el[p[has]] = am[has]
+    finv = np.isfinite(v)
+    hasv = finv.any(axis=1)
+    lo = np.argmin(np.where(finv, v, np.inf), axis=1)
+    hi = np.argmax(np.where(finv, v, -np.inf), axis=1)
+    o_vmin[p[hasv]] = v[hasv, lo[hasv]]
+    o_vmin_bus[p[hasv]] = lo[hasv]
+    o_vmax[p[hasv]] = v[hasv, hi[hasv]]
+    o_vmax_bus[p[hasv]] = hi[hasv]
+
+    # top-N: existing entries first, then this block's rows in ascending pos, stable
+    blk = np.where(fin, e, -np.inf)
+    sub = np.flatnonzero(blk.max(axis=0) > top_val[:, -1])
+    if sub.size:
+        cols = blk[:, sub].T
+        k = min(top, cols.shape[1])
+        pick = np.argsort(-cols, axis=1, kind="stable")[:, :k]
+        cand_v = np.concatenate([top_val[sub], np.take_along_axis(cols, pick, 1)], axis=1)
+        cand_i = np.concatenate([top_idx[sub], p[pick]], axis=1)
+        sel = np.argsort(-cand_v, axis=1, kind="stable")[:, :top]
+        new_v = np.take_along_axis(cand_v, sel, 1)
+        new_i = np.take_along_axis(cand_i, sel, 1)
+        top_val[sub] = new_v
+        top_idx[sub] = np.where(np.isneginf(new_v), top_idx[sub], new_i)
+
+    vlo = np.where(finv, v, np.inf)
+    j = np.argmin(vlo, axis=0)
+    val = vlo[j, np.arange(v.shape[1])]
+    better = val < vmin
+    vmin[better] = val[better]
+    vmin_idx[better] = p[j[better]]
+    vhi = np.where(finv, v, -np.inf)
+    j = np.argmax(vhi, axis=0)
+    val = vhi[j, np.arange(v.shape[1])]
+    better = val > vmax
+    vmax[better] = val[better]
+    vmax_idx[better] = p[j[better]]
+
+    with np.errstate(invalid="ignore"):
+        eo = e[:, mon_order]
+        r0, c0 = np.nonzero(eo > max_ld)
+        vo = v[:, bus_order]
+        r1, c1 = np.nonzero((vo < vm_lo) | (vo > vm_hi))
+    val1 = vo[r1, c1]
+    row_all = np.concatenate([r0, r1])
+    kind = np.concatenate(
+        [np.zeros(r0.size, np.int8), np.where(val1 < vm_lo, 1, 2).astype(np.int8)]
+    )
+    idx = np.concatenate([mon_order[c0], bus_order[c1]])
+    value = np.concatenate([eo[r0, c0], val1])
+    order = np.argsort(row_all, kind="stable")  # loading rows precede voltage rows per outage
+    return (
+        p[row_all[order]].astype(np.int64),
+        kind[order],
+        idx[order].astype(np.int64),
+        value[order],
+    )

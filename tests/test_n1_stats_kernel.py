@@ -1,0 +1,132 @@
+"""The compiled per-block N-1 statistics kernel equals its numpy twin and a hand-worked block."""
+
+from __future__ import annotations
+
+import gridplan._ext.contingency_stats as st_c
+import numpy as np
+
+import gridplan.core.contingency_stats as st_py
+
+
+def _state(n_out: int, n_mon: int, n_bus: int, top: int) -> list[np.ndarray]:
+    return [
+        np.full((n_mon, top), -np.inf),
+        np.full((n_mon, top), -1, dtype=np.int64),
+        np.full(n_bus, np.inf),
+        np.full(n_bus, -1, dtype=np.int64),
+        np.full(n_bus, -np.inf),
+        np.full(n_bus, -1, dtype=np.int64),
+        np.full(n_out, np.nan),
+        np.full(n_out, -1, dtype=np.int64),
+        np.full(n_out, np.nan),
+        np.full(n_out, -1, dtype=np.int64),
+        np.full(n_out, np.nan),
+        np.full(n_out, -1, dtype=np.int64),
+    ]
+
+
+def _run(mod, blocks, mon_branch, n_out, n_bus, top, limits):
+    state = _state(n_out, mon_branch.shape[0], n_bus, top)
+    mon_order = np.argsort(-np.arange(mon_branch.shape[0])).astype(np.int64)
+    bus_order = np.arange(n_bus, dtype=np.int64)
+    viol, elds = [], []
+    for ld, vm, pos, ok, own_ptr, own_idx in blocks:
+        eld = np.empty((pos.size, mon_branch.shape[0]))
+        viol.append(
+            mod.block_stats(
+                ld,
+                mon_branch,
+                vm,
+                pos,
+                ok,
+                own_ptr,
+                own_idx,
+                mon_order,
+                bus_order,
+                *limits,
+                eld,
+                *state,
+            )
+        )
+        elds.append(eld)
+    return state, viol, elds
+
+
+def test_stats_kernel_matches_twin_on_random_blocks():
+    rng = np.random.default_rng(7)
+    n_br, n_bus, n_out, top = 40, 25, 60, 3
+    mon_branch = np.full((30, 3), -1, dtype=np.int64)
+    mon_branch[:, 0] = rng.permutation(n_br)[:30]
+    mon_branch[27:, 1:] = rng.integers(0, n_br, size=(3, 2))  # three trafo3w-like elements
+    perm = rng.permutation(n_out)
+    blocks = []
+    for s in range(0, n_out, 16):
+        pos = np.ascontiguousarray(perm[s : s + 16], dtype=np.int64)
+        b = pos.size
+        ld = rng.uniform(0, 130, size=(b, n_br))
+        ld[rng.random((b, n_br)) < 0.1] = np.nan
+        ld[0, :5] = 120.0  # exact ties inside a block
+        vm = rng.uniform(0.85, 1.15, size=(b, n_bus))
+        vm[rng.random((b, n_bus)) < 0.05] = np.nan
+        ok = (rng.random(b) < 0.9).astype(np.uint8)
+        own = [rng.integers(0, 30, size=rng.integers(0, 3)) for _ in range(b)]
+        own_ptr = np.concatenate([[0], np.cumsum([o.size for o in own])]).astype(np.int64)
+        own_idx = np.concatenate(own).astype(np.int64)
+        blocks.append((ld, vm, pos, ok, own_ptr, own_idx))
+    limits = (100.0, 0.9, 1.1)
+    sc, vc, ec = _run(st_c, blocks, mon_branch, n_out, n_bus, top, limits)
+    sp_, vp, ep = _run(st_py, blocks, mon_branch, n_out, n_bus, top, limits)
+    # same arithmetic (comparisons and copies only): identical, NaN where NaN
+    for a, b in zip(sc, sp_, strict=True):
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(ec, ep, strict=True):
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(vc, vp, strict=True):
+        for x, y in zip(a, b, strict=True):
+            np.testing.assert_array_equal(x, y)
+    assert sum(v[0].size for v in vc) > 100
+
+
+def test_stats_kernel_hand_worked_block():
+    # 2 elements (element 1 = max of branches 1 and 2), 3 buses, 3 outages in one block
+    mon_branch = np.array([[0, -1, -1], [1, 2, -1]], dtype=np.int64)
+    ld = np.array([[50.0, 90.0, 110.0], [120.0, 10.0, np.nan], [80.0, 95.0, 20.0]])
+    vm = np.array([[1.0, 0.95, 1.12], [1.0, 0.85, 1.0], [np.nan, 1.0, 1.0]])
+    pos = np.array([2, 0, 1], dtype=np.int64)
+    ok = np.array([1, 1, 1], dtype=np.uint8)
+    own_ptr = np.array([0, 0, 1, 1], dtype=np.int64)  # outage 0 (row 1) blanks element 0
+    own_idx = np.array([0], dtype=np.int64)
+    for mod in (st_c, st_py):
+        state = _state(3, 2, 3, 2)
+        eld = np.empty((3, 2))
+        v = mod.block_stats(
+            ld,
+            mon_branch,
+            vm,
+            pos,
+            ok,
+            own_ptr,
+            own_idx,
+            np.array([0, 1], dtype=np.int64),
+            np.arange(3, dtype=np.int64),
+            100.0,
+            0.9,
+            1.1,
+            eld,
+            *state,
+        )
+        np.testing.assert_array_equal(eld, [[50.0, 110.0], [np.nan, 10.0], [80.0, 95.0]])
+        top_val, top_idx, vmin, vmin_idx, vmax, vmax_idx, o_ld, o_el = state[:8]
+        np.testing.assert_array_equal(top_val, [[80.0, 50.0], [110.0, 95.0]])
+        np.testing.assert_array_equal(top_idx, [[1, 2], [2, 1]])
+        np.testing.assert_array_equal(vmin, [1.0, 0.85, 1.0])
+        np.testing.assert_array_equal(vmin_idx, [0, 0, 0])  # ties: the lower outage
+        np.testing.assert_array_equal(vmax, [1.0, 1.0, 1.12])
+        np.testing.assert_array_equal(vmax_idx, [0, 1, 2])
+        np.testing.assert_array_equal(o_ld, [10.0, 95.0, 110.0])
+        np.testing.assert_array_equal(o_el, [1, 1, 1])
+        # violations: outage 0 bus 1 low; outage 2 element 1 loading, then bus 2 high
+        np.testing.assert_array_equal(v[0], [0, 2, 2])
+        np.testing.assert_array_equal(v[1], [1, 0, 2])
+        np.testing.assert_array_equal(v[2], [1, 1, 2])
+        np.testing.assert_array_equal(v[3], [0.85, 110.0, 1.12])
