@@ -190,114 +190,206 @@ def lu_solve(
 
 cdef extern from *:
     """
-    /* Lane kernels of the panel chord iteration: TS_PANEL states side by side, restrict
-       pointers and a constant trip count so the compiler vectorizes over the states. */
+    /* Panel passes of the chord iteration: TS_PANEL states side by side (state-innermost
+       rows), restrict pointers and a constant lane count so the compiler vectorizes over
+       the states. Each pass is compiled twice (AVX2 and baseline x86-64, chosen at load time
+       by the CPU); the arithmetic per state is the same in both, so are the results. */
     #include <math.h>
+    #include <stdint.h>
     #define TS_PANEL 16
-    static inline void ts_axpy(double *restrict a, const double *restrict b, double c) {
-        for (int k = 0; k < TS_PANEL; k++) a[k] -= c * b[k];
-    }
-    static inline void ts_scal(double *restrict a, double c) {
-        for (int k = 0; k < TS_PANEL; k++) a[k] *= c;
-    }
-    static inline void ts_current(const long long *restrict idx, const double *restrict yv,
-                                  long long p0, long long p1, const double *restrict wr,
-                                  const double *restrict wi, double *restrict ire,
-                                  double *restrict iim) {
-        double ar[TS_PANEL], ai[TS_PANEL];
-        for (int k = 0; k < TS_PANEL; k++) { ar[k] = 0.0; ai[k] = 0.0; }
-        for (long long p = p0; p < p1; p++) {
-            const double yre = yv[2 * p], yim = yv[2 * p + 1];
-            const double *restrict xr = wr + idx[p] * TS_PANEL;
-            const double *restrict xi = wi + idx[p] * TS_PANEL;
-            for (int k = 0; k < TS_PANEL; k++) {
-                ar[k] = ar[k] + yre * xr[k] - yim * xi[k];
-                ai[k] = ai[k] + yre * xi[k] + yim * xr[k];
+    #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+    #define TS_CLONES __attribute__((target_clones("avx2", "default")))
+    #else
+    #define TS_CLONES
+    #endif
+
+    /* y <- (LU)^-1 y (rows already permuted by perm_r) */
+    TS_CLONES static void ts_lu_panel(int64_t n, const int64_t *restrict lp,
+            const int64_t *restrict li, const double *restrict lx, const int64_t *restrict up,
+            const int64_t *restrict ui, const double *restrict ux,
+            const double *restrict udinv, double *restrict y) {
+        for (int64_t j = 0; j < n; j++) {
+            const double *restrict yj = y + j * TS_PANEL;
+            for (int64_t p = lp[j]; p < lp[j + 1]; p++) {
+                int64_t r = li[p];
+                if (r > j) {
+                    double *restrict yr = y + r * TS_PANEL;
+                    const double c = lx[p];
+                    for (int k = 0; k < TS_PANEL; k++) yr[k] -= c * yj[k];
+                }
             }
         }
-        for (int k = 0; k < TS_PANEL; k++) { ire[k] = ar[k]; iim[k] = ai[k]; }
-    }
-    /* out = re(v conj(i)) - s (p) or im(v conj(i)) - s (q); running max |out| and nan flag */
-    static inline void ts_mis(const double *restrict vr, const double *restrict vi,
-                              const double *restrict ire, const double *restrict iim,
-                              const double *restrict s, double *restrict out, double *restrict mx,
-                              unsigned char *restrict bad, int q) {
-        for (int k = 0; k < TS_PANEL; k++) {
-            double x = q ? vi[k] * ire[k] - vr[k] * iim[k] - s[k]
-                         : vr[k] * ire[k] + vi[k] * iim[k] - s[k];
-            out[k] = x;
-            double ax = fabs(x);
-            mx[k] = ax > mx[k] ? ax : mx[k];
-            bad[k] |= (x != x);
+        for (int64_t j = n - 1; j >= 0; j--) {
+            double *restrict yj = y + j * TS_PANEL;
+            const double d = udinv[j];
+            for (int k = 0; k < TS_PANEL; k++) yj[k] *= d;
+            for (int64_t p = up[j]; p < up[j + 1]; p++) {
+                int64_t r = ui[p];
+                if (r < j) {
+                    double *restrict yr = y + r * TS_PANEL;
+                    const double c = ux[p];
+                    for (int k = 0; k < TS_PANEL; k++) yr[k] -= c * yj[k];
+                }
+            }
         }
     }
-    static inline void ts_anderson_acc(const double *restrict y, const double *restrict gp,
-                                       double *restrict den, double *restrict num) {
-        for (int k = 0; k < TS_PANEL; k++) {
-            double g = -y[k], dg = g - gp[k];
-            den[k] += dg * dg;
-            num[k] += dg * g;
+
+    /* Anderson(1) sums per lane over the chord steps g = -y[perm_c] */
+    TS_CLONES static void ts_anderson_sums(int64_t n, const int64_t *restrict perm_c,
+            const double *restrict y, const double *restrict gp, double *restrict den,
+            double *restrict num) {
+        double dn[TS_PANEL], nm[TS_PANEL];
+        for (int k = 0; k < TS_PANEL; k++) { dn[k] = 0.0; nm[k] = 0.0; }
+        for (int64_t i = 0; i < n; i++) {
+            const double *restrict yi = y + perm_c[i] * TS_PANEL;
+            const double *restrict gi = gp + i * TS_PANEL;
+            for (int k = 0; k < TS_PANEL; k++) {
+                double g = -yi[k], dg = g - gi[k];
+                dn[k] += dg * dg;
+                nm[k] += dg * g;
+            }
+        }
+        for (int k = 0; k < TS_PANEL; k++) { den[k] = dn[k]; num[k] = nm[k]; }
+    }
+
+    /* dx = g - gam (dx_prev + g - g_prev); g_prev <- g, dx_prev <- dx */
+    TS_CLONES static void ts_anderson_step(int64_t n, const int64_t *restrict perm_c,
+            const double *restrict y, double *restrict gp, double *restrict dxp,
+            const double *restrict gam) {
+        for (int64_t i = 0; i < n; i++) {
+            const double *restrict yi = y + perm_c[i] * TS_PANEL;
+            double *restrict gi = gp + i * TS_PANEL;
+            double *restrict xi = dxp + i * TS_PANEL;
+            for (int k = 0; k < TS_PANEL; k++) {
+                double g = -yi[k], dg = g - gi[k];
+                gi[k] = g;
+                xi[k] = g - gam[k] * (xi[k] + dg);
+            }
         }
     }
-    static inline void ts_anderson_step(const double *restrict y, double *restrict gp,
-                                        double *restrict dxp, const double *restrict gam) {
-        for (int k = 0; k < TS_PANEL; k++) {
-            double g = -y[k], dg = g - gp[k];
-            gp[k] = g;
-            dxp[k] = g - gam[k] * (dxp[k] + dg);
-        }
-    }
-    /* rotate v by the angle steps dx (Taylor series of cos/sin below 0.01 rad, library
-       functions above) and add them to va */
-    static inline void ts_rotate(double *restrict va, const double *restrict dx,
-                                 double *restrict vr, double *restrict vi) {
+
+    /* va += dx[angles]; v rotated by the angle steps (Taylor series of cos/sin below
+       0.01 rad, truncation < 1e-18; library functions above); vm += dx[magnitudes], v scaled
+       by new/old magnitude (rebuilt from vm and va where the old magnitude was 0) */
+    TS_CLONES static void ts_update(int64_t npvpq, const int64_t *restrict pvpq, int64_t npq,
+            const int64_t *restrict pq, const int64_t *restrict ang_pos,
+            const double *restrict dxp, double *restrict wa, double *restrict wm,
+            double *restrict wr, double *restrict wi) {
         double c[TS_PANEL], s[TS_PANEL];
-        int big = 0;
-        for (int k = 0; k < TS_PANEL; k++) {
-            double d = dx[k], d2 = d * d;
-            va[k] += d;
-            c[k] = 1.0 - d2 * (0.5 - d2 * (1.0 / 24.0 - d2 / 720.0));
-            s[k] = d * (1.0 - d2 * (1.0 / 6.0 - d2 * (1.0 / 120.0 - d2 / 5040.0)));
-            big |= !(fabs(d) < 1e-2);
+        for (int64_t a = 0; a < npvpq; a++) {
+            const double *restrict dx = dxp + a * TS_PANEL;
+            double *restrict va = wa + a * TS_PANEL;
+            double *restrict vr = wr + pvpq[a] * TS_PANEL;
+            double *restrict vi = wi + pvpq[a] * TS_PANEL;
+            int big = 0;
+            for (int k = 0; k < TS_PANEL; k++) {
+                double d = dx[k], d2 = d * d;
+                va[k] += d;
+                c[k] = 1.0 - d2 * (0.5 - d2 * (1.0 / 24.0 - d2 / 720.0));
+                s[k] = d * (1.0 - d2 * (1.0 / 6.0 - d2 * (1.0 / 120.0 - d2 / 5040.0)));
+                big |= !(fabs(d) < 1e-2);
+            }
+            if (big)
+                for (int k = 0; k < TS_PANEL; k++)
+                    if (!(fabs(dx[k]) < 1e-2)) { c[k] = cos(dx[k]); s[k] = sin(dx[k]); }
+            for (int k = 0; k < TS_PANEL; k++) {
+                double re = vr[k], im = vi[k];
+                vr[k] = re * c[k] - im * s[k];
+                vi[k] = re * s[k] + im * c[k];
+            }
         }
-        if (big)
-            for (int k = 0; k < TS_PANEL; k++)
-                if (!(fabs(dx[k]) < 1e-2)) { c[k] = cos(dx[k]); s[k] = sin(dx[k]); }
-        for (int k = 0; k < TS_PANEL; k++) {
-            double re = vr[k], im = vi[k];
-            vr[k] = re * c[k] - im * s[k];
-            vi[k] = re * s[k] + im * c[k];
+        for (int64_t a = 0; a < npq; a++) {
+            const double *restrict dx = dxp + (npvpq + a) * TS_PANEL;
+            double *restrict vm = wm + a * TS_PANEL;
+            double *restrict vr = wr + pq[a] * TS_PANEL;
+            double *restrict vi = wi + pq[a] * TS_PANEL;
+            int zero = 0;
+            unsigned char z[TS_PANEL];
+            for (int k = 0; k < TS_PANEL; k++) {
+                double mo = vm[k], mn = mo + dx[k];
+                double r = mn / (mo != 0.0 ? mo : 1.0);
+                vm[k] = mn;
+                z[k] = mo == 0.0;
+                zero |= mo == 0.0;
+                vr[k] *= r;
+                vi[k] *= r;
+            }
+            if (zero) {
+                const double *restrict va = wa + ang_pos[pq[a]] * TS_PANEL;
+                for (int k = 0; k < TS_PANEL; k++)
+                    if (z[k]) {
+                        vr[k] = vm[k] * cos(va[k]);
+                        vi[k] = vm[k] * sin(va[k]);
+                    }
+            }
         }
     }
-    /* add the magnitude steps dx to vm and scale v by new/old magnitude; returns whether a
-       lane had a zero magnitude (v then rebuilt by the caller from vm and va) */
-    static inline int ts_scale(double *restrict vm, const double *restrict dx,
-                               double *restrict vr, double *restrict vi,
-                               unsigned char *restrict zero) {
-        int any = 0;
-        for (int k = 0; k < TS_PANEL; k++) {
-            double mo = vm[k], mn = mo + dx[k];
-            vm[k] = mn;
-            zero[k] = mo == 0.0;
-            any |= mo == 0.0;
-            double r = mn / (mo != 0.0 ? mo : 1.0);
-            vr[k] *= r;
-            vi[k] *= r;
+
+    /* mismatch [Re(v conj(Ybus v)) - p at pvpq, Im(...) - q at pq] of every lane into y
+       (rows permuted by perm_r), its infinity norm per lane in mx, nan flag per lane */
+    TS_CLONES static void ts_mismatch(int64_t npvpq, const int64_t *restrict pvpq,
+            const int64_t *restrict pq_pos, const int64_t *restrict indptr,
+            const int64_t *restrict indices, const double *restrict yv,
+            const double *restrict wr, const double *restrict wi, const double *restrict sp,
+            const double *restrict sq, const int64_t *restrict perm_r, double *restrict y,
+            double *restrict mx, unsigned char *restrict bad) {
+        double m[TS_PANEL];
+        unsigned char b[TS_PANEL];
+        for (int k = 0; k < TS_PANEL; k++) { m[k] = 0.0; b[k] = 0; }
+        for (int64_t a = 0; a < npvpq; a++) {
+            const int64_t i = pvpq[a];
+            double ar[TS_PANEL], ai[TS_PANEL];
+            for (int k = 0; k < TS_PANEL; k++) { ar[k] = 0.0; ai[k] = 0.0; }
+            for (int64_t p = indptr[i]; p < indptr[i + 1]; p++) {
+                const double yre = yv[2 * p], yim = yv[2 * p + 1];
+                const double *restrict xr = wr + indices[p] * TS_PANEL;
+                const double *restrict xi = wi + indices[p] * TS_PANEL;
+                for (int k = 0; k < TS_PANEL; k++) {
+                    ar[k] = ar[k] + yre * xr[k] - yim * xi[k];
+                    ai[k] = ai[k] + yre * xi[k] + yim * xr[k];
+                }
+            }
+            const double *restrict vr = wr + i * TS_PANEL;
+            const double *restrict vi = wi + i * TS_PANEL;
+            const double *restrict s = sp + a * TS_PANEL;
+            double *restrict out = y + perm_r[a] * TS_PANEL;
+            for (int k = 0; k < TS_PANEL; k++) {
+                double x = vr[k] * ar[k] + vi[k] * ai[k] - s[k];
+                double ax = fabs(x);
+                out[k] = x;
+                m[k] = ax > m[k] ? ax : m[k];
+                b[k] |= (x != x);
+            }
+            const int64_t q = pq_pos[i];
+            if (q >= 0) {
+                const double *restrict t = sq + q * TS_PANEL;
+                double *restrict o2 = y + perm_r[npvpq + q] * TS_PANEL;
+                for (int k = 0; k < TS_PANEL; k++) {
+                    double x = vi[k] * ar[k] - vr[k] * ai[k] - t[k];
+                    double ax = fabs(x);
+                    o2[k] = x;
+                    m[k] = ax > m[k] ? ax : m[k];
+                    b[k] |= (x != x);
+                }
+            }
         }
-        return any;
+        for (int k = 0; k < TS_PANEL; k++) { mx[k] = m[k]; bad[k] = b[k]; }
     }
     """
     int TS_PANEL
-    void ts_axpy(double*, const double*, double) nogil
-    void ts_scal(double*, double) nogil
-    void ts_current(const long long*, const double*, long long, long long, const double*,
-                    const double*, double*, double*) nogil
-    void ts_mis(const double*, const double*, const double*, const double*, const double*,
-                double*, double*, unsigned char*, int) nogil
-    void ts_anderson_acc(const double*, const double*, double*, double*) nogil
-    void ts_anderson_step(const double*, double*, double*, const double*) nogil
-    void ts_rotate(double*, const double*, double*, double*) nogil
-    int ts_scale(double*, const double*, double*, double*, unsigned char*) nogil
+    void ts_lu_panel(cnp.int64_t, const cnp.int64_t*, const cnp.int64_t*, const double*,
+                     const cnp.int64_t*, const cnp.int64_t*, const double*, const double*,
+                     double*) nogil
+    void ts_anderson_sums(cnp.int64_t, const cnp.int64_t*, const double*, const double*,
+                          double*, double*) nogil
+    void ts_anderson_step(cnp.int64_t, const cnp.int64_t*, const double*, double*, double*,
+                          const double*) nogil
+    void ts_update(cnp.int64_t, const cnp.int64_t*, cnp.int64_t, const cnp.int64_t*,
+                   const cnp.int64_t*, const double*, double*, double*, double*, double*) nogil
+    void ts_mismatch(cnp.int64_t, const cnp.int64_t*, const cnp.int64_t*, const cnp.int64_t*,
+                     const cnp.int64_t*, const double*, const double*, const double*,
+                     const double*, const double*, const cnp.int64_t*, double*, double*,
+                     unsigned char*) nogil
 
 
 cdef enum:
@@ -411,14 +503,10 @@ def chord(
     cdef double[::1] udinv = np.empty(max(n, 1))
     cdef cnp.int64_t[::1] pq_pos = np.full(n_bus, -1, dtype=np.int64)
     cdef cnp.int64_t[::1] ang_pos = np.full(n_bus, -1, dtype=np.int64)
-    cdef double ire[PANEL]
-    cdef double iim[PANEL]
     cdef double mx[PANEL]
     cdef double den[PANEL]
     cdef double num[PANEL]
     cdef double gam[PANEL]
-    cdef double cb[PANEL]
-    cdef double sb[PANEL]
     cdef double prev[PANEL]
     cdef unsigned char bad[PANEL]
     cdef Py_ssize_t sid[PANEL]
@@ -430,6 +518,16 @@ def chord(
         pq_pos[pq[a]] = a
     for a in range(npvpq):
         ang_pos[pvpq[a]] = a
+    # never-empty copies so that &x[0] is valid for the C passes
+    cdef cnp.int64_t[::1] pvpq_c = np.r_[np.asarray(pvpq), 0].astype(np.int64)
+    cdef cnp.int64_t[::1] pq_c = np.r_[np.asarray(pq), 0].astype(np.int64)
+    cdef cnp.int64_t[::1] pc_c = np.r_[np.asarray(perm_c), 0].astype(np.int64)
+    cdef const cnp.int64_t* pc = &pc_c[0]
+    cdef const cnp.int64_t* l_ip = &l_indices[0] if l_indices.shape[0] else NULL
+    cdef const double* l_dp = &l_data[0] if l_data.shape[0] else NULL
+    cdef const cnp.int64_t* u_ip = &u_indices[0] if u_indices.shape[0] else NULL
+    cdef const double* u_dp = &u_data[0] if u_data.shape[0] else NULL
+    cdef const cnp.int64_t* ix = &indices[0] if indices.shape[0] else NULL
     with nogil:
         for j in range(n):
             dd = 0.0
@@ -445,25 +543,10 @@ def chord(
             if sid[k] >= 0:
                 n_occ += 1
         while n_occ > 0:
-            # y <- J0^-1 y for every lane
-            for j in range(n):
-                for p in range(l_indptr[j], l_indptr[j + 1]):
-                    r = l_indices[p]
-                    if r > j:
-                        ts_axpy(&y[r, 0], &y[j, 0], l_data[p])
-            for j in range(n - 1, -1, -1):
-                ts_scal(&y[j, 0], udinv[j])
-                for p in range(u_indptr[j], u_indptr[j + 1]):
-                    r = u_indices[p]
-                    if r < j:
-                        ts_axpy(&y[r, 0], &y[j, 0], u_data[p])
-            # Anderson(1): g = -y[perm_c]; dx = g - gam (dx_prev + g - g_prev), gam = 0 on
-            # a lane's first step (its gp, dxp are zero)
-            for k in range(PANEL):
-                den[k] = 0.0
-                num[k] = 0.0
-            for i in range(n):
-                ts_anderson_acc(&y[perm_c[i], 0], &gp[i, 0], den, num)
+            ts_lu_panel(n, &l_indptr[0], l_ip, l_dp, &u_indptr[0], u_ip, u_dp, &udinv[0],
+                        &y[0, 0])
+            # Anderson(1): gam = 0 on a lane's first step (its gp, dxp are zero)
+            ts_anderson_sums(n, pc, &y[0, 0], &gp[0, 0], den, num)
             for k in range(PANEL):
                 if sid[k] < 0 or itk[k] == 0:
                     gam[k] = 0.0
@@ -471,37 +554,15 @@ def chord(
                     gam[k] = num[k] / den[k]
                 else:
                     gam[k] = num[k]
-            for i in range(n):
-                ts_anderson_step(&y[perm_c[i], 0], &gp[i, 0], &dxp[i, 0], gam)
-            # voltage update: rotate by the angle steps, scale by the magnitude ratios
-            for a in range(npvpq):
-                i = pvpq[a]
-                ts_rotate(&wa[a, 0], &dxp[a, 0], &wr[i, 0], &wi[i, 0])
-            for a in range(npq):
-                i = pq[a]
-                if ts_scale(&wm[a, 0], &dxp[npvpq + a, 0], &wr[i, 0], &wi[i, 0], bad):
-                    q = ang_pos[i]
-                    for k in range(PANEL):
-                        if bad[k] and sid[k] >= 0:
-                            wr[i, k] = wm[a, k] * cos(wa[q, k])
-                            wi[i, k] = wm[a, k] * sin(wa[q, k])
+            ts_anderson_step(n, pc, &y[0, 0], &gp[0, 0], &dxp[0, 0], gam)
+            ts_update(npvpq, &pvpq_c[0], npq, &pq_c[0], &ang_pos[0], &dxp[0, 0], &wa[0, 0],
+                      &wm[0, 0], &wr[0, 0], &wi[0, 0])
             for k in range(PANEL):
                 if sid[k] >= 0:
                     itk[k] += 1
                     iters[sid[k]] += 1
-            # mismatch of every lane into y (rows permuted for the next solve)
-            for k in range(PANEL):
-                mx[k] = 0.0
-                bad[k] = 0
-            for a in range(npvpq):
-                i = pvpq[a]
-                ts_current(<const long long*>&indices[0], &yr[0], indptr[i], indptr[i + 1],
-                           &wr[0, 0], &wi[0, 0], ire, iim)
-                ts_mis(&wr[i, 0], &wi[i, 0], ire, iim, &sp_[a, 0], &y[perm_r[a], 0], mx, bad, 0)
-                q = pq_pos[i]
-                if q >= 0:
-                    ts_mis(&wr[i, 0], &wi[i, 0], ire, iim, &sq_[q, 0],
-                           &y[perm_r[npvpq + q], 0], mx, bad, 1)
+            ts_mismatch(npvpq, &pvpq_c[0], &pq_pos[0], &indptr[0], ix, &yr[0], &wr[0, 0],
+                        &wi[0, 0], &sp_[0, 0], &sq_[0, 0], &perm_r[0], &y[0, 0], mx, bad)
             for k in range(PANEL):
                 s = sid[k]
                 if s < 0:
