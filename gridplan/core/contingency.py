@@ -22,6 +22,7 @@ Newton-Raphson (:func:`newton_pf`) before being declared diverged.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -31,6 +32,34 @@ from gridplan.kernels import contingency_ac, contingency_lu
 
 STATUS_CONVERGED = 0
 STATUS_DIVERGED = 1
+
+
+def sparse_lu(mat: sp.spmatrix, rtol: float = 1e-10) -> Any:
+    """SuperLU factors of ``mat``, with the least fill that still solves accurately.
+
+    Symmetric mode first (minimum degree on ``A + A^T``, diagonal pivots): power-flow
+    Jacobians are structurally symmetric and pivot well on their diagonal, and this halves
+    the factors (case9241pegase: 260k instead of 509k entries), so every solve costs half.
+    If a diagonal pivot fails or a test solve leaves a residual above ``rtol`` (relative),
+    the factors are recomputed with partial pivoting.
+    """
+    a = sp.csc_matrix(mat)
+    b = np.random.default_rng(0).standard_normal(a.shape[0])
+    try:
+        lu = splu(
+            a,
+            permc_spec="MMD_AT_PLUS_A",
+            diag_pivot_thresh=0.0,
+            options={"SymmetricMode": True},
+        )
+        with np.errstate(all="ignore"):
+            x = lu.solve(b)
+            res = np.max(np.abs(a @ x - b))
+        if np.isfinite(res) and res <= rtol * max(1.0, float(np.max(np.abs(b)))):
+            return lu
+    except RuntimeError:
+        pass
+    return splu(a, permc_spec="MMD_ATA")
 
 
 def dsbus_dv(ybus: sp.csr_matrix, v: np.ndarray) -> tuple[sp.csr_matrix, sp.csr_matrix]:
@@ -260,7 +289,7 @@ class ACOutageSolver:
         self.jac_true = full_jacobian(self.ybus, self.v0, nothing, nothing).tocsr()
         self.gen_count = np.bincount(self.gen_bus[self.gen_bus >= 0], minlength=n)
         self.m0_csr = self.m0.tocsr()
-        self.lu = splu(self.m0, permc_spec="MMD_ATA")
+        self.lu = sparse_lu(self.m0)
         lmat, umat = self.lu.L.tocsc(), self.lu.U.tocsc()
         self._factors = (
             lmat.indptr.astype(np.int64),

@@ -45,12 +45,12 @@ import pandapower as pp
 import pandas as pd
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components, reverse_cuthill_mckee
-from scipy.sparse.linalg import splu
 
 from gridplan.core.contingency import (
     STATUS_CONVERGED,
     ACOutageSolver,
     Outage,
+    sparse_lu,
 )
 from gridplan.errors import CaseError
 from gridplan.kernels import (
@@ -327,7 +327,7 @@ def _dc_setup(model: ContingencyModel) -> dict[str, Any]:
     held[model.ref] = True
     keep = sp.diags((~held).astype(float))
     mat = (keep @ bbus @ keep + sp.diags(held.astype(float))).tocsc()
-    lu = splu(mat, permc_spec="MMD_AT_PLUS_A")
+    lu = sparse_lu(mat)
     rcm = reverse_cuthill_mckee(bbus.tocsr(), symmetric_mode=True).astype(np.int64)
     inv = np.empty(n, dtype=np.int64)
     inv[rcm] = np.arange(n)
