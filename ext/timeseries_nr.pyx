@@ -252,75 +252,71 @@ cdef extern from *:
         for (int k = 0; k < TS_PANEL; k++) { den[k] = dn[k]; num[k] = nm[k]; }
     }
 
-    /* dx = g - gam (dx_prev + g - g_prev); g_prev <- g, dx_prev <- dx */
-    TS_CLONES static void ts_anderson_step(int64_t n, const int64_t *restrict perm_c,
+    /* Anderson step and voltage update in one pass over the unknowns:
+       dx = g - gam (dx_prev + g - g_prev) with g = -y[perm_c]; g_prev <- g, dx_prev <- dx;
+       angle unknowns: va += dx, v rotated by dx (Taylor series of cos/sin below 0.01 rad,
+       truncation < 1e-18; library functions above); magnitude unknowns: vm += dx, v scaled
+       by new/old magnitude (rebuilt from vm and va where the old magnitude was 0) */
+    TS_CLONES static void ts_step(int64_t npvpq, int64_t npq, const int64_t *restrict perm_c,
             const double *restrict y, double *restrict gp, double *restrict dxp,
-            const double *restrict gam) {
-        for (int64_t i = 0; i < n; i++) {
-            const double *restrict yi = y + perm_c[i] * TS_PANEL;
-            double *restrict gi = gp + i * TS_PANEL;
-            double *restrict xi = dxp + i * TS_PANEL;
+            const double *restrict gam, const int64_t *restrict pvpq,
+            const int64_t *restrict pq, const int64_t *restrict ang_pos,
+            double *restrict wa, double *restrict wm, double *restrict wr,
+            double *restrict wi) {
+        double c[TS_PANEL], s[TS_PANEL];
+        for (int64_t a = 0; a < npvpq + npq; a++) {
+            const double *restrict yi = y + perm_c[a] * TS_PANEL;
+            double *restrict gi = gp + a * TS_PANEL;
+            double *restrict dx = dxp + a * TS_PANEL;
             for (int k = 0; k < TS_PANEL; k++) {
                 double g = -yi[k], dg = g - gi[k];
                 gi[k] = g;
-                xi[k] = g - gam[k] * (xi[k] + dg);
+                dx[k] = g - gam[k] * (dx[k] + dg);
             }
-        }
-    }
-
-    /* va += dx[angles]; v rotated by the angle steps (Taylor series of cos/sin below
-       0.01 rad, truncation < 1e-18; library functions above); vm += dx[magnitudes], v scaled
-       by new/old magnitude (rebuilt from vm and va where the old magnitude was 0) */
-    TS_CLONES static void ts_update(int64_t npvpq, const int64_t *restrict pvpq, int64_t npq,
-            const int64_t *restrict pq, const int64_t *restrict ang_pos,
-            const double *restrict dxp, double *restrict wa, double *restrict wm,
-            double *restrict wr, double *restrict wi) {
-        double c[TS_PANEL], s[TS_PANEL];
-        for (int64_t a = 0; a < npvpq; a++) {
-            const double *restrict dx = dxp + a * TS_PANEL;
-            double *restrict va = wa + a * TS_PANEL;
-            double *restrict vr = wr + pvpq[a] * TS_PANEL;
-            double *restrict vi = wi + pvpq[a] * TS_PANEL;
-            int big = 0;
-            for (int k = 0; k < TS_PANEL; k++) {
-                double d = dx[k], d2 = d * d;
-                va[k] += d;
-                c[k] = 1.0 - d2 * (0.5 - d2 * (1.0 / 24.0 - d2 / 720.0));
-                s[k] = d * (1.0 - d2 * (1.0 / 6.0 - d2 * (1.0 / 120.0 - d2 / 5040.0)));
-                big |= !(fabs(d) < 1e-2);
-            }
-            if (big)
-                for (int k = 0; k < TS_PANEL; k++)
-                    if (!(fabs(dx[k]) < 1e-2)) { c[k] = cos(dx[k]); s[k] = sin(dx[k]); }
-            for (int k = 0; k < TS_PANEL; k++) {
-                double re = vr[k], im = vi[k];
-                vr[k] = re * c[k] - im * s[k];
-                vi[k] = re * s[k] + im * c[k];
-            }
-        }
-        for (int64_t a = 0; a < npq; a++) {
-            const double *restrict dx = dxp + (npvpq + a) * TS_PANEL;
-            double *restrict vm = wm + a * TS_PANEL;
-            double *restrict vr = wr + pq[a] * TS_PANEL;
-            double *restrict vi = wi + pq[a] * TS_PANEL;
-            int zero = 0;
-            unsigned char z[TS_PANEL];
-            for (int k = 0; k < TS_PANEL; k++) {
-                double mo = vm[k], mn = mo + dx[k];
-                double r = mn / (mo != 0.0 ? mo : 1.0);
-                vm[k] = mn;
-                z[k] = mo == 0.0;
-                zero |= mo == 0.0;
-                vr[k] *= r;
-                vi[k] *= r;
-            }
-            if (zero) {
-                const double *restrict va = wa + ang_pos[pq[a]] * TS_PANEL;
-                for (int k = 0; k < TS_PANEL; k++)
-                    if (z[k]) {
-                        vr[k] = vm[k] * cos(va[k]);
-                        vi[k] = vm[k] * sin(va[k]);
-                    }
+            if (a < npvpq) {
+                double *restrict va = wa + a * TS_PANEL;
+                double *restrict vr = wr + pvpq[a] * TS_PANEL;
+                double *restrict vi = wi + pvpq[a] * TS_PANEL;
+                int big = 0;
+                for (int k = 0; k < TS_PANEL; k++) {
+                    double d = dx[k], d2 = d * d;
+                    va[k] += d;
+                    c[k] = 1.0 - d2 * (0.5 - d2 * (1.0 / 24.0 - d2 / 720.0));
+                    s[k] = d * (1.0 - d2 * (1.0 / 6.0 - d2 * (1.0 / 120.0 - d2 / 5040.0)));
+                    big |= !(fabs(d) < 1e-2);
+                }
+                if (big)
+                    for (int k = 0; k < TS_PANEL; k++)
+                        if (!(fabs(dx[k]) < 1e-2)) { c[k] = cos(dx[k]); s[k] = sin(dx[k]); }
+                for (int k = 0; k < TS_PANEL; k++) {
+                    double re = vr[k], im = vi[k];
+                    vr[k] = re * c[k] - im * s[k];
+                    vi[k] = re * s[k] + im * c[k];
+                }
+            } else {
+                const int64_t q = a - npvpq;
+                double *restrict vm = wm + q * TS_PANEL;
+                double *restrict vr = wr + pq[q] * TS_PANEL;
+                double *restrict vi = wi + pq[q] * TS_PANEL;
+                int zero = 0;
+                unsigned char z[TS_PANEL];
+                for (int k = 0; k < TS_PANEL; k++) {
+                    double mo = vm[k], mn = mo + dx[k];
+                    double r = mn / (mo != 0.0 ? mo : 1.0);
+                    vm[k] = mn;
+                    z[k] = mo == 0.0;
+                    zero |= mo == 0.0;
+                    vr[k] *= r;
+                    vi[k] *= r;
+                }
+                if (zero) {
+                    const double *restrict va = wa + ang_pos[pq[q]] * TS_PANEL;
+                    for (int k = 0; k < TS_PANEL; k++)
+                        if (z[k]) {
+                            vr[k] = vm[k] * cos(va[k]);
+                            vi[k] = vm[k] * sin(va[k]);
+                        }
+                }
             }
         }
     }
@@ -382,10 +378,9 @@ cdef extern from *:
                      double*) nogil
     void ts_anderson_sums(cnp.int64_t, const cnp.int64_t*, const double*, const double*,
                           double*, double*) nogil
-    void ts_anderson_step(cnp.int64_t, const cnp.int64_t*, const double*, double*, double*,
-                          const double*) nogil
-    void ts_update(cnp.int64_t, const cnp.int64_t*, cnp.int64_t, const cnp.int64_t*,
-                   const cnp.int64_t*, const double*, double*, double*, double*, double*) nogil
+    void ts_step(cnp.int64_t, cnp.int64_t, const cnp.int64_t*, const double*, double*, double*,
+                 const double*, const cnp.int64_t*, const cnp.int64_t*, const cnp.int64_t*,
+                 double*, double*, double*, double*) nogil
     void ts_mismatch(cnp.int64_t, const cnp.int64_t*, const cnp.int64_t*, const cnp.int64_t*,
                      const cnp.int64_t*, const double*, const double*, const double*,
                      const double*, const double*, const cnp.int64_t*, double*, double*,
@@ -491,15 +486,16 @@ def chord(
     cdef const double[::1] yr = np.asarray(data).view(np.float64)
     cdef cnp.uint8_t[::1] conv = np.asarray(conv_obj).view(np.uint8)
     # lane work arrays, unknown-major
-    cdef double[:, ::1] wr = np.zeros((n_bus, PANEL))  # Re v
-    cdef double[:, ::1] wi = np.zeros((n_bus, PANEL))  # Im v
-    cdef double[:, ::1] wa = np.zeros((max(npvpq, 1), PANEL))  # va at pvpq
-    cdef double[:, ::1] wm = np.ones((max(npq, 1), PANEL))  # vm at pq
-    cdef double[:, ::1] sp_ = np.zeros((max(npvpq, 1), PANEL))  # Re s at pvpq
-    cdef double[:, ::1] sq_ = np.zeros((max(npq, 1), PANEL))  # Im s at pq
-    cdef double[:, ::1] y = np.zeros((max(n, 1), PANEL))  # mismatch, then solution
-    cdef double[:, ::1] gp = np.zeros((max(n, 1), PANEL))  # previous chord step
-    cdef double[:, ::1] dxp = np.zeros((max(n, 1), PANEL))  # previous (mixed) step
+    # lane work arrays, unknown-major; every lane is initialized by _fill
+    cdef double[:, ::1] wr = np.empty((n_bus, PANEL))  # Re v
+    cdef double[:, ::1] wi = np.empty((n_bus, PANEL))  # Im v
+    cdef double[:, ::1] wa = np.empty((max(npvpq, 1), PANEL))  # va at pvpq
+    cdef double[:, ::1] wm = np.empty((max(npq, 1), PANEL))  # vm at pq
+    cdef double[:, ::1] sp_ = np.empty((max(npvpq, 1), PANEL))  # Re s at pvpq
+    cdef double[:, ::1] sq_ = np.empty((max(npq, 1), PANEL))  # Im s at pq
+    cdef double[:, ::1] y = np.empty((max(n, 1), PANEL))  # mismatch, then solution
+    cdef double[:, ::1] gp = np.empty((max(n, 1), PANEL))  # previous chord step
+    cdef double[:, ::1] dxp = np.empty((max(n, 1), PANEL))  # previous (mixed) step
     cdef double[::1] udinv = np.empty(max(n, 1))
     cdef cnp.int64_t[::1] pq_pos = np.full(n_bus, -1, dtype=np.int64)
     cdef cnp.int64_t[::1] ang_pos = np.full(n_bus, -1, dtype=np.int64)
@@ -554,9 +550,8 @@ def chord(
                     gam[k] = num[k] / den[k]
                 else:
                     gam[k] = num[k]
-            ts_anderson_step(n, pc, &y[0, 0], &gp[0, 0], &dxp[0, 0], gam)
-            ts_update(npvpq, &pvpq_c[0], npq, &pq_c[0], &ang_pos[0], &dxp[0, 0], &wa[0, 0],
-                      &wm[0, 0], &wr[0, 0], &wi[0, 0])
+            ts_step(npvpq, npq, pc, &y[0, 0], &gp[0, 0], &dxp[0, 0], gam, &pvpq_c[0], &pq_c[0],
+                    &ang_pos[0], &wa[0, 0], &wm[0, 0], &wr[0, 0], &wi[0, 0])
             for k in range(PANEL):
                 if sid[k] >= 0:
                     itk[k] += 1

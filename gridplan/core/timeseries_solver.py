@@ -216,6 +216,36 @@ class BatchNewton:
             self.tol,
         )
 
+    def _chord_one(
+        self,
+        lu: tuple[np.ndarray, ...],
+        k: int,
+        v: np.ndarray,
+        va: np.ndarray,
+        vm: np.ndarray,
+        sbus: np.ndarray,
+        iters: np.ndarray,
+        conv: np.ndarray,
+        norm_out: np.ndarray,
+        start: np.ndarray,
+    ) -> None:
+        """Plain chord iterations on state ``k`` alone from ``start`` (arrays in place); stops
+        when converged, not finite or when the mismatch shrinks by less than half a step.
+        (The panel kernel would run all its lanes for one state.)"""
+        v[k], va[k], vm[k] = start, np.angle(start), np.abs(start)
+        prev = np.inf
+        for _ in range(2 * self.chord_iter + 1):
+            f, norm = self._mismatch(v[k : k + 1], sbus[k : k + 1])
+            norm_out[k] = norm[0]
+            if norm[0] < self.tol:
+                conv[k] = True
+                return
+            if not norm[0] <= 0.5 * prev:  # also not finite
+                return
+            prev = norm[0]
+            self._step(lu, f, v[k : k + 1], va[k : k + 1], vm[k : k + 1])
+            iters[k] += 1
+
     def _newton(
         self,
         k: int,
@@ -336,10 +366,7 @@ class BatchNewton:
             mid = (a + b) // 2
             lu = None
             if lu_prev is not None:
-                v[mid], va[mid], vm[mid] = v_seed, np.angle(v_seed), np.abs(v_seed)
-                self._chord(
-                    lu_prev, mid, mid + 1, v, va, vm, sbus, iters, conv, norm_out, self.chord_iter
-                )
+                self._chord_one(lu_prev, mid, v, va, vm, sbus, iters, conv, norm_out, v_seed)
                 if conv[mid]:
                     v_seed = v[mid].copy()
                     lu = self._factor(v_seed)
