@@ -467,16 +467,17 @@ def chord(
     double[::1] norm_out,
     Py_ssize_t n_iter,
     double tol,
+    const cnp.int64_t[::1] rows,
 ):
-    """Chord iterations (one factorized Jacobian, Anderson(1) mixing) on every state row,
-    in place. A state leaves when converged, when its mismatch is not finite or shrinks by
+    """Chord iterations (one factorized Jacobian, Anderson(1) mixing) on the state rows
+    ``rows`` of the arrays, in place. A state leaves when converged, when its mismatch is not finite or shrinks by
     less than half in one step, or after ``n_iter`` steps.
 
     ``PANEL`` states are iterated side by side in unknown-major work arrays (mismatch,
     triangular solves, Anderson step and voltage update all loop over the states
     innermost); a state that leaves hands its lane to the next waiting state, so no lane
     idles while states remain. Per state, the arithmetic is that of one state at a time."""
-    cdef Py_ssize_t m = va.shape[0]
+    cdef Py_ssize_t m = rows.shape[0]
     cdef Py_ssize_t n_bus = va.shape[1]
     cdef Py_ssize_t npvpq = pvpq.shape[0]
     cdef Py_ssize_t npq = pq.shape[0]
@@ -535,7 +536,7 @@ def chord(
             sid[k] = -1
             _fill(k, &nxt, m, n_bus, n, n_iter, tol, vr, va, vm, sr, wr, wi, wa, wm, sp_, sq_,
                   y, gp, dxp, indptr, indices, yr, pvpq, pq, pq_pos, perm_r, norm_out, conv,
-                  sid, itk, prev)
+                  sid, itk, prev, rows)
             if sid[k] >= 0:
                 n_occ += 1
         while n_occ > 0:
@@ -581,7 +582,7 @@ def chord(
                     sid[k] = -1
                     _fill(k, &nxt, m, n_bus, n, n_iter, tol, vr, va, vm, sr, wr, wi, wa, wm,
                           sp_, sq_, y, gp, dxp, indptr, indices, yr, pvpq, pq, pq_pos, perm_r,
-                          norm_out, conv, sid, itk, prev)
+                          norm_out, conv, sid, itk, prev, rows)
                     if sid[k] < 0:
                         n_occ -= 1
 
@@ -644,6 +645,7 @@ cdef void _fill(
     Py_ssize_t* sid,
     Py_ssize_t* itk,
     double* prev,
+    const cnp.int64_t[::1] rows,
 ) noexcept nogil:
     """Load the next waiting state that needs a step into lane ``k`` (its mismatch into
     ``y``); states already converged or not finite are settled on the way. An empty lane
@@ -651,7 +653,7 @@ cdef void _fill(
     cdef Py_ssize_t s, j, a
     cdef double nr
     while nxt[0] < m:
-        s = nxt[0]
+        s = rows[nxt[0]]
         nxt[0] += 1
         nr = _mismatch_into(vr[s], indptr, indices, yr, sr[s], pvpq, pq_pos, perm_r, y, k)
         norm_out[s] = nr

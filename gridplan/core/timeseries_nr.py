@@ -147,8 +147,9 @@ def chord(
     norm_out: np.ndarray,
     n_iter: int,
     tol: float,
+    rows: np.ndarray,
 ) -> None:
-    """Chord iterations with one factorized Jacobian on every state (row), in place.
+    """Chord iterations with one factorized Jacobian on the states ``rows``, in place.
 
     Each iteration: mismatch, chord step ``g = -J0^-1 f`` with the LU factors (as for
     :func:`lu_solve`), Anderson mixing with depth 1 (one scalar per state: the chord
@@ -179,10 +180,12 @@ def chord(
         Most steps per state.
     tol : float
         Convergence tolerance on the infinity norm of the mismatch, pu.
+    rows : int64
+        The state rows to iterate (the other rows are left alone).
     """
     lu = (l_indptr, l_indices, l_data, u_indptr, u_indices, u_data, perm_r, perm_c)
-    idx = np.arange(v.shape[0])
-    lv, lva, lvm, ls = v, va, vm, sbus
+    idx = np.asarray(rows, dtype=np.int64)
+    lv, lva, lvm, ls = v[idx], va[idx], vm[idx], sbus[idx]
     prev = g_prev = dx_prev = None
     for it in range(n_iter + 1):
         f, norm = mismatch(lv, indptr, indices, data, ls, pvpq, pq)

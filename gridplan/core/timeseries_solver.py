@@ -185,8 +185,7 @@ class BatchNewton:
     def _chord(
         self,
         lu: tuple[np.ndarray, ...],
-        a: int,
-        b: int,
+        rows: np.ndarray,
         v: np.ndarray,
         va: np.ndarray,
         vm: np.ndarray,
@@ -196,7 +195,7 @@ class BatchNewton:
         norm_out: np.ndarray,
         n_iter: int,
     ) -> None:
-        """Chord iterations on the states ``a:b`` with one factorized Jacobian (in place);
+        """Chord iterations on the states ``rows`` with one factorized Jacobian (in place);
         see ``timeseries_nr.chord``."""
         timeseries_nr.chord(
             *lu,
@@ -205,15 +204,16 @@ class BatchNewton:
             self.data,
             self.pvpq,
             self.pq,
-            v[a:b],
-            va[a:b],
-            vm[a:b],
-            sbus[a:b],
-            iters[a:b],
-            conv[a:b],
-            norm_out[a:b],
+            v,
+            va,
+            vm,
+            sbus,
+            iters,
+            conv,
+            norm_out,
             int(n_iter),
             self.tol,
+            np.ascontiguousarray(rows, dtype=np.int64),
         )
 
     def _chord_one(
@@ -334,24 +334,24 @@ class BatchNewton:
         sbus = np.ascontiguousarray(sbus, dtype=np.complex128)
         n, n_bus = sbus.shape
         v_start = np.asarray(v_start, dtype=np.complex128)
+        # every state's start is set by its group below
         v = np.empty((n, n_bus), dtype=np.complex128)
         va = np.empty((n, n_bus))
         vm = np.empty((n, n_bus))
-        v[:] = v_start
-        va[:] = np.angle(v_start)
-        vm[:] = np.abs(v_start)
         iters = np.zeros(n, dtype=np.int32)
         conv = np.zeros(n, dtype=bool)
         norm_out = np.full(n, np.inf)
         if n == 0:
             return BlockSolution(v, va, vm, iters, conv, norm_out, 0)
         if self.pvpq.size == 0:  # only reference buses: nothing to solve
+            v[:] = v_start
+            va[:] = np.angle(v_start)
+            vm[:] = np.abs(v_start)
             conv[:] = True
             norm_out[:] = 0.0
             return BlockSolution(v, va, vm, iters, conv, norm_out, 0)
 
         order, bounds = self._groups(sbus, group_size)
-        sbus = np.ascontiguousarray(sbus[order])
         n_fact = 0
         v_seed = v_start
         lu_prev = None
@@ -363,7 +363,8 @@ class BatchNewton:
             # by chord iterations with the previous group's Jacobian (states differ mostly
             # by their noise, so that converges like any state of a group: one LU per group
             # instead of one per Newton iteration), by exact Newton otherwise
-            mid = (a + b) // 2
+            group = order[a:b]
+            mid = group[group.size // 2]
             lu = None
             if lu_prev is not None:
                 self._chord_one(lu_prev, mid, v, va, vm, sbus, iters, conv, norm_out, v_seed)
@@ -377,14 +378,13 @@ class BatchNewton:
                 if conv[mid]:  # otherwise the group iterates with the seed's Jacobian
                     v_seed = v[mid].copy()
                     lu = lu_mid
-            v[a:b] = v_seed
-            va[a:b], vm[a:b] = np.angle(v_seed), np.abs(v_seed)
-            v[mid], va[mid], vm[mid] = v_seed, np.angle(v_seed), np.abs(v_seed)
+            v[group] = v_seed
+            va[group], vm[group] = np.angle(v_seed), np.abs(v_seed)
             if lu is None:
                 lu = self._factor(v_seed)
                 n_fact += 1
             # the kernel iterates the states in cache-sized panels itself
-            self._chord(lu, a, b, v, va, vm, sbus, iters, conv, norm_out, self.chord_iter)
+            self._chord(lu, group, v, va, vm, sbus, iters, conv, norm_out, self.chord_iter)
             lu_prev = lu
         # slow states: one more grouped chord pass, then exact Newton per straggler
         slow = np.flatnonzero(~conv)
@@ -395,31 +395,11 @@ class BatchNewton:
                     continue
                 lu = self._factor(v[k])
                 n_fact += 1
-                vv, vva, vvm = v[part], va[part], vm[part]
-                it_p, cv_p, nm_p = iters[part], conv[part], norm_out[part]
-                self._chord(
-                    lu,
-                    0,
-                    part.size,
-                    vv,
-                    vva,
-                    vvm,
-                    np.ascontiguousarray(sbus[part]),
-                    it_p,
-                    cv_p,
-                    nm_p,
-                    self.chord_iter,
-                )
-                v[part], va[part], vm[part] = vv, vva, vvm
-                iters[part], conv[part], norm_out[part] = it_p, cv_p, nm_p
+                self._chord(lu, part, v, va, vm, sbus, iters, conv, norm_out, self.chord_iter)
         for k in np.flatnonzero(~conv):
             finite = bool(np.all(np.isfinite(v[k])))
             start = v[k] if finite else v_seed
             n_fact += self._newton(k, v, va, vm, sbus, iters, conv, norm_out, start)[1]
             if not conv[k] and finite:  # a stalled chord start can be worse than the seed
                 n_fact += self._newton(k, v, va, vm, sbus, iters, conv, norm_out, v_seed)[1]
-        inv = np.empty_like(order)
-        inv[order] = np.arange(n)
-        v, va, vm = v[inv], va[inv], vm[inv]
-        iters, conv, norm_out = iters[inv], conv[inv], norm_out[inv]
         return BlockSolution(v, va, vm, iters, conv, norm_out, n_fact)

@@ -81,7 +81,11 @@ class _Extremes:
     def update(self, block: np.ndarray, offset: int) -> None:
         if block.shape[0] == 0 or block.shape[1] == 0:
             return
-        filled = np.where(np.isnan(block), np.inf if self.mode == "min" else -np.inf, block)
+        nan = np.isnan(block)
+        if nan.any():
+            filled = np.where(nan, np.inf if self.mode == "min" else -np.inf, block)
+        else:
+            filled = block
         arg = filled.argmin(axis=0) if self.mode == "min" else filled.argmax(axis=0)
         val = filled[arg, np.arange(block.shape[1])]
         better = val < self.value if self.mode == "min" else val > self.value
