@@ -157,3 +157,30 @@ def dc_loading_block(const double[:, ::1] theta, const long[::1] f, const long[:
                     lt = (pt * pt + q_t0[l] * q_t0[l]) * (a_t[l] * a_t[l])
                     oj[l] = 100.0 * sqrt(lf if lf > lt else lt)
     return np.asarray(out)
+
+
+def anderson_step(const double[:, ::1] g, const double[:, ::1] g_prev, double[:, ::1] s_prev,
+                  double gamma_max):
+    """See :func:`gridplan.core.contingency_ac.anderson_step` (``s_prev`` may alias ``g_prev``)."""
+    cdef Py_ssize_t m = g.shape[0]
+    cdef Py_ssize_t nb = g.shape[1]
+    cdef cnp.ndarray[double, ndim=1] den_a = np.zeros(nb)
+    cdef cnp.ndarray[double, ndim=1] num_a = np.zeros(nb)
+    cdef double[::1] den = den_a
+    cdef double[::1] num = num_a
+    cdef Py_ssize_t r, i
+    cdef double dg, gm
+    with nogil:
+        for r in range(m):
+            for i in range(nb):
+                dg = g[r, i] - g_prev[r, i]
+                den[i] += dg * dg
+                num[i] += dg * g[r, i]
+        for i in range(nb):
+            gm = num[i] / den[i] if den[i] > 0.0 else 0.0
+            if not (fabs(gm) < gamma_max):  # also NaN
+                gm = 0.0
+            num[i] = gm
+        for r in range(m):
+            for i in range(nb):
+                s_prev[r, i] = g[r, i] - num[i] * (s_prev[r, i] + (g[r, i] - g_prev[r, i]))

@@ -34,13 +34,20 @@ def test_lu_kernels_match_twin_on_large_case(model1354):
     # both solve M0 x = rhs: compare with each other and with the residual (float64 round-off)
     assert np.max(np.abs(x_c - x_py)) < 1e-8 * max(1.0, np.max(np.abs(x_py)))
     assert np.max(np.abs(s.m0 @ x_c - rhs)) < 1e-9
-    zall = np.ascontiguousarray(rng.standard_normal((rhs.shape[0], 5)))
-    zpos = np.ascontiguousarray(rng.integers(0, 5, size=(7, 3)).astype(np.int64))
+    zz = np.ascontiguousarray(rng.standard_normal((rhs.shape[0], 9, 3)))
+    cols = np.array([0, 2, 3, 4, 5, 7, 8], dtype=np.int64)
     c = np.ascontiguousarray(rng.standard_normal((7, 3)))
     y1, y2 = rhs.copy(), rhs.copy()
-    lu_c.woodbury_apply(y1, zall, zpos, c, -1.0)
-    lu_py.woodbury_apply(y2, zall, zpos, c, -1.0)
+    lu_c.woodbury_apply(y1, zz, cols, c, -1.0)
+    lu_py.woodbury_apply(y2, zz, cols, c, -1.0)
     assert np.max(np.abs(y1 - y2)) < 1e-12
+    zall = np.ascontiguousarray(rng.standard_normal((rhs.shape[0], 5)))
+    zpos = np.ascontiguousarray(rng.integers(0, 5, size=(7, 3)).astype(np.int64))
+    assert np.array_equal(lu_c.gather_columns(zall, zpos), lu_py.gather_columns(zall, zpos))
+    assert np.array_equal(lu_c.gather_columns(zall, zpos)[:, 3, 1], zall[:, zpos[3, 1]])
+    # against the definition, column by column
+    ref = rhs - np.stack([zz[:, cols[i], :] @ c[i] for i in range(7)], axis=1)
+    assert np.max(np.abs(y1 - ref)) < 1e-12
 
 
 def test_ac_kernels_match_twin_on_large_case(model1354):
@@ -78,6 +85,18 @@ def test_ac_kernels_match_twin_on_large_case(model1354):
     ac_py.apply_step(*st_p, step)
     for a, b in zip(st_c, st_p, strict=True):
         assert np.max(np.abs(a - b)) < 1e-14
+    g = np.ascontiguousarray(rng.standard_normal((2 * n, nb)))
+    g_prev = np.ascontiguousarray(g + 0.1 * rng.standard_normal((2 * n, nb)))
+    g_prev[:, 0] = g[:, 0]  # no change: gamma 0
+    for alias in (False, True):
+        s_c = g_prev.copy() if alias else rng.standard_normal((2 * n, nb))
+        s_p = s_c.copy()
+        gp_c = s_c if alias else g_prev.copy()
+        gp_p = s_p if alias else g_prev.copy()
+        ac_c.anderson_step(g, gp_c, s_c, 10.0)
+        ac_py.anderson_step(g, gp_p, s_p, 10.0)
+        assert np.max(np.abs(s_c - s_p)) < 1e-12 * np.max(np.abs(s_p))
+        assert np.array_equal(s_c[:, 0], g[:, 0])
     th = np.ascontiguousarray(rng.standard_normal((n, nb)))
     vec = [np.ascontiguousarray(rng.standard_normal(m.n_branch)) for _ in range(7)]
     coef = np.ascontiguousarray(rng.standard_normal(nb))

@@ -486,6 +486,10 @@ class ACOutageSolver:
         if dval.size:
             np.add.at(w, own * kmax + drow, dval[:, None] * zall[dcol[:, None], zpos[own]])
         winv = np.linalg.inv(w.reshape(nb, kmax, kmax) + np.eye(kmax))
+        # each outage's own columns side by side (n, nb, kmax): the Woodbury products then
+        # stream through memory instead of gathering from the shared unit solves
+        zz = contingency_lu.gather_columns(zall, zpos)
+        del zall
 
         # per-outage injections, solved-equation masks and removed branches
         p_spec = np.repeat(self.sbus.real[:, None], nb, axis=1)
@@ -552,7 +556,7 @@ class ACOutageSolver:
                 "drow": drow[dsel],
                 "dcol": dcol[dsel],
                 "dval": dval[dsel],
-                "zpos": np.ascontiguousarray(zpos[act]),
+                "cols": np.ascontiguousarray(act, dtype=np.int64),
                 "winv": winv[act],
             }
 
@@ -627,8 +631,9 @@ class ACOutageSolver:
                     fx = fx[:, alive]
                     nrm = nrm[alive]
                     if g_prev is not None:
-                        g_prev = g_prev[:, alive]
-                        s_prev = s_prev[:, alive]
+                        same = s_prev is g_prev
+                        g_prev = np.ascontiguousarray(g_prev[:, alive])
+                        s_prev = g_prev if same else np.ascontiguousarray(s_prev[:, alive])
                     vw = views(act)
                     alive = np.ones(act.size, dtype=bool)
             na = act.size
@@ -638,7 +643,7 @@ class ACOutageSolver:
                 xr = np.where(rid >= 0, fx[np.maximum(rid, 0), np.arange(na)[:, None]], 0.0)
                 c = np.ascontiguousarray(np.einsum("bij,bj->bi", vw["winv"], xr))
                 dx = np.zeros((2 * n, na))
-                contingency_lu.woodbury_apply(dx, zall, vw["zpos"], c, 1.0)
+                contingency_lu.woodbury_apply(dx, zz, vw["cols"], c, 1.0)
                 first = False
             else:
                 dx = self.solve(fx)
@@ -648,24 +653,19 @@ class ACOutageSolver:
                     minlength=na * kmax,
                 ).reshape(na, kmax)
                 c = np.ascontiguousarray(np.einsum("bij,bj->bi", vw["winv"], dy))
-                contingency_lu.woodbury_apply(dx, zall, vw["zpos"], c, -1.0)
+                contingency_lu.woodbury_apply(dx, zz, vw["cols"], c, -1.0)
             # Anderson acceleration (depth 1) of the chord fixed-point map x -> x - M^-1 F(x):
             # the step is g - gamma (s_prev + g - g_prev) with gamma minimizing the
             # linearized residual; it turns the linear rate rho into roughly rho^2
             g = dx
             if self.anderson and g_prev is not None and not first_only:
-                dg = g - g_prev
-                den = np.einsum("ij,ij->j", dg, dg)
-                num = np.einsum("ij,ij->j", dg, g)
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    gamma = np.where(den > 0, num / den, 0.0)
-                gamma = np.where(np.isfinite(gamma) & (np.abs(gamma) < 10.0), gamma, 0.0)
-                step = g - gamma * (s_prev + dg)
+                contingency_ac.anderson_step(g, g_prev, s_prev, 10.0)
+                step = s_prev
             else:
-                step = g
+                step = g  # the kernel may overwrite it later: it reads g_prev first
             g_prev = g
             s_prev = step
-            contingency_ac.apply_step(va, vm, vr, vi, np.ascontiguousarray(step))
+            contingency_ac.apply_step(va, vm, vr, vi, step)
             if first_only:
                 sn = np.max(np.abs(dx), axis=0)
                 step = np.minimum(iters[act], 1)

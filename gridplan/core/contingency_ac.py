@@ -129,3 +129,27 @@ def dc_loading_block(
     lt = ((p_t0 - dp) ** 2 + q_t0**2) * (a_t * a_t)
     out[...] = 100.0 * np.sqrt(np.where(lf > lt, lf, lt))
     return out
+
+
+def anderson_step(g: np.ndarray, g_prev: np.ndarray, s_prev: np.ndarray, gamma_max: float) -> None:
+    """Anderson (depth 1) step of a fixed-point iteration, written into ``s_prev`` in place.
+
+    ``step = g - gamma (s_prev + g - g_prev)``, per column ``gamma = <dg, g> / <dg, dg>``
+    with ``dg = g - g_prev`` (0 when undefined or ``|gamma| >= gamma_max``).
+
+    Parameters
+    ----------
+    g, g_prev : float64 (m, nb), C-contiguous
+        This and the previous plain step (one column per outage).
+    s_prev : float64 (m, nb), C-contiguous
+        The previous step taken; overwritten with the new step (may be ``g_prev`` itself).
+    gamma_max : float
+        Largest accepted mixing coefficient magnitude.
+    """
+    dg = g - g_prev
+    den = np.einsum("ij,ij->j", dg, dg)
+    num = np.einsum("ij,ij->j", dg, g)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        gamma = np.where(den > 0, num / den, 0.0)
+    gamma = np.where(np.abs(gamma) < gamma_max, gamma, 0.0)
+    s_prev[...] = g - gamma * (s_prev + dg)

@@ -47,22 +47,29 @@ def lu_solve_rows(
 
 
 def woodbury_apply(
-    y: np.ndarray, zall: np.ndarray, zpos: np.ndarray, c: np.ndarray, sign: float
+    y: np.ndarray, zz: np.ndarray, cols: np.ndarray, c: np.ndarray, sign: float
 ) -> None:
-    """In place: ``y[:, b] += sign * sum_k zall[:, zpos[b, k]] * c[b, k]`` for every column b.
+    """In place: ``y[:, i] += sign * sum_k zz[:, cols[i], k] * c[i, k]`` for every column i.
 
     Parameters
     ----------
     y : float64 (n, nb), C-contiguous
         Block of vectors updated in place.
-    zall : float64 (n, u)
-        Solved unit columns ``M0^-1 e_r``.
-    zpos : int64 (nb, kmax)
-        Column of ``zall`` used by each outage's k-th changed row.
+    zz : float64 (n, nb_all, kmax), C-contiguous
+        Solved unit columns ``M0^-1 e_r`` of each outage's changed rows (zero-padded).
+    cols : int64 (nb,)
+        Outage (second index of ``zz``) of each column of ``y``.
     c : float64 (nb, kmax)
         Coefficients.
     sign : float
         +1 or -1.
     """
-    for k in range(zpos.shape[1]):
-        y += sign * zall[:, zpos[:, k]] * c[:, k]
+    acc = np.zeros_like(y)
+    for k in range(zz.shape[2]):
+        acc += zz[:, cols, k] * c[:, k]
+    y += sign * acc
+
+
+def gather_columns(zall: np.ndarray, zpos: np.ndarray) -> np.ndarray:
+    """``zall[:, zpos]``: float64 (n, nb, kmax), C-contiguous, from (n, u) and int64 (nb, kmax)."""
+    return np.ascontiguousarray(zall[:, zpos])
