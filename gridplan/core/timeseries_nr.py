@@ -267,7 +267,10 @@ def branch_loading(
     on = col_row >= 0
     r = col_row[on]
     loading = np.zeros((v.shape[0], col_row.shape[0]))
-    loading[:, on] = np.fmax(
-        np.abs(i_f[:, r]) * k_f[r] * col_f[on], np.abs(i_t[:, r]) * k_t[r] * col_t[on]
-    )
+    # squares first, one square root per column (as the compiled kernel)
+    a2 = (k_f[r] * col_f[on]) ** 2
+    b2 = (k_t[r] * col_t[on]) ** 2
+    f2 = i_f[:, r].real ** 2 + i_f[:, r].imag ** 2
+    t2 = i_t[:, r].real ** 2 + i_t[:, r].imag ** 2
+    loading[:, on] = np.sqrt(np.fmax(f2 * a2, t2 * b2))
     return loading, p_loss
