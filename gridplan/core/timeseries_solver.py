@@ -309,7 +309,13 @@ class BatchNewton:
         return order, bounds
 
     def solve(
-        self, sbus: np.ndarray, v_start: np.ndarray, *, group_size: int = 256
+        self,
+        sbus: np.ndarray,
+        v_start: np.ndarray,
+        *,
+        group_size: int = 256,
+        va_out: np.ndarray | None = None,
+        vm_out: np.ndarray | None = None,
     ) -> BlockSolution:
         """Solve every state of a block.
 
@@ -326,6 +332,9 @@ class BatchNewton:
             magnitudes of pv/reference buses and the angle of the reference buses.
         group_size : int
             States sharing one Jacobian factorization.
+        va_out, vm_out : float64 (n_states, n_bus), C-contiguous, optional
+            Arrays to solve the angles (rad) and magnitudes (pu) in (returned as
+            ``BlockSolution.va`` / ``.vm``), e.g. rows of a caller's result array.
 
         Returns
         -------
@@ -336,8 +345,10 @@ class BatchNewton:
         v_start = np.asarray(v_start, dtype=np.complex128)
         # every state's start is set by its group below
         v = np.empty((n, n_bus), dtype=np.complex128)
-        va = np.empty((n, n_bus))
-        vm = np.empty((n, n_bus))
+        va = va_out if va_out is not None else np.empty((n, n_bus))
+        vm = vm_out if vm_out is not None else np.empty((n, n_bus))
+        if va.shape != (n, n_bus) or vm.shape != (n, n_bus):
+            raise ValueError(f"va_out/vm_out must have shape {(n, n_bus)}")
         iters = np.zeros(n, dtype=np.int32)
         conv = np.zeros(n, dtype=bool)
         norm_out = np.full(n, np.inf)

@@ -228,7 +228,15 @@ def run(
         v_warm = model.v0
         for start in range(0, n, max(1, block_size)):
             stop = min(n, start + block_size)
-            sol = solver.solve(inj.block(start, stop), v_warm)
+            # in memory with the identity bus map, angles and magnitudes are solved in place
+            # in the result arrays (no copies)
+            direct = writer is None and identity_map
+            sol = solver.solve(
+                inj.block(start, stop),
+                v_warm,
+                va_out=full["va"][start:stop] if direct else None,
+                vm_out=full["vm"][start:stop] if direct else None,
+            )
             ok = np.flatnonzero(sol.converged)
             if ok.size:
                 v_warm = sol.v[ok[-1]]
@@ -295,8 +303,9 @@ def run(
                     writer, model, branch_names, start, n, steps, vm, va, loading, compress
                 )
             else:
-                full["vm"][start:stop] = vm
-                full["va"][start:stop] = va
+                if not direct:
+                    full["vm"][start:stop] = vm
+                    full["va"][start:stop] = va
                 for b in branch_names:
                     full[b][start:stop] = loading[b]
             if progress is not None:
