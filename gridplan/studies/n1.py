@@ -35,6 +35,7 @@ never 0, to every statistic.
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -630,9 +631,25 @@ def run_n1(
             else:
                 status[p] = "islanded" if n_cut[p] else "converged"
 
+    # blocks of at most ``block`` outages and at most 4 * ``block`` changed Jacobian rows in
+    # all (the Woodbury columns of a block are (2n, outages, largest update) numbers)
+    est = np.array(
+        [4 * eng[j].branches.size + 2 * eng[j].dead.size + 2 * eng[j].gens.size for j in todo]  # type: ignore[union-attr]
+    )
+    bounds = [0]
+    widest = 0
+    for i, e in enumerate(est):
+        widest = max(widest, int(e))
+        if i > bounds[-1] and (
+            i - bounds[-1] >= block or (i - bounds[-1] + 1) * widest > 4 * block
+        ):
+            bounds.append(i)
+            widest = int(e)
+    bounds.append(todo.size)
+
     try:
-        for s in range(0, todo.size, block):
-            pos = todo[s : s + block]
+        for s, s_end in itertools.pairwise(bounds):
+            pos = todo[s:s_end]
             outs = [eng[j] for j in pos]
             if mode == "dc":
                 ld, vm = _dc_block(model, dc, outs, model.v0, s_f0, s_t0)  # type: ignore[arg-type]
@@ -659,7 +676,7 @@ def run_n1(
                     _nan_dead(model, outs, ld)
                     _post(pos, outs, ok, ld, vm)
             if progress:
-                progress(min(block, todo.size - s))
+                progress(pos.size)
     except KeyboardInterrupt:
         interrupted = True
         pending = status == "not_simulated"
