@@ -83,6 +83,8 @@ class BatchNewton:
         self.tol = float(tol)
         self.max_iter = int(max_iter)
         self.chord_iter = int(chord_iter)
+        # LU of the last group solved: the next block's first group starts with it
+        self._lu_last: tuple[np.ndarray, ...] | None = None
 
     # -- Jacobian ---------------------------------------------------------------------
     def _jacobian_structure(self) -> None:
@@ -365,7 +367,7 @@ class BatchNewton:
         order, bounds = self._groups(sbus, group_size)
         n_fact = 0
         v_seed = v_start
-        lu_prev = None
+        lu_prev = self._lu_last
         for a, b in itertools.pairwise(bounds):
             if b <= a:
                 continue
@@ -397,6 +399,7 @@ class BatchNewton:
             # the kernel iterates the states in cache-sized panels itself
             self._chord(lu, group, v, va, vm, sbus, iters, conv, norm_out, self.chord_iter)
             lu_prev = lu
+        self._lu_last = lu_prev
         # slow states: one more grouped chord pass, then exact Newton per straggler
         slow = np.flatnonzero(~conv)
         if slow.size > 1:
