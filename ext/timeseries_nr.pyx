@@ -6,7 +6,7 @@ import numpy as np
 
 cimport numpy as cnp
 from libc.math cimport NAN, cos, fabs, sin, sqrt
-from libc.string cimport memcmp
+from libc.string cimport memcmp, memcpy
 
 cnp.import_array()
 
@@ -444,6 +444,72 @@ cdef double _mismatch_into(
     return mx
 
 
+cdef void _power_row(
+    const double[::1] vr,
+    const cnp.int64_t[::1] indptr,
+    const cnp.int64_t[::1] indices,
+    const double[::1] yr,
+    const cnp.int64_t[::1] pvpq,
+    double[::1] p_calc,
+    double[::1] q_calc,
+) noexcept nogil:
+    """Calculated injections ``v conj(Ybus v)`` of one state: P per ``pvpq`` position, Q per
+    bus (the operations of :func:`_mismatch_into` before the subtraction)."""
+    cdef Py_ssize_t a, i, p, j
+    cdef double ire, iim, yre, yim, vre, vim
+    for a in range(pvpq.shape[0]):
+        i = pvpq[a]
+        ire = 0.0
+        iim = 0.0
+        for p in range(indptr[i], indptr[i + 1]):
+            j = indices[p]
+            yre = yr[2 * p]
+            yim = yr[2 * p + 1]
+            vre = vr[2 * j]
+            vim = vr[2 * j + 1]
+            ire = ire + yre * vre - yim * vim
+            iim = iim + yre * vim + yim * vre
+        vre = vr[2 * i]
+        vim = vr[2 * i + 1]
+        p_calc[a] = vre * ire + vim * iim
+        q_calc[i] = vim * ire - vre * iim
+
+
+cdef double _mismatch_from_power(
+    const double[::1] p_calc,
+    const double[::1] q_calc,
+    const double[::1] sr,
+    const cnp.int64_t[::1] pvpq,
+    const cnp.int64_t[::1] pq,
+    const cnp.int64_t[::1] perm_r,
+    double[:, ::1] y,
+    Py_ssize_t k,
+) noexcept nogil:
+    """:func:`_mismatch_into` from precomputed calculated injections."""
+    cdef Py_ssize_t npvpq = pvpq.shape[0]
+    cdef Py_ssize_t a, i
+    cdef double mx = 0.0, x
+    cdef bint bad = False
+    for a in range(npvpq):
+        x = p_calc[a] - sr[2 * pvpq[a]]
+        y[perm_r[a], k] = x
+        if fabs(x) > mx:
+            mx = fabs(x)
+        elif x != x:
+            bad = True
+    for a in range(pq.shape[0]):
+        i = pq[a]
+        x = q_calc[i] - sr[2 * i + 1]
+        y[perm_r[npvpq + a], k] = x
+        if fabs(x) > mx:
+            mx = fabs(x)
+        elif x != x:
+            bad = True
+    if bad:
+        return NAN
+    return mx
+
+
 def chord(
     const cnp.int64_t[::1] l_indptr,
     const cnp.int64_t[::1] l_indices,
@@ -498,6 +564,12 @@ def chord(
     cdef double[:, ::1] gp = np.empty((max(n, 1), PANEL))  # previous chord step
     cdef double[:, ::1] dxp = np.empty((max(n, 1), PANEL))  # previous (mixed) step
     cdef double[::1] udinv = np.empty(max(n, 1))
+    # calculated injections of the first start voltages seen: states of a group share their
+    # start, so only their specified injections differ in the first mismatch
+    cdef double[::1] ref_v = np.empty(2 * n_bus)
+    cdef double[::1] p_calc = np.empty(max(npvpq, 1))
+    cdef double[::1] q_calc = np.zeros(n_bus)
+    cdef int have_ref = 0
     cdef cnp.int64_t[::1] pq_pos = np.full(n_bus, -1, dtype=np.int64)
     cdef cnp.int64_t[::1] ang_pos = np.full(n_bus, -1, dtype=np.int64)
     cdef double mx[PANEL]
@@ -536,7 +608,7 @@ def chord(
             sid[k] = -1
             _fill(k, &nxt, m, n_bus, n, n_iter, tol, vr, va, vm, sr, wr, wi, wa, wm, sp_, sq_,
                   y, gp, dxp, indptr, indices, yr, pvpq, pq, pq_pos, perm_r, norm_out, conv,
-                  sid, itk, prev, rows)
+                  sid, itk, prev, rows, ref_v, p_calc, q_calc, &have_ref)
             if sid[k] >= 0:
                 n_occ += 1
         while n_occ > 0:
@@ -582,7 +654,8 @@ def chord(
                     sid[k] = -1
                     _fill(k, &nxt, m, n_bus, n, n_iter, tol, vr, va, vm, sr, wr, wi, wa, wm,
                           sp_, sq_, y, gp, dxp, indptr, indices, yr, pvpq, pq, pq_pos, perm_r,
-                          norm_out, conv, sid, itk, prev, rows)
+                          norm_out, conv, sid, itk, prev, rows, ref_v, p_calc, q_calc,
+                          &have_ref)
                     if sid[k] < 0:
                         n_occ -= 1
 
@@ -646,6 +719,10 @@ cdef void _fill(
     Py_ssize_t* itk,
     double* prev,
     const cnp.int64_t[::1] rows,
+    double[::1] ref_v,
+    double[::1] p_calc,
+    double[::1] q_calc,
+    int* have_ref,
 ) noexcept nogil:
     """Load the next waiting state that needs a step into lane ``k`` (its mismatch into
     ``y``); states already converged or not finite are settled on the way. An empty lane
@@ -655,7 +732,14 @@ cdef void _fill(
     while nxt[0] < m:
         s = rows[nxt[0]]
         nxt[0] += 1
-        nr = _mismatch_into(vr[s], indptr, indices, yr, sr[s], pvpq, pq_pos, perm_r, y, k)
+        if not have_ref[0]:
+            memcpy(&ref_v[0], &vr[s, 0], 2 * n_bus * sizeof(double))
+            _power_row(ref_v, indptr, indices, yr, pvpq, p_calc, q_calc)
+            have_ref[0] = 1
+        if memcmp(&vr[s, 0], &ref_v[0], 2 * n_bus * sizeof(double)) == 0:
+            nr = _mismatch_from_power(p_calc, q_calc, sr[s], pvpq, pq, perm_r, y, k)
+        else:
+            nr = _mismatch_into(vr[s], indptr, indices, yr, sr[s], pvpq, pq_pos, perm_r, y, k)
         norm_out[s] = nr
         if nr < tol:
             conv[s] = 1
