@@ -82,8 +82,9 @@ def test_streamed_rows_are_not_kept_in_memory(net118, model118, in_memory):
 
     res = run_n1(net118, model=model118, block=32, violation_sink=sink, **LIMITS)
     n_blocks = int(np.ceil((res.outages.status != "not_simulated").sum() / 32))
-    # rows arrive per finished block, at most (elements + buses) rows per outage of a block
-    assert len(blocks) == n_blocks and sum(blocks) == len(in_memory.violations)
+    # rows arrive per finished block (at most 32 outages each; outages with large updates,
+    # e.g. islanding, can make more blocks), at most (elements + buses) rows per outage
+    assert len(blocks) >= n_blocks and sum(blocks) == len(in_memory.violations)
     assert max(blocks) <= 32 * (len(res.elements) + len(res.buses))
     # the result keeps only the worst rows per quantity, not the table
     assert res.violations_streamed and not in_memory.violations_streamed
