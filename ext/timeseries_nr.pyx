@@ -847,3 +847,42 @@ def branch_loading(
                     y = i_t[rr[e]] * b2[e]
                     load[k, e] = sqrt(x if x >= y or y != y else y)
     return load_arr, loss_arr
+
+
+def add_injections(
+    double complex[:, ::1] s,
+    const double[:, ::1] values_t,
+    Py_ssize_t start,
+    const cnp.int64_t[::1] el_bus,
+    const double[::1] fac_re,
+    const double[::1] fac_im,
+    const double[::1] base,
+):
+    """Add the profiled changes ``fac * (values_t[e, start + k] - base[e])`` of every element
+    ``e`` to ``s[k, el_bus[e]]`` (real and imaginary factor apart; elements on bus -1 are
+    skipped), in place. Steps are taken in tiles of 64 so the rows of ``s`` stay in cache."""
+    cdef Py_ssize_t m = s.shape[0]
+    cdef Py_ssize_t n_el = el_bus.shape[0]
+    cdef double[:, ::1] sr = np.asarray(s).view(np.float64)
+    cdef Py_ssize_t k0, kk, e, k, b
+    cdef double fr, fi, be, d
+    with nogil:
+        k0 = 0
+        while k0 < m:
+            kk = 64 if m - k0 > 64 else m - k0
+            for e in range(n_el):
+                b = el_bus[e]
+                if b < 0:
+                    continue
+                fr = fac_re[e]
+                fi = fac_im[e]
+                be = base[e]
+                if fr != 0.0:
+                    for k in range(kk):
+                        d = values_t[e, start + k0 + k] - be
+                        sr[k0 + k, 2 * b] += fr * d
+                if fi != 0.0:
+                    for k in range(kk):
+                        d = values_t[e, start + k0 + k] - be
+                        sr[k0 + k, 2 * b + 1] += fi * d
+            k0 += 64

@@ -147,3 +147,25 @@ def test_branch_loading_equals_twin_and_pandapower(model):
         np.testing.assert_allclose(
             ld_c[1, cols[name]], ref, rtol=0, atol=tol.SAME_SOLUTION_LOADING_PERCENT
         )
+
+
+def test_add_injections_equals_twin_and_sparse_product():
+    rng = np.random.default_rng(4)
+    n_bus, n_el, n_all, start, m = 7, 9, 150, 13, 130  # more than two 64-step tiles
+    el_bus = rng.integers(-1, n_bus, n_el)  # some elements on no bus, some sharing one
+    fac_re, fac_im = rng.standard_normal(n_el), rng.standard_normal(n_el)
+    fac_im[:3] = 0.0  # active-power-only elements
+    base = rng.standard_normal(n_el)
+    values_t = np.ascontiguousarray(rng.standard_normal((n_el, n_all)))
+    s0 = rng.standard_normal((m, n_bus)) + 1j * rng.standard_normal((m, n_bus))
+    s_c, s_t = s0.copy(), s0.copy()
+    _compiled().add_injections(s_c, values_t, start, el_bus, fac_re, fac_im, base)
+    twin.add_injections(s_t, values_t, start, el_bus, fac_re, fac_im, base)
+    np.testing.assert_allclose(s_c, s_t, rtol=0, atol=tol.KERNEL_TWIN_ABS)
+    # independent: element by element with plain loops
+    ref = s0.copy()
+    for e in range(n_el):
+        if el_bus[e] >= 0:
+            d = values_t[e, start : start + m] - base[e]
+            ref[:, el_bus[e]] += (fac_re[e] + 1j * fac_im[e]) * d
+    np.testing.assert_allclose(s_c, ref, rtol=0, atol=1e-12)

@@ -274,3 +274,42 @@ def branch_loading(
     t2 = i_t[:, r].real ** 2 + i_t[:, r].imag ** 2
     loading[:, on] = np.sqrt(np.fmax(f2 * a2, t2 * b2))
     return loading, p_loss
+
+
+def add_injections(
+    s: np.ndarray,
+    values_t: np.ndarray,
+    start: int,
+    el_bus: np.ndarray,
+    fac_re: np.ndarray,
+    fac_im: np.ndarray,
+    base: np.ndarray,
+) -> None:
+    """Add profiled injection changes of many elements to a block of bus injections, in place.
+
+    Parameters
+    ----------
+    s : complex128 (n_steps, n_bus)
+        Bus injections of the block, pu; ``s[k, el_bus[e]]`` gets
+        ``(fac_re[e] + 1j fac_im[e]) * (values_t[e, start + k] - base[e])`` added.
+    values_t : float64 (n_elements, n_all_steps)
+        Profile values per element (row) and step (column), MW or Mvar.
+    start : int
+        Column of ``values_t`` of the block's first step.
+    el_bus : int64 (n_elements,)
+        Internal bus of every element; -1 for elements that feed no bus.
+    fac_re, fac_im : float64 (n_elements,)
+        Real and imaginary pu injection per MW (or Mvar) of every element.
+    base : float64 (n_elements,)
+        Base-case value of every element (already in ``s``), MW or Mvar.
+    """
+    m = s.shape[0]
+    on = el_bus >= 0
+    d = values_t[on, start : start + m] - base[on, None]
+    n_bus = s.shape[1]
+    fac = (fac_re[on] + 1j * fac_im[on])[:, None]
+    a = sp.csr_matrix(
+        (np.ones(int(on.sum())), (el_bus[on], np.arange(int(on.sum())))),
+        shape=(n_bus, int(on.sum())),
+    )
+    s += (a @ (fac * d)).T

@@ -103,30 +103,32 @@ class _Injections:
             if et not in model.elements:
                 continue
             idx = df.columns.to_numpy(dtype=np.int64)
-            a = model.injection_matrix(et, col, idx)
-            base = model.base_values(et, col, idx)
-            # real and imaginary parts apart (each part is one of them) and the profile
-            # transposed once: every block is then two real sparse x contiguous dense
-            # products into bus-major accumulators (measured 86 -> 54 ms per 1024 steps on
-            # case1354pegase)
-            a_re, a_im = sp.csr_matrix(a.real), sp.csr_matrix(a.imag)
-            a_re.eliminate_zeros()
-            a_im.eliminate_zeros()
+            a = sp.csc_matrix(model.injection_matrix(et, col, idx))
+            a.eliminate_zeros()
+            # every element feeds at most one bus: its bus and complex factor
+            has = np.diff(a.indptr) > 0
+            el_bus = np.full(len(idx), -1, dtype=np.int64)
+            fac = np.zeros(len(idx), dtype=np.complex128)
+            el_bus[has] = a.indices[a.indptr[:-1][has]]
+            fac[has] = a.data[a.indptr[:-1][has]]
+            base = np.ascontiguousarray(model.base_values(et, col, idx), dtype=float)
+            # the profile element-major (pandas' own layout: no copy for a float frame)
             values_t = np.ascontiguousarray(df.to_numpy(dtype=float).T)
-            self.parts.append((a_re, a_im, values_t, np.asarray(base, dtype=float)[:, None]))
+            self.parts.append(
+                (
+                    values_t,
+                    el_bus,
+                    np.ascontiguousarray(fac.real),
+                    np.ascontiguousarray(fac.imag),
+                    base,
+                )
+            )
 
     def block(self, start: int, stop: int) -> np.ndarray:
-        m = stop - start
-        acc = np.zeros((2, self.model.n_bus, m))
-        for a_re, a_im, values_t, base in self.parts:
-            d = values_t[:, start:stop] - base
-            if a_re.nnz:
-                acc[0] += a_re @ d
-            if a_im.nnz:
-                acc[1] += a_im @ d
-        s = np.empty((m, self.model.n_bus), dtype=np.complex128)
-        s.real = self.model.sbus0.real + acc[0].T
-        s.imag = self.model.sbus0.imag + acc[1].T
+        s = np.empty((stop - start, self.model.n_bus), dtype=np.complex128)
+        s[:] = self.model.sbus0
+        for values_t, el_bus, fac_re, fac_im, base in self.parts:
+            timeseries_nr.add_injections(s, values_t, start, el_bus, fac_re, fac_im, base)
         return s
 
 
