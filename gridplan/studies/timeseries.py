@@ -86,11 +86,15 @@ class _Extremes:
             filled = np.where(nan, np.inf if self.mode == "min" else -np.inf, block)
         else:
             filled = block
-        arg = filled.argmin(axis=0) if self.mode == "min" else filled.argmax(axis=0)
-        val = filled[arg, np.arange(block.shape[1])]
-        better = val < self.value if self.mode == "min" else val > self.value
-        self.value[better] = val[better]
-        self.step[better] = arg[better] + offset
+        # column extremes first (a fast reduction); the step is only searched for the
+        # columns that improve (argmin/argmax along axis 0 copy the block transposed)
+        val = filled.min(axis=0) if self.mode == "min" else filled.max(axis=0)
+        better = np.flatnonzero(val < self.value if self.mode == "min" else val > self.value)
+        if better.size:
+            sub = filled[:, better] if better.size < block.shape[1] else filled
+            arg = (sub == val[better]).argmax(axis=0)
+            self.value[better] = val[better]
+            self.step[better] = arg + offset
 
 
 class _Injections:
