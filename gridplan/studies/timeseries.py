@@ -1,9 +1,10 @@
 """Time-series power flow: one AC power flow per time step of a profile, streamed in blocks.
 
 The net is compiled once (:class:`gridplan.model.timeseries_model.TimeSeriesModel`); each block
-of steps becomes a matrix of bus injections, is solved by the batched Newton solver
-(:class:`gridplan.core.timeseries_solver.BatchNewton`, warm-started from the previous block's
-last state) and turned into branch currents by the ``branchflow`` kernel. Per-step arrays go
+of steps becomes a matrix of bus injections (``add_injections`` kernel), is solved by the
+batched Newton solver (:class:`gridplan.core.timeseries_solver.BatchNewton`, warm-started from
+the previous block's last state) and turned into branch loading and losses by the
+``branch_loading`` kernel (``gridplan.kernels.timeseries_nr``). Per-step arrays go
 either to an HDF5 file block by block (``out=``; nothing but running extremes stays in memory)
 or into the returned result.
 """
