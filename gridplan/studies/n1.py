@@ -25,6 +25,9 @@ Modes
     components can converge more slowly than the global norm suggests (seen on
     case1354pegase, hence the per-quantity form and the factor).
     Generator outages are always solved in AC.
+    When fewer than ``SCREEN_MIN_CLEARED`` (10 %) of the first ``SCREEN_PROBE`` (512) outages
+    are cleared (a grid with many quantities at their limits in the base case, e.g.
+    case9241pegase), screening stops and the remaining outages go straight to AC.
     A test checks on case1354pegase and case2869pegase that ``screen`` and ``ac`` report the
     same violations.
 
@@ -71,6 +74,8 @@ SCREEN_MAX_RHO = 0.5
 SCREEN_FLOOR_LOADING_PERCENT = 0.1
 SCREEN_FLOOR_VM_PU = 0.001
 BLOCK = 256
+SCREEN_PROBE = 512  # outages screened before judging whether screening pays
+SCREEN_MIN_CLEARED = 0.1  # below this cleared fraction, screening stops (all AC after)
 DC_BLOCK = 64  # dc: the angle block of 64 outages stays in cache for the flow gathers
 WORST_VIOLATIONS_KEPT = 100
 VIOLATION_COLUMNS = (
@@ -647,6 +652,8 @@ def run_n1(
             widest = int(e)
     bounds.append(todo.size)
 
+    screen_on = True
+    tried = 0
     try:
         for s, s_end in itertools.pairwise(bounds):
             pos = todo[s:s_end]
@@ -656,15 +663,22 @@ def run_n1(
                 iters[pos] = 0
                 _post(pos, outs, np.ones(pos.size, dtype=bool), ld, vm)
             else:
-                if mode == "screen":
+                if mode == "screen" and screen_on:
                     # outages whose every estimate is clearly inside or clearly beyond its
                     # limit keep the estimate; the ambiguous ones are solved in AC below
+                    n_in = pos.size
                     pos, outs, cleared = _screen(model, solver, pos, outs, limits)  # type: ignore[arg-type]
+                    tried += n_in
                     if cleared is not None:
                         cpos, couts, cld, cvm = cleared
                         screened[cpos] = True
                         iters[cpos] = 2
                         _post(cpos, couts, np.ones(cpos.size, dtype=bool), cld, cvm)
+                    # a grid where the screen clears (almost) nothing, e.g. with many
+                    # quantities sitting at their limits in the base case, goes on in AC
+                    # alone: the two screening steps would only add to the AC cost
+                    if tried >= SCREEN_PROBE and screened.sum() < SCREEN_MIN_CLEARED * tried:
+                        screen_on = False
                 if pos.size:
                     res = solver.solve_block(outs)  # type: ignore[union-attr]
                     ok = res.status == STATUS_CONVERGED
@@ -757,12 +771,7 @@ def run_n1(
         parts = stats.viol
         _count(parts)
         if len(parts) > 1:
-            # each block lists its outages in ascending order; merge the blocks by outage
-            cat = tuple(np.concatenate([q[i] for q in parts]) for i in range(4))
-            if np.any(cat[0][1:] < cat[0][:-1]):
-                order = np.argsort(cat[0], kind="stable")
-                cat = tuple(a[order] for a in cat)
-            parts = [cat]
+            parts = [_merge_by_outage(parts, n_out)]
         viol = _violation_frame(model, parts, names, base_eld, base_vm, limits)
         n_viol = len(viol)
     return N1Result(
@@ -780,6 +789,29 @@ def run_n1(
         violation_counts=vcounts,
         n_violation_outages=int(has_viol.sum()),
     )
+
+
+def _merge_by_outage(parts: list[tuple[np.ndarray, ...]], n_out: int) -> tuple[np.ndarray, ...]:
+    """One table of violation parts, ordered by outage.
+
+    Every outage lies in one part, where its rows are consecutive and the parts list their
+    outages in ascending order; each row is put straight at its place (no sort).
+    """
+    counts = np.zeros(n_out, dtype=np.int64)
+    for q in parts:
+        counts += np.bincount(q[0], minlength=n_out)
+    start = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    total = int(counts.sum())
+    out = tuple(np.empty(total, dtype=parts[0][i].dtype) for i in range(4))
+    for q in parts:
+        pp = q[0]
+        m = pp.size
+        first = np.flatnonzero(np.concatenate([[True], pp[1:] != pp[:-1]]))
+        seg = np.diff(np.concatenate([first, [m]]))
+        dest = np.arange(m) + np.repeat(start[pp[first]] - first, seg)
+        for i in range(4):
+            out[i][dest] = q[i]
+    return out
 
 
 def _violation_frame(
