@@ -15,8 +15,8 @@ cnp.import_array()
 
 cdef enum:
     # columns solved together: a panel of n x PANEL numbers stays in cache while the
-    # factors stream past (wide blocks spill to memory and run 3x slower per column)
-    PANEL = 16
+    # factors stream past (blocks of hundreds of columns spill out of the caches)
+    PANEL = 64
 
 
 def lu_solve_rows(

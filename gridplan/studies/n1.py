@@ -378,14 +378,12 @@ def _dc_block(
     f, t = model.f[k], model.t[k]
     isl = np.array([o.dead.size > 0 for o in outs])
     cols = np.arange(nb)
-    rhs[f, cols] += 1.0
     # islanded: the live end stops exporting, the slack (held, theta=0) takes it up
     live_f = np.ones(nb, dtype=bool)
     for j, o in enumerate(outs):
         if o.dead.size and np.isin(f[j], o.dead):
             live_f[j] = False
     inj_bus = np.where(live_f, f, t)
-    rhs[:] = 0.0
     rhs[inj_bus, cols] += 1.0
     rhs[t[~isl], cols[~isl]] -= 1.0
     rhs[held, :] = 0.0
