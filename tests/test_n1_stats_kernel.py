@@ -85,6 +85,18 @@ def test_stats_kernel_matches_twin_on_random_blocks():
         for x, y in zip(a, b, strict=True):
             np.testing.assert_array_equal(x, y)
     assert sum(v[0].size for v in vc) > 100
+    # no voltage columns (dc): loading statistics only, voltage outputs untouched
+    blocks0 = [(ld, np.empty((ld.shape[0], 0)), *rest) for ld, _, *rest in blocks]
+    sc0, vc0, _ = _run(st_c, blocks0, mon_branch, n_out, n_bus, top, limits)
+    sp0, vp0, _ = _run(st_py, blocks0, mon_branch, n_out, n_bus, top, limits)
+    for a, b in zip(sc0, sp0, strict=True):
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(vc0, vp0, strict=True):
+        for x, y in zip(a, b, strict=True):
+            np.testing.assert_array_equal(x, y)
+    np.testing.assert_array_equal(sc0[0], sc[0])  # same top-N loadings as with voltages
+    assert np.isinf(sc0[2]).all() and np.isnan(sc0[8]).all()  # no bus / outage voltages
+    assert all((v[1] == 0).all() for v in vc0)  # loading rows only
 
 
 def test_stats_kernel_hand_worked_block():

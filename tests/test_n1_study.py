@@ -144,6 +144,9 @@ def test_dc_mode_matches_pandapower_rundcpp_on_lodf(net118):
     res = run_n1(net118, mode="dc", outages=[("l7", [("line", 7)]), ("l20", [("line", 20)])])
     # line 7 is radial (islanding); line 20 is meshed
     assert list(res.outages.status) == ["islanded", "converged"]
+    # dc computes no voltages: NaN voltage columns and no voltage violations
+    assert res.outages.min_vm_pu.isna().all() and res.buses.min_vm_pu.isna().all()
+    assert not (res.violations.quantity == "vm_pu").any()
     from gridplan.kernels import branchflow, contingency_graph
     from gridplan.studies.n1 import _dc_block, _dc_setup, _engine_outage
 

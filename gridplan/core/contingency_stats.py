@@ -40,8 +40,8 @@ def block_stats(
         Branch loading, percent (NaN: not available, e.g. out of service or cut off).
     mon_branch : int64 (n_mon, 3)
         Branch rows of each monitored element (-1 padded); its loading is the largest.
-    vm : float64 (B, n_bus)
-        Voltage magnitudes, pu (NaN: not available).
+    vm : float64 (B, n_bus) or (B, 0)
+        Voltage magnitudes, pu (NaN: not available); no columns: no voltage statistics.
     pos : int64 (B,)
         Outage position of each row (index into the ``o_*`` arrays).
     ok : uint8 (B,)
@@ -99,12 +99,13 @@ def block_stats(
     o_el[p[has]] = am[has]
     finv = np.isfinite(v)
     hasv = finv.any(axis=1)
-    lo = np.argmin(np.where(finv, v, np.inf), axis=1)
-    hi = np.argmax(np.where(finv, v, -np.inf), axis=1)
-    o_vmin[p[hasv]] = v[hasv, lo[hasv]]
-    o_vmin_bus[p[hasv]] = lo[hasv]
-    o_vmax[p[hasv]] = v[hasv, hi[hasv]]
-    o_vmax_bus[p[hasv]] = hi[hasv]
+    if v.shape[1]:
+        lo = np.argmin(np.where(finv, v, np.inf), axis=1)
+        hi = np.argmax(np.where(finv, v, -np.inf), axis=1)
+        o_vmin[p[hasv]] = v[hasv, lo[hasv]]
+        o_vmin_bus[p[hasv]] = lo[hasv]
+        o_vmax[p[hasv]] = v[hasv, hi[hasv]]
+        o_vmax_bus[p[hasv]] = hi[hasv]
 
     # top-N: existing entries first, then this block's rows in ascending pos, stable
     blk = np.where(fin, e, -np.inf)
@@ -121,18 +122,21 @@ def block_stats(
         top_val[sub] = new_v
         top_idx[sub] = np.where(np.isneginf(new_v), top_idx[sub], new_i)
 
-    vlo = np.where(finv, v, np.inf)
-    j = np.argmin(vlo, axis=0)
-    val = vlo[j, np.arange(v.shape[1])]
-    better = val < vmin
-    vmin[better] = val[better]
-    vmin_idx[better] = p[j[better]]
-    vhi = np.where(finv, v, -np.inf)
-    j = np.argmax(vhi, axis=0)
-    val = vhi[j, np.arange(v.shape[1])]
-    better = val > vmax
-    vmax[better] = val[better]
-    vmax_idx[better] = p[j[better]]
+    if v.shape[1] == 0:  # no voltages (dc): only the loading part
+        bus_order = bus_order[:0]
+    else:
+        vlo = np.where(finv, v, np.inf)
+        j = np.argmin(vlo, axis=0)
+        val = vlo[j, np.arange(v.shape[1])]
+        better = val < vmin
+        vmin[better] = val[better]
+        vmin_idx[better] = p[j[better]]
+        vhi = np.where(finv, v, -np.inf)
+        j = np.argmax(vhi, axis=0)
+        val = vhi[j, np.arange(v.shape[1])]
+        better = val > vmax
+        vmax[better] = val[better]
+        vmax_idx[better] = p[j[better]]
 
     with np.errstate(invalid="ignore"):
         eo = e[:, mon_order]

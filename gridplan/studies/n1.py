@@ -7,8 +7,9 @@ Modes
     of the base case, Woodbury updates per outage, chord iterations, Newton fallback).
 ``dc``
     Linear post-outage active flows from PTDF/LODF columns computed block-wise from one LU
-    of the DC susceptance matrix (never a whole bus-by-branch matrix); reactive flows and
-    voltages are kept at their base-case values, so ``dc`` reports no voltage violations.
+    of the DC susceptance matrix (never a whole bus-by-branch matrix); reactive flows are
+    kept at their base-case values. ``dc`` computes no voltages: its voltage columns are NaN
+    and it reports no voltage violations.
 ``screen``
     Two chord steps of the AC engine per outage (the Woodbury linear estimate and one
     correction) estimate every outage; an outage is cleared without further work when every
@@ -368,7 +369,10 @@ def _dc_block(
     s_f0: np.ndarray,
     s_t0: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Post-outage loading (B, n_br) by LODF for single-branch outages (islands included)."""
+    """Post-outage loading (B, n_br) by LODF for single-branch outages (islands included).
+
+    Returns ``(loading, vm)`` with ``vm`` of shape (B, 0): dc computes no voltages.
+    """
     n = model.n_bus
     nb = len(outs)
     b = dc["b"]
@@ -396,7 +400,6 @@ def _dc_block(
         coef = np.where(isl, np.where(live_f, pk, -pk), pk / denom)
     if "a_f" not in dc:
         dc["ld_buf"] = np.empty((max(nb, DC_BLOCK), model.f.size))
-        dc["vm_buf"] = np.empty((max(nb, DC_BLOCK), n))
         sq3 = np.sqrt(3.0)
         with np.errstate(divide="ignore", invalid="ignore"):
             a_f = model.scale_f / (sq3 * np.abs(v0[model.f]) * model.base_kv[model.f])
@@ -424,11 +427,8 @@ def _dc_block(
             dead = np.zeros(n, dtype=bool)
             dead[o.dead] = True
             ld[j, dead[model.f] | dead[model.t]] = np.nan
-    vm = dc["vm_buf"][:nb]
-    vm[:] = np.abs(v0)[None, :]
-    for j, o in enumerate(outs):
-        vm[j, o.dead] = np.nan
-    return ld, vm
+    # no voltages in dc: an empty block (no voltage statistics, no voltage violations)
+    return ld, np.empty((nb, 0))
 
 
 # ---------------------------------------------------------------------------------------
@@ -836,26 +836,22 @@ def _violation_frame(
         pos, kind, idx, val = parts[0]
     else:
         pos, kind, idx, val = (np.concatenate([v[i] for v in parts]) for i in range(4))
-    isl = kind == 0
-    ib = ~isl
-    # string columns by taking from small object arrays (no per-row string building)
-    types = np.array(sorted({"bus", *model.mon_kind.tolist()}), dtype=object)
-    mon_code = np.searchsorted(types.astype(str), model.mon_kind.astype(str))
-    code = np.full(pos.size, int(np.flatnonzero(types == "bus")[0]), dtype=np.int64)
-    code[isl] = mon_code[idx[isl]]
-    elem = np.empty(pos.size, dtype=np.int64)
-    elem[isl] = model.mon_index[idx[isl]]
-    elem[ib] = model.bus_index[idx[ib]]
-    base = np.empty(pos.size)
-    base[isl] = base_eld[idx[isl]]
-    base[ib] = base_vm[idx[ib]]
+    # one lookup table over element rows then bus rows: every column is a single take
+    # (strings from small object tables, no per-row string building)
+    n_mon = model.mon_index.size
+    key = idx.copy()
+    key[kind != 0] += n_mon
+    types = np.concatenate([model.mon_kind.astype(object), np.full(model.n_bus, "bus", object)])
+    etype = types[key]
+    elem = np.concatenate([model.mon_index, model.bus_index]).astype(np.int64)[key]
+    base = np.concatenate([base_eld, base_vm])[key]
     lim = np.array([limits["max_loading_percent"], limits["vm_min_pu"], limits["vm_max_pu"]])
     quantity = np.array(["loading_percent", "vm_pu", "vm_pu"], dtype=object)
     df = pd.DataFrame(
         {
             "outage": pos,
             "outage_name": names[pos],
-            "element_type": types[code],
+            "element_type": etype,
             "element": elem,
             "quantity": quantity[kind],
             "value": val,
