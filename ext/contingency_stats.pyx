@@ -18,6 +18,15 @@ cnp.import_array()
 ctypedef cnp.int64_t i64
 
 
+cdef inline void _push(i64* v_pos, signed char* v_kind, i64* v_row, double* v_val,
+                       Py_ssize_t at, i64 p, signed char kind, i64 row, double x) noexcept nogil:
+    """Write violation row ``at``: outage ``p``, ``kind``, element/bus ``row``, value ``x``."""
+    v_pos[at] = p
+    v_kind[at] = kind
+    v_row[at] = row
+    v_val[at] = x
+
+
 cdef bint _grow(i64** v_pos, signed char** v_kind, i64** v_row, double** v_val,
                 Py_ssize_t cap) noexcept nogil:
     """Enlarge the four violation buffers to ``cap`` rows; False (buffers intact) on failure."""
@@ -160,10 +169,7 @@ def block_stats(
                     top_idx[e, k] = p
                     thr[e] = top_val[e, top - 1]
                 if mon_in_order and x > max_ld:
-                    v_pos[n_viol] = p
-                    v_kind[n_viol] = 0
-                    v_row[n_viol] = e
-                    v_val[n_viol] = x
+                    _push(v_pos, v_kind, v_row, v_val, n_viol, p, 0, e, x)
                     n_viol += 1
             if arg >= 0:
                 o_ld[p] = best
@@ -173,10 +179,7 @@ def block_stats(
                     e = mon_order[k]
                     x = eld[j, e]
                     if x > max_ld:
-                        v_pos[n_viol] = p
-                        v_kind[n_viol] = 0
-                        v_row[n_viol] = e
-                        v_val[n_viol] = x
+                        _push(v_pos, v_kind, v_row, v_val, n_viol, p, 0, e, x)
                         n_viol += 1
             lo = INFINITY
             hi = -INFINITY
@@ -197,10 +200,7 @@ def block_stats(
                     vmax[b] = x
                     vmax_idx[b] = p
                 if bus_in_order and (x < vm_lo or x > vm_hi):
-                    v_pos[n_viol] = p
-                    v_kind[n_viol] = 1 if x < vm_lo else 2
-                    v_row[n_viol] = b
-                    v_val[n_viol] = x
+                    _push(v_pos, v_kind, v_row, v_val, n_viol, p, (1 if x < vm_lo else 2), b, x)
                     n_viol += 1
             if a_lo >= 0:
                 o_vmin[p] = lo
@@ -213,10 +213,7 @@ def block_stats(
                     b = bus_order[k]
                     x = vm[j, b]
                     if x < vm_lo or x > vm_hi:
-                        v_pos[n_viol] = p
-                        v_kind[n_viol] = 1 if x < vm_lo else 2
-                        v_row[n_viol] = b
-                        v_val[n_viol] = x
+                        _push(v_pos, v_kind, v_row, v_val, n_viol, p, (1 if x < vm_lo else 2), b, x)
                         n_viol += 1
     if failed:
         free(v_pos)
