@@ -11,6 +11,7 @@ import pandapower.networks as pn
 import pytest
 
 from gridplan.cli import main
+from gridplan.model.contingency_model import ContingencyModel, compile_contingency_model
 
 
 @dataclass
@@ -48,3 +49,14 @@ def case9241_solved() -> pp.pandapowerNet:
 @pytest.fixture
 def case9241_copy(case9241_solved: pp.pandapowerNet) -> pp.pandapowerNet:
     return copy.deepcopy(case9241_solved)
+
+
+@pytest.fixture(scope="module")
+def net118() -> pp.pandapowerNet:
+    """pandapower's case118 (read only: N-1 tests share it within a module)."""
+    return pn.case118()
+
+
+@pytest.fixture(scope="module")
+def model118(net118: pp.pandapowerNet) -> ContingencyModel:
+    return compile_contingency_model(net118)

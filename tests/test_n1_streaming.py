@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-import pandapower.networks as pn
 import pandas as pd
 import pytest
 
-from gridplan.model.contingency_model import compile_contingency_model
 from gridplan.results import ResultWriter, read_table
 from gridplan.studies.n1 import (
     WORST_VIOLATIONS_KEPT,
@@ -19,16 +17,6 @@ from gridplan.studies.n1 import (
 # tight limits so case118 has thousands of violation rows (many blocks of them)
 LIMITS = dict(max_loading_percent=4.0, vm_min_pu=0.95, vm_max_pu=1.05)
 KEY = ["outage", "quantity", "element_type", "element"]
-
-
-@pytest.fixture(scope="module")
-def net118():
-    return pn.case118()
-
-
-@pytest.fixture(scope="module")
-def model118(net118):
-    return compile_contingency_model(net118)
 
 
 @pytest.fixture(scope="module")

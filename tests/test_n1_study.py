@@ -20,16 +20,6 @@ from gridplan.studies.n1 import n1_states, run_n1
 
 
 @pytest.fixture(scope="module")
-def net118():
-    return pn.case118()
-
-
-@pytest.fixture(scope="module")
-def model118(net118):
-    return compile_contingency_model(net118)
-
-
-@pytest.fixture(scope="module")
 def ac118(net118, model118):
     return run_n1(
         net118, model=model118, case_name="case118", max_loading_percent=4.0, vm_min_pu=0.95
