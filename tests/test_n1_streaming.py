@@ -25,6 +25,9 @@ def in_memory(net118, model118):
 
 
 def _sorted(df: pd.DataFrame) -> pd.DataFrame:
+    # label columns are categoricals in memory and strings in the file
+    cat = df.select_dtypes("category").columns
+    df = df.astype({c: object for c in cat})
     return df.sort_values(KEY).reset_index(drop=True)
 
 

@@ -169,10 +169,28 @@ def default_outages(
     return out
 
 
+_NONE = np.zeros(0, np.int64)
+_NONE.flags.writeable = False
+
+
 def _engine_outage(
     model: ContingencyModel, elems: list[tuple[str, int]], bridge: tuple[np.ndarray, ...]
 ) -> tuple[Outage | None, str]:
     """Translate pandapower elements into an engine outage; ``(None, reason)`` if impossible."""
+    is_bridge, child, tin, tout, order = bridge
+    if len(elems) == 1 and elems[0][0] != "gen":
+        # the common case, one branch element: no sets, no graph search
+        rows = model.element_branches.get(elems[0][0], {}).get(elems[0][1])
+        if rows is not None:
+            rows = rows[model.branch_in_service[rows]]
+            if rows.size == 1:
+                k = int(rows[0])
+                dead = _NONE
+                if is_bridge[k]:
+                    dead = order[tin[child[k]] : tout[child[k]]].astype(np.int64)
+                    if np.isin(model.ref, dead).any():
+                        dead = _NONE
+                return Outage(rows.astype(np.int64), dead, _NONE), ""
     br: list[int] = []
     gens: list[int] = []
     for kind, idx in elems:
@@ -192,7 +210,6 @@ def _engine_outage(
             return None, f"{kind} {idx} is already out of service"
         br.extend(int(r) for r in rows)
     bra = np.unique(np.array(br, dtype=np.int64))
-    is_bridge, child, tin, tout, order = bridge
     if bra.size == 1:
         k = bra[0]
         dead = order[tin[child[k]] : tout[child[k]]] if is_bridge[k] else np.zeros(0, np.int64)
@@ -836,24 +853,31 @@ def _violation_frame(
         pos, kind, idx, val = parts[0]
     else:
         pos, kind, idx, val = (np.concatenate([v[i] for v in parts]) for i in range(4))
-    # one lookup table over element rows then bus rows: every column is a single take
-    # (strings from small object tables, no per-row string building)
+    # one lookup table over element rows then bus rows: every column is a single take;
+    # the string columns are categoricals (codes only, no per-row Python strings)
     n_mon = model.mon_index.size
-    key = idx.copy()
-    key[kind != 0] += n_mon
-    types = np.concatenate([model.mon_kind.astype(object), np.full(model.n_bus, "bus", object)])
-    etype = types[key]
+    key = np.where(kind != 0, idx + n_mon, idx)
+    type_names, type_code = np.unique(
+        np.concatenate([model.mon_kind.astype(str), np.full(model.n_bus, "bus")]),
+        return_inverse=True,
+    )
+    etype = pd.Categorical.from_codes(type_code[key], categories=type_names)
     elem = np.concatenate([model.mon_index, model.bus_index]).astype(np.int64)[key]
     base = np.concatenate([base_eld, base_vm])[key]
     lim = np.array([limits["max_loading_percent"], limits["vm_min_pu"], limits["vm_max_pu"]])
-    quantity = np.array(["loading_percent", "vm_pu", "vm_pu"], dtype=object)
+    quantity = pd.Categorical.from_codes(
+        np.array([0, 1, 1], dtype=np.int8)[kind], categories=["loading_percent", "vm_pu"]
+    )
+    uniq_names = pd.Index(names).is_unique
     df = pd.DataFrame(
         {
             "outage": pos,
-            "outage_name": names[pos],
+            "outage_name": pd.Categorical.from_codes(pos, categories=names)
+            if uniq_names
+            else names[pos],
             "element_type": etype,
             "element": elem,
-            "quantity": quantity[kind],
+            "quantity": quantity,
             "value": val,
             "limit": lim[kind],
             "base_value": base,
@@ -875,7 +899,7 @@ def _worst_violations(df: pd.DataFrame, n: int = WORST_VIOLATIONS_KEPT) -> pd.Da
     excess = (df.value - df.limit).abs()
     order = np.lexsort((-excess.to_numpy(), df.quantity.to_numpy().astype(str)))
     d = df.iloc[order]
-    return d[d.groupby("quantity", sort=False).cumcount().to_numpy() < n]
+    return d[d.groupby("quantity", sort=False, observed=True).cumcount().to_numpy() < n]
 
 
 def n1_violation_sink(writer: Any, group: str = "contingency") -> Callable[[pd.DataFrame], None]:
