@@ -8,6 +8,8 @@ import gridplan._ext.contingency_lu as lu_c
 import numpy as np
 import pandapower.networks as pn
 import pytest
+import scipy.sparse as sp
+from scipy.sparse.linalg import spsolve
 
 import gridplan.core.contingency_ac as ac_py
 import gridplan.core.contingency_graph as graph_py
@@ -34,20 +36,46 @@ def test_lu_kernels_match_twin_on_large_case(model1354):
     # both solve M0 x = rhs: compare with each other and with the residual (float64 round-off)
     assert np.max(np.abs(x_c - x_py)) < 1e-8 * max(1.0, np.max(np.abs(x_py)))
     assert np.max(np.abs(s.m0 @ x_c - rhs)) < 1e-9
-    zz = np.ascontiguousarray(rng.standard_normal((rhs.shape[0], 9, 3)))
-    cols = np.array([0, 2, 3, 4, 5, 7, 8], dtype=np.int64)
-    c = np.ascontiguousarray(rng.standard_normal((7, 3)))
-    y1, y2 = rhs.copy(), rhs.copy()
-    lu_c.woodbury_apply(y1, zz, cols, c, -1.0)
-    lu_py.woodbury_apply(y2, zz, cols, c, -1.0)
-    assert np.max(np.abs(y1 - y2)) < 1e-12
-    zall = np.ascontiguousarray(rng.standard_normal((rhs.shape[0], 5)))
-    zpos = np.ascontiguousarray(rng.integers(0, 5, size=(7, 3)).astype(np.int64))
-    assert np.array_equal(lu_c.gather_columns(zall, zpos), lu_py.gather_columns(zall, zpos))
-    assert np.array_equal(lu_c.gather_columns(zall, zpos)[:, 3, 1], zall[:, zpos[3, 1]])
-    # against the definition, column by column
-    ref = rhs - np.stack([zz[:, cols[i], :] @ c[i] for i in range(7)], axis=1)
-    assert np.max(np.abs(y1 - ref)) < 1e-12
+
+
+def _dense_rows(ptr: np.ndarray, idx: np.ndarray, val: np.ndarray, n: int) -> np.ndarray:
+    return sp.csr_matrix((val, idx, ptr), shape=(ptr.size - 1, n)).toarray()
+
+
+def test_sparse_compensation_solves_post_outage_matrix(model1354):
+    # 9 single-branch outages, 7 columns (two outages twice, some not at all): the compiled
+    # and numpy compensation solves equal a direct sparse solve of M0 + E_b D_b, the
+    # post-outage matrix written out, to float64 round-off (1e-9 relative)
+    m = model1354
+    s = ACOutageSolver(
+        m.ybus, m.sbus, m.v0, m.ref, m.pv, m.pq, m.f, m.t, m.yff, m.yft, m.ytf, m.ytt
+    )
+    n2 = s.m0.shape[0]
+    br = np.array([3, 17, 40, 41, 100, 250, 600, 901, 1500], dtype=np.int64)
+    rowid, own, drow, dcol, dval = s._simple_updates(br)
+    has = rowid >= 0
+    uniq, inv = np.unique(rowid[has], return_inverse=True)
+    comp = s._compensation(br.size, 4, has, uniq, inv, own, drow, dcol, dval)
+    lp, li, lv, _, _, _, pr, pc = s._factors
+    # sparse unit solves: compiled (solve order) and twin (index order) hold the same rows
+    for args in ((lp, li, lv, s._dinv, pr[uniq], True), (*s._ut, s._dinv, pc[dcol[:5]], False)):
+        a_c = _dense_rows(*lu_c.unit_reach_solve(*args), n2)
+        a_py = _dense_rows(*lu_py.unit_reach_solve(*args), n2)
+        assert np.max(np.abs(a_c - a_py)) < 1e-9 * np.max(np.abs(a_py))
+    q, h = comp[:3], comp[3:6]
+    w_c = lu_c.sparse_row_dots(*q, *h, n2, 4)
+    assert np.max(np.abs(w_c - lu_py.sparse_row_dots(*q, *h, n2, 4))) < 1e-12
+    rng = np.random.default_rng(3)
+    rhs = np.ascontiguousarray(rng.standard_normal((n2, 7)))
+    slot = np.array([0, 2, 2, 5, 8, 1, 0], dtype=np.int64)
+    x_c = lu_c.lu_solve_comp(*s._factors, rhs, slot, *comp)
+    x_py = lu_py.lu_solve_comp(*s._factors, rhs, slot, *comp)
+    assert np.max(np.abs(x_c - x_py)) < 1e-9 * np.max(np.abs(x_py))
+    for c, b in enumerate(slot):
+        sel = own == b
+        d = sp.csr_matrix((dval[sel], (rowid[b, drow[sel]], dcol[sel])), shape=(n2, n2))
+        ref = spsolve((s.m0 + d).tocsc(), rhs[:, c])
+        assert np.max(np.abs(x_c[:, c] - ref)) < 1e-9 * np.max(np.abs(ref))
 
 
 def test_ac_kernels_match_twin_on_large_case(model1354):

@@ -83,7 +83,7 @@ def test_streamed_rows_are_not_kept_in_memory(net118, model118, in_memory):
     assert len(kept) <= 2 * WORST_VIOLATIONS_KEPT < len(in_memory.violations)
     # and they are the worst: farthest beyond the limit, per quantity
     full = in_memory.violations
-    for q, d in full.groupby("quantity"):
+    for q, d in full.groupby("quantity", observed=True):
         excess = np.sort((d.value - d.limit).abs().to_numpy())[::-1][:WORST_VIOLATIONS_KEPT]
         mine = kept[kept.quantity == q]
         assert np.array_equal(np.sort((mine.value - mine.limit).abs().to_numpy())[::-1], excess)

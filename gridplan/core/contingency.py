@@ -9,14 +9,19 @@ rows of the outaged branches' end buses and the rows of cut-off buses. With ``M 
 (``E_R`` the unit columns of the changed rows ``R``, ``D`` their sparse row changes) the
 Sherman-Morrison-Woodbury identity gives
 
-    M^-1 r = y - Z W^-1 D y,   y = M0^-1 r,   Z = M0^-1 E_R,   W = I + D Z    (|R| x |R|)
+    M^-1 r = y - Z W^-1 D y,   y = M0^-1 r,   Z = M0^-1 E_R,   W = I + D Z    (|R| x |R|).
 
-so each outage costs ``|R|`` (usually 4) solves for ``Z`` plus one solve per iteration, all
-done for a block of outages at once (multi-column triangular sweeps). The iteration is a
+``Z`` is never formed. With ``Pr M0 Pc = L U`` the correction acts between the two
+triangular sweeps (sparse compensation): ``D y = Q (L^-1 Pr r)`` with ``Q = D Pc U^-1``, and
+``Z c = Pc U^-1 (H c)`` with ``H = L^-1 Pr E_R``. The rows of ``Q`` and the columns of ``H``
+are sparse (about 150 of 18,000 entries on case9241pegase: the paths from the changed rows
+to the root of the elimination tree), found by depth-first reach and solved once per
+outage; ``W = I + Q H``. Each iteration then costs one multi-column sweep pair plus those
+few hundred entries per outage (``contingency_lu.lu_solve_comp``). The iteration is a
 chord (simplified Newton) method with the post-outage Jacobian at the base voltages:
-``x <- x - M^-1 F(x)``; its first step needs no solve (``F(x0)`` lives on the rows ``R``,
-``M^-1 E_R = Z W^-1``). It converges linearly; outages where it stalls are re-solved by a full
-Newton-Raphson (:func:`newton_pf`) before being declared diverged.
+``x <- x - M^-1 F(x)``, starting from the base-case voltages. It converges linearly; outages
+where it stalls are re-solved by a full Newton-Raphson (:func:`newton_pf`) before being
+declared diverged.
 """
 
 from __future__ import annotations
@@ -88,16 +93,34 @@ def full_jacobian(
     held_p, held_q : bool (n,)
         True where the P (angle) or Q (magnitude) row is replaced by ``dx = 0``.
     """
+    # entries straight from Ybus's pattern (no sparse products): off-diagonal terms
+    # dS_i/dva_j = -1j V_i conj(y_ij V_j), dS_i/dvm_j = V_i conj(y_ij V_j / |V_j|), plus the
+    # diagonal terms 1j V_i conj(I_i) and conj(I_i) V_i / |V_i|
     n = v.shape[0]
-    ds_dva, ds_dvm = dsbus_dv(ybus, v)
-    jac = sp.bmat([[ds_dva.real, ds_dvm.real], [ds_dva.imag, ds_dvm.imag]], format="csr")
+    y = ybus if sp.isspmatrix_csr(ybus) else sp.csr_matrix(ybus)
+    rows = np.repeat(np.arange(n), np.diff(y.indptr))
+    cols = y.indices.astype(np.int64)
+    ibus = y @ v
+    vn = v / np.abs(v)
+    dva = -1j * v[rows] * np.conj(y.data * v[cols])
+    dvm = v[rows] * np.conj(y.data * vn[cols])
+    dva_d = 1j * v * np.conj(ibus)
+    dvm_d = np.conj(ibus) * vn
+    ar = np.arange(n)
+    r = np.concatenate([rows, rows, rows + n, rows + n, ar, ar, ar + n, ar + n])
+    c = np.concatenate([cols, cols + n, cols, cols + n, ar, ar + n, ar, ar + n])
+    val = np.concatenate(
+        [dva.real, dvm.real, dva.imag, dvm.imag, dva_d.real, dvm_d.real, dva_d.imag, dvm_d.imag]
+    )
     held = np.concatenate([held_p, held_q])
-    keep = sp.diags((~held).astype(float))
-    ident = sp.diags(held.astype(float))
-    out = (keep @ jac + ident).tocsc()
+    keep = ~held[r]
+    hr = np.flatnonzero(held)
+    r = np.concatenate([r[keep], hr])
+    c = np.concatenate([c[keep], hr])
+    val = np.concatenate([val[keep], np.ones(hr.size)])
+    out = sp.csc_matrix((val, (r, c)), shape=(2 * n, 2 * n))  # duplicates summed
     out.eliminate_zeros()
     out.sort_indices()
-    del n
     return out
 
 
@@ -155,32 +178,34 @@ def newton_pf(
     v, converged, iterations, max_mismatch_pu
     """
     v = v0.astype(np.complex128).copy()
+    n = v.shape[0]
     va = np.angle(v)
     vm = np.abs(v)
-    pvpq = np.concatenate([pv, pq])
-    npvpq = pvpq.shape[0]
+    # all (va, vm) unknowns with identity rows for the held ones: same steps as the
+    # reduced pvpq / pq system, assembled without sparse slicing
+    held_p = np.zeros(n, dtype=bool)
+    held_p[ref] = True
+    held_q = np.ones(n, dtype=bool)
+    held_q[pq] = False
+    free = ~np.concatenate([held_p, held_q])
+    ybus = sp.csr_matrix(ybus)
 
     def _mis(v: np.ndarray) -> np.ndarray:
         mis = v * np.conj(ybus @ v) - sbus
-        return np.concatenate([mis[pvpq].real, mis[pq].imag])
+        return np.where(free, np.concatenate([mis.real, mis.imag]), 0.0)
 
     fvec = _mis(v)
     norm = float(np.max(np.abs(fvec))) if fvec.size else 0.0
     it = 0
     while norm >= tol and it < max_iter:
         it += 1
-        ds_dva, ds_dvm = dsbus_dv(ybus, v)
-        j11 = ds_dva[pvpq][:, pvpq].real
-        j12 = ds_dvm[pvpq][:, pq].real
-        j21 = ds_dva[pq][:, pvpq].imag
-        j22 = ds_dvm[pq][:, pq].imag
-        jac = sp.bmat([[j11, j12], [j21, j22]], format="csc")
+        jac = full_jacobian(ybus, v, held_p, held_q)
         try:
             dx = splu(jac).solve(-fvec)
         except RuntimeError:  # singular Jacobian
             return v, False, it, norm
-        va[pvpq] += dx[:npvpq]
-        vm[pq] += dx[npvpq:]
+        va += dx[:n]
+        vm += dx[n:]
         v = vm * np.exp(1j * va)
         fvec = _mis(v)
         norm = float(np.max(np.abs(fvec))) if fvec.size else 0.0
@@ -302,6 +327,11 @@ class ACOutageSolver:
             self.lu.perm_c.astype(np.int64),
         )
         self.free_rows = np.concatenate([~self.held_p, ~self.held_q])
+        # U^T in CSC (U's rows) and 1/diag(U): for the sparse rows of U^-T
+        ut = self.lu.U.tocsr()
+        ut.sort_indices()
+        self._ut = (ut.indptr.astype(np.int64), ut.indices.astype(np.int32), ut.data.copy())
+        self._dinv = 1.0 / self.lu.U.diagonal()
 
     # -- linear algebra helpers ------------------------------------------------------
     def solve(self, rhs: np.ndarray) -> np.ndarray:
@@ -309,12 +339,6 @@ class ACOutageSolver:
         return contingency_lu.lu_solve_rows(
             *self._factors, np.ascontiguousarray(rhs, dtype=np.float64)
         )
-
-    def unit_solves(self, rows: np.ndarray) -> np.ndarray:
-        """``M0^-1 E_rows`` (2n, len(rows))."""
-        rhs = np.zeros((2 * self.n, rows.shape[0]))
-        rhs[rows, np.arange(rows.shape[0])] = 1.0
-        return self.solve(rhs)
 
     def lost_voltage_control(self, o: Outage) -> np.ndarray:
         """PV buses (alive, not slack) left without an in-service generator by outage ``o``."""
@@ -436,6 +460,40 @@ class ACOutageSolver:
         dval = vals[ob, oj].reshape(-1)
         return rowid, own, drow, dcol, dval
 
+    def _compensation(
+        self,
+        nb: int,
+        kmax: int,
+        has: np.ndarray,
+        uniq: np.ndarray,
+        inv: np.ndarray,
+        own: np.ndarray,
+        drow: np.ndarray,
+        dcol: np.ndarray,
+        dval: np.ndarray,
+    ) -> tuple[np.ndarray, ...]:
+        """Sparse rows ``Q`` (D through U^-T), ``H`` (L^-1 Pr E) and ``W^-1`` of a block.
+
+        Outage b changes rows ``E_b`` (``uniq[inv]`` where ``has``) by ``D_b`` (COO ``own,
+        drow, dcol, dval``); see :func:`contingency_lu.lu_solve_comp`.
+        """
+        n2 = 2 * self.n
+        m = nb * kmax
+        lp, li, lv, _, _, _, pr, pc = self._factors
+        hp, hi, hv = contingency_lu.unit_reach_solve(lp, li, lv, self._dinv, pr[uniq], True)
+        hrow = np.flatnonzero(has.reshape(-1))
+        pick = sp.csr_matrix((np.ones(hrow.size), (hrow, inv)), shape=(m, uniq.size))
+        hmat = (pick @ sp.csr_matrix((hv, hi, hp), shape=(uniq.size, n2))).tocsr()
+        ucol, cinv = np.unique(dcol, return_inverse=True)
+        gp, gi, gv = contingency_lu.unit_reach_solve(*self._ut, self._dinv, pc[ucol], False)
+        dmat = sp.csr_matrix((dval, (own * kmax + drow, cinv)), shape=(m, ucol.size))
+        qmat = (dmat @ sp.csr_matrix((gv, gi, gp), shape=(ucol.size, n2))).tocsr()
+        q = (qmat.indptr.astype(np.int64), qmat.indices.astype(np.int32), qmat.data)
+        h = (hmat.indptr.astype(np.int64), hmat.indices.astype(np.int32), hmat.data)
+        w = contingency_lu.sparse_row_dots(*q, *h, n2, kmax)
+        winv = np.ascontiguousarray(np.linalg.inv(w + np.eye(kmax)))
+        return (*q, *h, winv)
+
     def solve_block(self, outages: list[Outage], first_only: bool = False) -> BlockResult:
         """Solve every outage of ``outages`` (a block of a few hundred at most)."""
         n = self.n
@@ -478,18 +536,7 @@ class ACOutageSolver:
 
         has = rowid >= 0
         uniq, inv = np.unique(rowid[has], return_inverse=True)
-        # padded rows get a zero coefficient, so they may point at any column (0)
-        zall = self.unit_solves(uniq) if uniq.size else np.zeros((2 * n, 1))
-        zpos = np.zeros((nb, kmax), dtype=np.int64)
-        zpos[has] = inv
-        w = np.zeros((nb * kmax, kmax))
-        if dval.size:
-            np.add.at(w, own * kmax + drow, dval[:, None] * zall[dcol[:, None], zpos[own]])
-        winv = np.linalg.inv(w.reshape(nb, kmax, kmax) + np.eye(kmax))
-        # each outage's own columns side by side (n, nb, kmax): the Woodbury products then
-        # stream through memory instead of gathering from the shared unit solves
-        zz = contingency_lu.gather_columns(zall, zpos)
-        del zall
+        comp = self._compensation(nb, kmax, has, uniq, inv, own, drow, dcol, dval)
 
         # per-outage injections, solved-equation masks and removed branches
         p_spec = np.repeat(self.sbus.real[:, None], nb, axis=1)
@@ -531,6 +578,7 @@ class ACOutageSolver:
         vm0 = np.abs(self.v0)
         va_out = np.repeat(va0[:, None], nb, axis=1)
         vm_out = np.repeat(vm0[:, None], nb, axis=1)
+        v_out = np.empty((n, nb), dtype=np.complex128)  # rectangular, filled as columns finish
         status = np.full(nb, STATUS_DIVERGED, dtype=np.int8)
         iters = np.zeros(nb, dtype=np.int32)
         norm = np.zeros(nb)
@@ -540,7 +588,6 @@ class ACOutageSolver:
             colpos[act] = np.arange(act.size)
             bsel = colpos[bcol] >= 0
             kk = bk[bsel]
-            dsel = colpos[own] >= 0
             return {
                 "p": np.ascontiguousarray(p_spec[:, act]),
                 "q": np.ascontiguousarray(q_spec[:, act]),
@@ -552,12 +599,7 @@ class ACOutageSolver:
                 "yft": self.yft[kk],
                 "ytf": self.ytf[kk],
                 "ytt": self.ytt[kk],
-                "dloc": colpos[own[dsel]],
-                "drow": drow[dsel],
-                "dcol": dcol[dsel],
-                "dval": dval[dsel],
                 "cols": np.ascontiguousarray(act, dtype=np.int64),
-                "winv": winv[act],
             }
 
         def mismatch(vr: np.ndarray, vi: np.ndarray, vw: dict) -> tuple[np.ndarray, np.ndarray]:
@@ -587,7 +629,7 @@ class ACOutageSolver:
         norm[:] = nrm
         prev = nrm.copy()
         first = True
-        # finished columns stay in the block (frozen) until a quarter has finished: compacting
+        # finished columns stay in the block (frozen) until half have finished: compacting
         # the (2n, nb) arrays costs as much as an iteration
         alive = np.ones(act.size, dtype=bool)
         step_norms = np.zeros((nb, 2))
@@ -618,11 +660,13 @@ class ACOutageSolver:
             if leave.any():
                 va_out[:, act[leave]] = va[:, leave]
                 vm_out[:, act[leave]] = vm[:, leave]
+                v_out.real[:, act[leave]] = vr[:, leave]
+                v_out.imag[:, act[leave]] = vi[:, leave]
                 norm[act[leave]] = nrm[leave]
                 alive &= ~leave
                 if not alive.any():
                     break
-                if np.count_nonzero(~alive) >= 0.25 * act.size:
+                if np.count_nonzero(~alive) >= 0.5 * act.size:
                     act = act[alive]
                     va = np.ascontiguousarray(va[:, alive])
                     vm = np.ascontiguousarray(vm[:, alive])
@@ -636,24 +680,10 @@ class ACOutageSolver:
                         s_prev = g_prev if same else np.ascontiguousarray(s_prev[:, alive])
                     vw = views(act)
                     alive = np.ones(act.size, dtype=bool)
-            na = act.size
-            if first:
-                # F(x0) is zero outside the changed rows: M^-1 F = Z W^-1 F_R, no solve needed
-                rid = rowid[act]
-                xr = np.where(rid >= 0, fx[np.maximum(rid, 0), np.arange(na)[:, None]], 0.0)
-                c = np.ascontiguousarray(np.einsum("bij,bj->bi", vw["winv"], xr))
-                dx = np.zeros((2 * n, na))
-                contingency_lu.woodbury_apply(dx, zz, vw["cols"], c, 1.0)
-                first = False
-            else:
-                dx = self.solve(fx)
-                dy = np.bincount(
-                    vw["dloc"] * kmax + vw["drow"],
-                    weights=vw["dval"] * dx[vw["dcol"], vw["dloc"]],
-                    minlength=na * kmax,
-                ).reshape(na, kmax)
-                c = np.ascontiguousarray(np.einsum("bij,bj->bi", vw["winv"], dy))
-                contingency_lu.woodbury_apply(dx, zz, vw["cols"], c, -1.0)
+            dx = contingency_lu.lu_solve_comp(
+                *self._factors, np.ascontiguousarray(fx), vw["cols"], *comp
+            )
+            first = False
             # Anderson acceleration (depth 1) of the chord fixed-point map x -> x - M^-1 F(x):
             # the step is g - gamma (s_prev + g - g_prev) with gamma minimizing the
             # linearized residual; it turns the linear rate rho into roughly rho^2
@@ -676,7 +706,7 @@ class ACOutageSolver:
             iters[act[alive]] += 1
             prev = nrm
             fx, nrm = mismatch(vr, vi, vw)
-        v = (vm_out * (np.cos(va_out) + 1j * np.sin(va_out))).T.copy()
+        v = v_out.T.copy()
         if not first_only:
             # outages the chord method could not finish: full Newton on the post-outage grid
             for b in np.flatnonzero(status != STATUS_CONVERGED):

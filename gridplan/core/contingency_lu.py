@@ -3,6 +3,8 @@
 SuperLU factors ``Pr A Pc = L U``; :func:`lu_solve_rows` solves ``A X = rhs`` for a row-major
 block of right-hand sides. The compiled kernel sweeps the factors once for all columns
 (SuperLU's own multi-column solve slows down badly past a few dozen columns).
+:func:`lu_solve_comp` solves each column with its own low-rank change of ``A`` (sparse
+compensation, from the sparse rows :func:`unit_reach_solve` and :func:`sparse_row_dots` give).
 """
 
 from __future__ import annotations
@@ -46,30 +48,99 @@ def lu_solve_rows(
     return np.ascontiguousarray(z[perm_c])
 
 
-def woodbury_apply(
-    y: np.ndarray, zz: np.ndarray, cols: np.ndarray, c: np.ndarray, sign: float
-) -> None:
-    """In place: ``y[:, i] += sign * sum_k zz[:, cols[i], k] * c[i, k]`` for every column i.
+def unit_reach_solve(
+    t_ptr: np.ndarray,
+    t_idx: np.ndarray,
+    t_val: np.ndarray,
+    dinv: np.ndarray,
+    start: np.ndarray,
+    unit: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sparse ``x_s = T^-1 e_s`` for every ``s`` in ``start``, T lower triangular CSC.
 
-    Parameters
-    ----------
-    y : float64 (n, nb), C-contiguous
-        Block of vectors updated in place.
-    zz : float64 (n, nb_all, kmax), C-contiguous
-        Solved unit columns ``M0^-1 e_r`` of each outage's changed rows (zero-padded).
-    cols : int64 (nb,)
-        Outage (second index of ``zz``) of each column of ``y``.
-    c : float64 (nb, kmax)
-        Coefficients.
-    sign : float
-        +1 or -1.
+    ``unit``: T has a unit diagonal; otherwise its diagonal is ``1 / dinv``. Returns
+    CSR-like ``(ptr int64 (m+1), idx int32, val float64)``, one row per start. The compiled
+    kernel lists the reach in solve order; this twin lists it in increasing index order.
     """
-    acc = np.zeros_like(y)
-    for k in range(zz.shape[2]):
-        acc += zz[:, cols, k] * c[:, k]
-    y += sign * acc
+    n = t_ptr.shape[0] - 1
+    tmat = sp.csc_matrix((t_val, t_idx, t_ptr), shape=(n, n)).tocsr()
+    if unit:
+        tmat = tmat - sp.diags(tmat.diagonal()) + sp.identity(n)
+    else:
+        tmat = tmat - sp.diags(tmat.diagonal()) + sp.diags(1.0 / dinv)
+    ptr = [0]
+    idx: list[np.ndarray] = []
+    val: list[np.ndarray] = []
+    for s in start:
+        e = np.zeros(n)
+        e[s] = 1.0
+        x = spsolve_triangular(tmat.tocsr(), e, lower=True, unit_diagonal=unit)
+        nzr = np.flatnonzero(x)
+        idx.append(nzr.astype(np.int32))
+        val.append(x[nzr])
+        ptr.append(ptr[-1] + nzr.size)
+    return (
+        np.array(ptr, dtype=np.int64),
+        np.concatenate([*idx, np.zeros(0, np.int32)]),
+        np.concatenate([*val, np.zeros(0)]),
+    )
 
 
-def gather_columns(zall: np.ndarray, zpos: np.ndarray) -> np.ndarray:
-    """``zall[:, zpos]``: float64 (n, nb, kmax), C-contiguous, from (n, u) and int64 (nb, kmax)."""
-    return np.ascontiguousarray(zall[:, zpos])
+def sparse_row_dots(
+    q_ptr: np.ndarray,
+    q_idx: np.ndarray,
+    q_val: np.ndarray,
+    h_ptr: np.ndarray,
+    h_idx: np.ndarray,
+    h_val: np.ndarray,
+    n: int,
+    kmax: int,
+) -> np.ndarray:
+    """``out[b, a, j] = q_(b kmax + a) . h_(b kmax + j)``: float64 (nb, kmax, kmax)."""
+    m = q_ptr.shape[0] - 1
+    qm = sp.csr_matrix((q_val, q_idx, q_ptr), shape=(m, n)).toarray().reshape(-1, kmax, n)
+    hm = sp.csr_matrix((h_val, h_idx, h_ptr), shape=(m, n)).toarray().reshape(-1, kmax, n)
+    return np.einsum("ban,bjn->baj", qm, hm)
+
+
+def lu_solve_comp(
+    l_ptr: np.ndarray,
+    l_idx: np.ndarray,
+    l_val: np.ndarray,
+    u_ptr: np.ndarray,
+    u_idx: np.ndarray,
+    u_val: np.ndarray,
+    perm_r: np.ndarray,
+    perm_c: np.ndarray,
+    rhs: np.ndarray,
+    slot: np.ndarray,
+    q_ptr: np.ndarray,
+    q_idx: np.ndarray,
+    q_val: np.ndarray,
+    h_ptr: np.ndarray,
+    h_idx: np.ndarray,
+    h_val: np.ndarray,
+    winv: np.ndarray,
+) -> np.ndarray:
+    """Solve ``(A + E_b D_b) x = rhs[:, c]`` per column, ``b = slot[c]`` (sparse compensation).
+
+    Between the forward and backward sweeps of ``Pr A Pc = L U`` each column is corrected by
+    ``z -= H_b^T winv[b] Q_b z``; ``Q_b`` rows (``q_(b kmax + a)``) are ``D_b`` mapped
+    through ``U^-T``, ``H_b`` rows are ``L^-1 Pr E_b``. Returns float64 (n, k).
+    """
+    n = rhs.shape[0]
+    kmax = winv.shape[1]
+    m = q_ptr.shape[0] - 1
+    lmat = sp.csc_matrix((l_val, l_idx, l_ptr), shape=(n, n)).tocsr()
+    umat = sp.csc_matrix((u_val, u_idx, u_ptr), shape=(n, n)).tocsr()
+    qm = sp.csr_matrix((q_val, q_idx, q_ptr), shape=(m, n))
+    hm = sp.csr_matrix((h_val, h_idx, h_ptr), shape=(m, n))
+    z = np.empty_like(rhs)
+    z[perm_r] = rhs
+    z = spsolve_triangular(lmat, z, lower=True, unit_diagonal=True)
+    for c in range(rhs.shape[1]):
+        rows = slot[c] * kmax + np.arange(kmax)
+        cc = winv[slot[c]] @ (qm[rows] @ z[:, c])
+        z[:, c] -= hm[rows].T @ cc
+    z = spsolve_triangular(umat, z, lower=False)
+    return np.ascontiguousarray(z[perm_c])

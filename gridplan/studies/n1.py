@@ -839,15 +839,10 @@ def _violation_frame(
 ) -> pd.DataFrame:
     """Violation rows from ``(outage pos, kind 0/1/2, element/bus row, value)`` parts."""
     if not parts:
-        return pd.DataFrame({c: [] for c in VIOLATION_COLUMNS}).astype(
-            {
-                "outage": np.int64,
-                "element": np.int64,
-                "value": float,
-                "limit": float,
-                "base_value": float,
-                "change": float,
-            }
+        types = {"outage": np.int64, "element": np.int64}
+        return pd.DataFrame(
+            {c: np.zeros(0, dtype=types.get(c, object)) for c in VIOLATION_COLUMNS[:5]}
+            | {c: np.zeros(0) for c in VIOLATION_COLUMNS[5:]}
         )
     if len(parts) == 1:
         pos, kind, idx, val = parts[0]
