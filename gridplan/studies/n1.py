@@ -75,6 +75,7 @@ SCREEN_MAX_RHO = 0.5
 SCREEN_FLOOR_LOADING_PERCENT = 0.1
 SCREEN_FLOOR_VM_PU = 0.001
 BLOCK = 256
+WINV_BUDGET = 1 << 22  # numbers in a block's stack of W^-1 (32 MB)
 SCREEN_PROBE = 512  # outages screened before judging whether screening pays
 SCREEN_MIN_CLEARED = 0.1  # below this cleared fraction, screening stops (all AC after)
 DC_BLOCK = 64  # dc: the angle block of 64 outages stays in cache for the flow gathers
@@ -591,7 +592,10 @@ def run_n1(
     key_bus = np.array(
         [tin[model.f[eng[j].branches[0]]] if eng[j].branches.size else 0 for j in todo]
     )  # type: ignore[union-attr]
-    todo = todo[np.lexsort((key_bus, key_size))]
+    if mode != "dc":
+        # (dc solves two-entry right-hand sides: the outage order costs it nothing and
+        # keeps its violation rows in order)
+        todo = todo[np.lexsort((key_bus, key_size))]
 
     solver = None
     dc = None
@@ -651,8 +655,8 @@ def run_n1(
             else:
                 status[p] = "islanded" if n_cut[p] else "converged"
 
-    # blocks of at most ``block`` outages and at most 4 * ``block`` changed Jacobian rows in
-    # all (the Woodbury columns of a block are (2n, outages, largest update) numbers)
+    # blocks of at most ``block`` outages; the small dense matrices W^-1 of a block are
+    # (outages, largest update, largest update) numbers, kept under WINV_BUDGET
     est = np.array(
         [4 * eng[j].branches.size + 2 * eng[j].dead.size + 2 * eng[j].gens.size for j in todo]  # type: ignore[union-attr]
     )
@@ -661,7 +665,7 @@ def run_n1(
     for i, e in enumerate(est):
         widest = max(widest, int(e))
         if i > bounds[-1] and (
-            i - bounds[-1] >= block or (i - bounds[-1] + 1) * widest > 4 * block
+            i - bounds[-1] >= block or (i - bounds[-1] + 1) * widest**2 > WINV_BUDGET
         ):
             bounds.append(i)
             widest = int(e)
@@ -812,6 +816,9 @@ def _merge_by_outage(parts: list[tuple[np.ndarray, ...]], n_out: int) -> tuple[n
     Every outage lies in one part, where its rows are consecutive and the parts list their
     outages in ascending order; each row is put straight at its place (no sort).
     """
+    ends = [(int(q[0][0]), int(q[0][-1])) for q in parts if q[0].size]
+    if all(a[1] < b[0] for a, b in itertools.pairwise(ends)):
+        return tuple(np.concatenate([q[i] for q in parts]) for i in range(4))  # in order
     counts = np.zeros(n_out, dtype=np.int64)
     for q in parts:
         counts += np.bincount(q[0], minlength=n_out)
