@@ -63,10 +63,12 @@ from gridplan.kernels import (
     contingency_graph,
     contingency_lu,
     contingency_stats,
+    timeseries_nr,
 )
 from gridplan.model.branches import branch_flows_of
 from gridplan.model.contingency_model import ContingencyModel, compile_contingency_model
 
+SQRT3 = np.sqrt(3.0)
 MODES = ("ac", "dc", "screen")
 ELEMENT_TYPES = ("line", "trafo", "trafo3w", "gen")
 DEFAULT_ELEMENTS = ("line", "trafo")
@@ -233,11 +235,30 @@ def _engine_outage(
 
 # ---------------------------------------------------------------------------------------
 def _flows(model: ContingencyModel, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Branch loading (percent, (B, n_br)) and |V| for voltage rows ``v`` (B, n)."""
-    vv = np.ascontiguousarray(np.nan_to_num(v, nan=0.0))
-    _, _, i_f, i_t = branch_flows_of(model, vv)
-    with np.errstate(invalid="ignore"):
-        ld = np.maximum(i_f * model.scale_f, i_t * model.scale_t) * 100.0
+    """Branch loading (percent, (B, n_br)) and |V| for voltage rows ``v`` (B, n).
+
+    One fused pass (the time-series loading kernel): no per-branch flow arrays. Branches
+    at a NaN voltage (cut-off buses, failed outages) come out NaN.
+    """
+    n_br = model.f.size
+    with np.errstate(divide="ignore"):
+        k_f = model.base_mva / (SQRT3 * model.base_kv[model.f])  # kA per pu current
+        k_t = model.base_mva / (SQRT3 * model.base_kv[model.t])
+    ld, _ = timeseries_nr.branch_loading(
+        np.ascontiguousarray(v, dtype=np.complex128),
+        model.f,
+        model.t,
+        model.yff,
+        model.yft,
+        model.ytf,
+        model.ytt,
+        k_f,
+        k_t,
+        np.arange(n_br, dtype=np.int64),
+        100.0 * model.scale_f,
+        100.0 * model.scale_t,
+        model.base_mva,
+    )
     return ld, np.abs(v)
 
 
