@@ -67,18 +67,6 @@ def sparse_lu(mat: sp.spmatrix, rtol: float = 1e-10) -> Any:
     return splu(a, permc_spec="MMD_ATA")
 
 
-def dsbus_dv(ybus: sp.csr_matrix, v: np.ndarray) -> tuple[sp.csr_matrix, sp.csr_matrix]:
-    """Derivatives of bus injections ``S = V conj(Ybus V)`` (pu) w.r.t. angle and magnitude."""
-    ibus = ybus @ v
-    vnorm = v / np.abs(v)
-    dv = sp.diags(v)
-    dvn = sp.diags(vnorm)
-    di = sp.diags(ibus)
-    ds_dvm = dv @ np.conj(ybus @ dvn) + np.conj(di) @ dvn
-    ds_dva = 1j * dv @ np.conj(di - ybus @ dv)
-    return sp.csr_matrix(ds_dva), sp.csr_matrix(ds_dvm)
-
-
 def full_jacobian(
     ybus: sp.csr_matrix, v: np.ndarray, held_p: np.ndarray, held_q: np.ndarray
 ) -> sp.csc_matrix:
@@ -332,13 +320,6 @@ class ACOutageSolver:
         ut.sort_indices()
         self._ut = (ut.indptr.astype(np.int64), ut.indices.astype(np.int32), ut.data.copy())
         self._dinv = 1.0 / self.lu.U.diagonal()
-
-    # -- linear algebra helpers ------------------------------------------------------
-    def solve(self, rhs: np.ndarray) -> np.ndarray:
-        """``M0^-1 rhs`` for a (2n, k) right-hand side."""
-        return contingency_lu.lu_solve_rows(
-            *self._factors, np.ascontiguousarray(rhs, dtype=np.float64)
-        )
 
     def lost_voltage_control(self, o: Outage) -> np.ndarray:
         """PV buses (alive, not slack) left without an in-service generator by outage ``o``."""
