@@ -22,82 +22,23 @@ cdef enum:
 def lu_solve_rows(
     const long[::1] l_ptr, const int[::1] l_idx, const double[::1] l_val,
     const long[::1] u_ptr, const int[::1] u_idx, const double[::1] u_val,
-    const long[::1] perm_r, const long[::1] perm_c, double[:, ::1] rhs,
+    const long[::1] perm_r, const long[::1] perm_c, const double[:, ::1] rhs,
 ):
     """Solve ``A X = rhs`` with ``Pr A Pc = L U`` (SuperLU convention); returns X (n, k).
 
     ``L`` is unit lower and ``U`` upper triangular, both CSC (int64 pointers, int32 indices),
     diagonal entries stored (``L`` diagonal first in each column, ``U`` diagonal last).
+    :func:`lu_solve_comp` without compensation.
     """
-    cdef Py_ssize_t n = rhs.shape[0]
     cdef Py_ssize_t k = rhs.shape[1]
-    cdef cnp.ndarray[double, ndim=2] zarr = np.empty((n, PANEL))
-    cdef cnp.ndarray[double, ndim=2] xarr = np.empty((n, k))
-    cdef cnp.ndarray[double, ndim=1] dinv_arr = np.empty(n)
-    cdef double[:, ::1] z = zarr
-    cdef double[:, ::1] x = xarr
-    cdef double[::1] dinv = dinv_arr
-    cdef Py_ssize_t i, j, c, p, r, c0, w, q
-    cdef Py_ssize_t tile = PANEL
-    cdef double a
-    cdef double* zj
-    cdef double* zr
-    # rows known to be all zero are skipped (sparse right-hand sides, e.g. unit vectors)
-    cdef cnp.ndarray[cnp.uint8_t, ndim=1] nz_arr = np.zeros(n, dtype=np.uint8)
-    cdef cnp.uint8_t[::1] nz = nz_arr
-    with nogil:
-        for j in range(n):
-            dinv[j] = 0.0
-            for p in range(u_ptr[j], u_ptr[j + 1]):
-                if u_idx[p] == j:
-                    dinv[j] = 1.0 / u_val[p]
-                    break
-        for q in range((k + tile - 1) // tile):
-            c0 = q * tile
-            w = tile if k - c0 > tile else k - c0
-            for i in range(n):
-                nz[i] = 0
-            for i in range(n):
-                zr = &z[perm_r[i], 0]
-                for c in range(w):
-                    zr[c] = rhs[i, c0 + c]
-                    if zr[c] != 0.0:
-                        nz[perm_r[i]] = 1
-            # forward: L unit lower, column oriented
-            for j in range(n):
-                if not nz[j]:
-                    continue
-                zj = &z[j, 0]
-                for p in range(l_ptr[j], l_ptr[j + 1]):
-                    r = l_idx[p]
-                    if r <= j:
-                        continue
-                    a = l_val[p]
-                    nz[r] = 1
-                    zr = &z[r, 0]
-                    for c in range(w):
-                        zr[c] -= a * zj[c]
-            # backward: U upper, column oriented
-            for j in range(n - 1, -1, -1):
-                if not nz[j]:
-                    continue
-                zj = &z[j, 0]
-                for c in range(w):
-                    zj[c] *= dinv[j]
-                for p in range(u_ptr[j], u_ptr[j + 1]):
-                    r = u_idx[p]
-                    if r >= j:
-                        continue
-                    a = u_val[p]
-                    nz[r] = 1
-                    zr = &z[r, 0]
-                    for c in range(w):
-                        zr[c] -= a * zj[c]
-            for i in range(n):
-                zr = &z[perm_c[i], 0]
-                for c in range(w):
-                    x[i, c0 + c] = zr[c]
-    return xarr
+    no_ptr = np.zeros(1, dtype=np.int64)
+    no_idx = np.zeros(0, dtype=np.int32)
+    no_val = np.zeros(0)
+    return lu_solve_comp(
+        l_ptr, l_idx, l_val, u_ptr, u_idx, u_val, perm_r, perm_c, rhs,
+        np.zeros(k, dtype=np.int64), no_ptr, no_idx, no_val, no_ptr, no_idx, no_val,
+        np.zeros((1, 0, 0)),
+    )
 
 
 def unit_reach_solve(

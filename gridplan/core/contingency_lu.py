@@ -38,14 +38,15 @@ def lu_solve_rows(
     rhs : float64 (n, k), C-contiguous
         Right-hand sides, one per column.
     """
-    n = rhs.shape[0]
-    lmat = sp.csc_matrix((l_val, l_idx, l_ptr), shape=(n, n)).tocsr()
-    umat = sp.csc_matrix((u_val, u_idx, u_ptr), shape=(n, n)).tocsr()
-    z = np.empty_like(rhs)
-    z[perm_r] = rhs
-    z = spsolve_triangular(lmat, z, lower=True, unit_diagonal=True)
-    z = spsolve_triangular(umat, z, lower=False)
-    return np.ascontiguousarray(z[perm_c])
+    no_ptr = np.zeros(1, dtype=np.int64)
+    no_idx = np.zeros(0, dtype=np.int32)
+    no_val = np.zeros(0)
+    return lu_solve_comp(
+        *(l_ptr, l_idx, l_val, u_ptr, u_idx, u_val, perm_r, perm_c, rhs),
+        np.zeros(rhs.shape[1], dtype=np.int64),
+        *(no_ptr, no_idx, no_val, no_ptr, no_idx, no_val),
+        np.zeros((1, 0, 0)),
+    )
 
 
 def unit_reach_solve(
@@ -138,7 +139,7 @@ def lu_solve_comp(
     z = np.empty_like(rhs)
     z[perm_r] = rhs
     z = spsolve_triangular(lmat, z, lower=True, unit_diagonal=True)
-    for c in range(rhs.shape[1]):
+    for c in range(rhs.shape[1] if kmax else 0):
         rows = slot[c] * kmax + np.arange(kmax)
         cc = winv[slot[c]] @ (qm[rows] @ z[:, c])
         z[:, c] -= hm[rows].T @ cc
