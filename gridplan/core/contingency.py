@@ -35,6 +35,7 @@ from scipy.sparse.linalg import splu
 
 from gridplan.kernels import contingency_ac, contingency_lu
 
+NEWTON_NEAR_ITER = 3  # Newton steps from where the chord method stopped
 STATUS_CONVERGED = 0
 STATUS_DIVERGED = 1
 
@@ -628,7 +629,7 @@ class ACOutageSolver:
                         ~np.isfinite(nrm)
                         | (nrm > 1e3)
                         | (iters[act] >= self.max_iter)
-                        | ((iters[act] > 6) & (nrm > prev))
+                        | ((iters[act] > 6) & (nrm > 1e3 * prev))  # blowing up
                     )
                 )
             else:
@@ -691,9 +692,13 @@ class ACOutageSolver:
         if not first_only:
             # outages the chord method could not finish: full Newton on the post-outage grid
             for b in np.flatnonzero(status != STATUS_CONVERGED):
+                # from where the chord stopped (a few steps: if it is near the solution,
+                # Newton needs one or two), then from the base case, as runpp would start
                 vlast = v[b] if np.isfinite(norm[b]) and norm[b] < 1.0 else None
-                vb, ok, it, nb_norm = self.newton_outage(outages[b], vlast)
-                if not ok and vlast is not None:
+                ok, it = False, 0
+                if vlast is not None:
+                    vb, ok, it, nb_norm = self.newton_outage(outages[b], vlast, NEWTON_NEAR_ITER)
+                if not ok:
                     vb, ok, it2, nb_norm = self.newton_outage(outages[b])
                     it += it2
                 v[b] = vb
@@ -731,7 +736,7 @@ class ACOutageSolver:
         return sp.csr_matrix(self.ybus - d)
 
     def newton_outage(
-        self, outage: Outage, v_start: np.ndarray | None = None
+        self, outage: Outage, v_start: np.ndarray | None = None, max_iter: int | None = None
     ) -> tuple[np.ndarray, bool, int, float]:
         """Full Newton-Raphson of one outage from ``v_start`` or the base voltages."""
         n = self.n
@@ -762,7 +767,7 @@ class ACOutageSolver:
             newpos[pv],
             newpos[pq],
             tol=self.tol,
-            max_iter=self.newton_max_iter,
+            max_iter=self.newton_max_iter if max_iter is None else max_iter,
         )
         out = np.full(n, np.nan + 0j)
         out[idx] = vb
