@@ -19,28 +19,45 @@ def mismatch_block(
     const long[::1] br_col, const long[::1] br_f, const long[::1] br_t,
     const double complex[::1] br_yff, const double complex[::1] br_yft,
     const double complex[::1] br_ytf, const double complex[::1] br_ytt,
+    out=None,
 ):
     """See :func:`gridplan.core.contingency_ac.mismatch_block`."""
     cdef Py_ssize_t n = vr.shape[0]
     cdef Py_ssize_t nb = vr.shape[1]
     cdef Py_ssize_t nbr = br_col.shape[0]
-    cdef cnp.ndarray[double, ndim=2] f_arr = np.empty((2 * n, nb))
+    f_arr = np.empty((2 * n, nb)) if out is None else out
     cdef cnp.ndarray[double, ndim=1] norm_arr = np.zeros(nb)
     cdef double[:, ::1] fx = f_arr
     cdef double[::1] norm = norm_arr
-    cdef double[:, ::1] ir = np.zeros((n, nb))
-    cdef double[:, ::1] ii = np.zeros((n, nb))
-    cdef Py_ssize_t i, j, p, c, b, fb, tb
+    # the bus currents of one row at a time (no (n, nb) current arrays)
+    cdef double[::1] ir = np.zeros(nb)
+    cdef double[::1] ii = np.zeros(nb)
+    # removed branches by bus: entry e = 2 p (from end) or 2 p + 1 (to end)
+    cdef long[::1] bptr = np.zeros(n + 1, dtype=np.int64)
+    cdef long[::1] bent = np.empty(2 * nbr, dtype=np.int64)
+    cdef Py_ssize_t i, j, p, c, e, fb, tb
     cdef double a, bb, xr, xi, pr, qr, vfr, vfi, vtr, vti
     cdef double complex y1, y2
-    cdef double* pir
-    cdef double* pii
     cdef const double* pvr
     cdef const double* pvi
     with nogil:
+        for p in range(nbr):
+            bptr[br_f[p] + 1] += 1
+            bptr[br_t[p] + 1] += 1
         for i in range(n):
-            pir = &ir[i, 0]
-            pii = &ii[i, 0]
+            bptr[i + 1] += bptr[i]
+        for p in range(nbr):
+            bent[bptr[br_f[p]]] = 2 * p
+            bptr[br_f[p]] += 1
+            bent[bptr[br_t[p]]] = 2 * p + 1
+            bptr[br_t[p]] += 1
+        for i in range(n, 0, -1):
+            bptr[i] = bptr[i - 1]
+        bptr[0] = 0
+        for i in range(n):
+            for c in range(nb):
+                ir[c] = 0.0
+                ii[c] = 0.0
             for p in range(indptr[i], indptr[i + 1]):
                 j = indices[p]
                 a = y_re[p]
@@ -48,28 +65,28 @@ def mismatch_block(
                 pvr = &vr[j, 0]
                 pvi = &vi[j, 0]
                 for c in range(nb):
-                    pir[c] += a * pvr[c] - bb * pvi[c]
-                    pii[c] += a * pvi[c] + bb * pvr[c]
-        for p in range(nbr):
-            c = br_col[p]
-            fb = br_f[p]
-            tb = br_t[p]
-            vfr = vr[fb, c]
-            vfi = vi[fb, c]
-            vtr = vr[tb, c]
-            vti = vi[tb, c]
-            y1 = br_yff[p]
-            y2 = br_yft[p]
-            ir[fb, c] -= y1.real * vfr - y1.imag * vfi + y2.real * vtr - y2.imag * vti
-            ii[fb, c] -= y1.real * vfi + y1.imag * vfr + y2.real * vti + y2.imag * vtr
-            y1 = br_ytf[p]
-            y2 = br_ytt[p]
-            ir[tb, c] -= y1.real * vfr - y1.imag * vfi + y2.real * vtr - y2.imag * vti
-            ii[tb, c] -= y1.real * vfi + y1.imag * vfr + y2.real * vti + y2.imag * vtr
-        for i in range(n):
+                    ir[c] += a * pvr[c] - bb * pvi[c]
+                    ii[c] += a * pvi[c] + bb * pvr[c]
+            for e in range(bptr[i], bptr[i + 1]):
+                p = bent[e] // 2
+                c = br_col[p]
+                fb = br_f[p]
+                tb = br_t[p]
+                vfr = vr[fb, c]
+                vfi = vi[fb, c]
+                vtr = vr[tb, c]
+                vti = vi[tb, c]
+                if bent[e] % 2 == 0:
+                    y1 = br_yff[p]
+                    y2 = br_yft[p]
+                else:
+                    y1 = br_ytf[p]
+                    y2 = br_ytt[p]
+                ir[c] -= y1.real * vfr - y1.imag * vfi + y2.real * vtr - y2.imag * vti
+                ii[c] -= y1.real * vfi + y1.imag * vfr + y2.real * vti + y2.imag * vtr
             for c in range(nb):
-                pr = vr[i, c] * ir[i, c] + vi[i, c] * ii[i, c] - p_spec[i, c]
-                qr = vi[i, c] * ir[i, c] - vr[i, c] * ii[i, c] - q_spec[i, c]
+                pr = vr[i, c] * ir[c] + vi[i, c] * ii[c] - p_spec[i, c]
+                qr = vi[i, c] * ir[c] - vr[i, c] * ii[c] - q_spec[i, c]
                 if not free[i, c]:
                     pr = 0.0
                 if not free[n + i, c]:

@@ -162,6 +162,59 @@ def sparse_row_dots(
     return out_a
 
 
+def combine_rows(
+    Py_ssize_t m, Py_ssize_t ncol, const long[::1] row, const long[::1] src,
+    const double[::1] coef,
+    const long[::1] g_ptr, const int[::1] g_idx, const double[::1] g_val,
+):
+    """Sparse rows ``out_r = sum over entries e with row[e] == r of coef[e] g_(src[e])``.
+
+    ``g`` and the result are CSR-like ``(ptr int64, idx int32, val float64)``; the result has
+    ``m`` rows, columns in first-seen order. (Gustavson: one dense accumulator row.)
+    """
+    cdef Py_ssize_t ne = row.shape[0]
+    cdef cnp.ndarray[long, ndim=1] ptr_a = np.zeros(m + 1, dtype=np.int64)
+    cdef long[::1] ptr = ptr_a
+    cdef cnp.ndarray[long, ndim=1] start_a = np.zeros(m + 1, dtype=np.int64)
+    cdef long[::1] start = start_a
+    cdef cnp.ndarray[long, ndim=1] order_a = np.empty(ne, dtype=np.int64)
+    cdef long[::1] order = order_a
+    cdef cnp.ndarray[long, ndim=1] mark_a = np.full(ncol, -1, dtype=np.int64)
+    cdef long[::1] mark = mark_a
+    cdef Py_ssize_t e, r, p, q, j, cap = 0, nnz = 0
+    with nogil:
+        for e in range(ne):
+            start[row[e] + 1] += 1
+            cap += g_ptr[src[e] + 1] - g_ptr[src[e]]
+        for r in range(m):
+            start[r + 1] += start[r]
+        for e in range(ne):
+            order[start[row[e]]] = e
+            start[row[e]] += 1
+        for r in range(m, 0, -1):
+            start[r] = start[r - 1]
+        start[0] = 0
+    cdef cnp.ndarray[int, ndim=1] idx_a = np.empty(max(cap, 1), dtype=np.int32)
+    cdef cnp.ndarray[double, ndim=1] val_a = np.empty(max(cap, 1))
+    cdef int[::1] oidx = idx_a
+    cdef double[::1] oval = val_a
+    with nogil:
+        for r in range(m):
+            for q in range(start[r], start[r + 1]):
+                e = order[q]
+                for p in range(g_ptr[src[e]], g_ptr[src[e] + 1]):
+                    j = g_idx[p]
+                    if mark[j] < ptr[r]:
+                        mark[j] = nnz
+                        oidx[nnz] = <int>j
+                        oval[nnz] = coef[e] * g_val[p]
+                        nnz += 1
+                    else:
+                        oval[mark[j]] += coef[e] * g_val[p]
+            ptr[r + 1] = nnz
+    return ptr_a, idx_a[:nnz].copy(), val_a[:nnz].copy()
+
+
 def lu_solve_comp(
     const long[::1] l_ptr, const int[::1] l_idx, const double[::1] l_val,
     const long[::1] u_ptr, const int[::1] u_idx, const double[::1] u_val,
@@ -170,6 +223,7 @@ def lu_solve_comp(
     const long[::1] q_ptr, const int[::1] q_idx, const double[::1] q_val,
     const long[::1] h_ptr, const int[::1] h_idx, const double[::1] h_val,
     const double[:, :, ::1] winv,
+    out=None,
 ):
     """Solve ``(A + E_b D_b) x = rhs[:, c]`` for every column c, ``b = slot[c]``.
 
@@ -185,7 +239,7 @@ def lu_solve_comp(
     cdef Py_ssize_t k = rhs.shape[1]
     cdef Py_ssize_t kmax = winv.shape[1]
     cdef cnp.ndarray[double, ndim=2] zarr = np.empty((n, PANEL))
-    cdef cnp.ndarray[double, ndim=2] xarr = np.empty((n, k))
+    xarr = np.empty((n, k)) if out is None else out
     cdef cnp.ndarray[double, ndim=1] dinv_arr = np.empty(n)
     cdef cnp.ndarray[double, ndim=2] dy_arr = np.empty((PANEL, kmax))
     cdef cnp.ndarray[double, ndim=2] cc_arr = np.empty((PANEL, kmax))

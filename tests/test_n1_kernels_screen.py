@@ -43,6 +43,18 @@ def _dense_rows(ptr: np.ndarray, idx: np.ndarray, val: np.ndarray, n: int) -> np
     return sp.csr_matrix((val, idx, ptr), shape=(ptr.size - 1, n)).toarray()
 
 
+@pytest.mark.parametrize("mod", [lu_c, lu_py], ids=["compiled", "twin"])
+def test_combine_rows_hand_worked(mod):
+    # g = [[1, 0, 2], [0, 3, 0]]; out row 0 = 2 g0 + g1 = [2, 3, 4], row 1 empty,
+    # row 2 = -g1 = [0, -3, 0] (entries given out of row order)
+    g = (np.array([0, 2, 3]), np.array([0, 2, 1], np.int32), np.array([1.0, 2.0, 3.0]))
+    row = np.array([2, 0, 0])
+    src = np.array([1, 0, 1])
+    coef = np.array([-1.0, 2.0, 1.0])
+    out = _dense_rows(*mod.combine_rows(3, 3, row, src, coef, *g), 3)
+    assert np.array_equal(out, [[2.0, 3.0, 4.0], [0.0, 0.0, 0.0], [0.0, -3.0, 0.0]])
+
+
 def test_sparse_compensation_solves_post_outage_matrix(model1354):
     # 9 single-branch outages, 7 columns (two outages twice, some not at all): the compiled
     # and numpy compensation solves equal a direct sparse solve of M0 + E_b D_b, the

@@ -27,6 +27,7 @@ declared diverged.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -299,10 +300,7 @@ class ACOutageSolver:
         self.held_q = np.ones(n, dtype=bool)
         self.held_q[self.pq] = False
         self.m0 = full_jacobian(self.ybus, self.v0, self.held_p, self.held_q)
-        nothing = np.zeros(n, dtype=bool)
-        self.jac_true = full_jacobian(self.ybus, self.v0, nothing, nothing).tocsr()
         self.gen_count = np.bincount(self.gen_bus[self.gen_bus >= 0], minlength=n)
-        self.m0_csr = self.m0.tocsr()
         self.lu = sparse_lu(self.m0)
         lmat, umat = self.lu.L.tocsc(), self.lu.U.tocsc()
         self._factors = (
@@ -321,6 +319,17 @@ class ACOutageSolver:
         ut.sort_indices()
         self._ut = (ut.indptr.astype(np.int64), ut.indices.astype(np.int32), ut.data.copy())
         self._dinv = 1.0 / self.lu.U.diagonal()
+
+    @cached_property
+    def jac_true(self) -> sp.csr_matrix:
+        """Base-case Jacobian without held rows (for PV buses that lose their generator)."""
+        nothing = np.zeros(self.n, dtype=bool)
+        return full_jacobian(self.ybus, self.v0, nothing, nothing).tocsr()
+
+    @cached_property
+    def m0_csr(self) -> sp.csr_matrix:
+        """The base matrix by rows (for buses cut off by an outage)."""
+        return self.m0.tocsr()
 
     def lost_voltage_control(self, o: Outage) -> np.ndarray:
         """PV buses (alive, not slack) left without an in-service generator by outage ``o``."""
@@ -464,14 +473,14 @@ class ACOutageSolver:
         lp, li, lv, _, _, _, pr, pc = self._factors
         hp, hi, hv = contingency_lu.unit_reach_solve(lp, li, lv, self._dinv, pr[uniq], True)
         hrow = np.flatnonzero(has.reshape(-1))
-        pick = sp.csr_matrix((np.ones(hrow.size), (hrow, inv)), shape=(m, uniq.size))
-        hmat = (pick @ sp.csr_matrix((hv, hi, hp), shape=(uniq.size, n2))).tocsr()
+        h = contingency_lu.combine_rows(
+            m, n2, hrow, inv.astype(np.int64), np.ones(hrow.size), hp, hi, hv
+        )
         ucol, cinv = np.unique(dcol, return_inverse=True)
         gp, gi, gv = contingency_lu.unit_reach_solve(*self._ut, self._dinv, pc[ucol], False)
-        dmat = sp.csr_matrix((dval, (own * kmax + drow, cinv)), shape=(m, ucol.size))
-        qmat = (dmat @ sp.csr_matrix((gv, gi, gp), shape=(ucol.size, n2))).tocsr()
-        q = (qmat.indptr.astype(np.int64), qmat.indices.astype(np.int32), qmat.data)
-        h = (hmat.indptr.astype(np.int64), hmat.indices.astype(np.int32), hmat.data)
+        q = contingency_lu.combine_rows(
+            m, n2, own * kmax + drow, cinv.astype(np.int64), dval, gp, gi, gv
+        )
         w = contingency_lu.sparse_row_dots(*q, *h, n2, kmax)
         winv = np.ascontiguousarray(np.linalg.inv(w + np.eye(kmax)))
         return (*q, *h, winv)
@@ -556,10 +565,11 @@ class ACOutageSolver:
             np.ascontiguousarray(y.data.imag),
         )
 
-        va0 = np.angle(self.v0)
-        vm0 = np.abs(self.v0)
-        va_out = np.repeat(va0[:, None], nb, axis=1)
-        vm_out = np.repeat(vm0[:, None], nb, axis=1)
+        # every column starts at the base case
+        va = np.repeat(np.angle(self.v0)[:, None], nb, axis=1)
+        vm = np.repeat(np.abs(self.v0)[:, None], nb, axis=1)
+        vr = np.repeat(self.v0.real[:, None], nb, axis=1)
+        vi = np.repeat(self.v0.imag[:, None], nb, axis=1)
         v_out = np.empty((n, nb), dtype=np.complex128)  # rectangular, filled as columns finish
         status = np.full(nb, STATUS_DIVERGED, dtype=np.int8)
         iters = np.zeros(nb, dtype=np.int32)
@@ -599,14 +609,21 @@ class ACOutageSolver:
                 vw["yft"],
                 vw["ytf"],
                 vw["ytt"],
+                out=fx_buf[: 2 * n * vr.shape[1]].reshape(2 * n, vr.shape[1]),
             )
+
+        # (2n, nb) buffers reused by every iteration: fresh ones this size cost a page fault
+        # per 4 KB each time. Steps take any of three not held by Anderson's g_prev, s_prev.
+        fx_buf = np.empty(2 * n * nb)
+        step_bufs = [np.empty(2 * n * nb) for _ in range(3)]
+
+        def step_out(k: int) -> np.ndarray:
+            held = [a for a in (g_prev, s_prev) if a is not None]
+            buf = next(b for b in step_bufs if not any(np.may_share_memory(b, a) for a in held))
+            return buf[: 2 * n * k].reshape(2 * n, k)
 
         act = np.arange(nb)
         vw = views(act)
-        va = np.ascontiguousarray(va_out)
-        vm = np.ascontiguousarray(vm_out)
-        vr = vm * np.cos(va)
-        vi = vm * np.sin(va)
         fx, nrm = mismatch(vr, vi, vw)
         norm[:] = nrm
         prev = nrm.copy()
@@ -617,8 +634,8 @@ class ACOutageSolver:
         step_norms = np.zeros((nb, 2))
         g_prev: np.ndarray | None = None
         s_prev: np.ndarray | None = None
-        va1 = va_out.copy() if first_only else va_out
-        vm1 = vm_out.copy() if first_only else vm_out
+        if first_only:  # the screen also keeps the first step's (linear) estimate
+            va1, vm1 = va.copy(), vm.copy()
         while act.size:
             done = alive & (nrm < self.tol)
             if not first:
@@ -640,8 +657,6 @@ class ACOutageSolver:
                 status[act[alive]] = STATUS_CONVERGED
                 leave = alive.copy()
             if leave.any():
-                va_out[:, act[leave]] = va[:, leave]
-                vm_out[:, act[leave]] = vm[:, leave]
                 v_out.real[:, act[leave]] = vr[:, leave]
                 v_out.imag[:, act[leave]] = vi[:, leave]
                 norm[act[leave]] = nrm[leave]
@@ -663,7 +678,7 @@ class ACOutageSolver:
                     vw = views(act)
                     alive = np.ones(act.size, dtype=bool)
             dx = contingency_lu.lu_solve_comp(
-                *self._factors, np.ascontiguousarray(fx), vw["cols"], *comp
+                *self._factors, np.ascontiguousarray(fx), vw["cols"], *comp, out=step_out(act.size)
             )
             first = False
             # Anderson acceleration (depth 1) of the chord fixed-point map x -> x - M^-1 F(x):

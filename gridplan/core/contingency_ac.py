@@ -23,6 +23,7 @@ def mismatch_block(
     br_yft: np.ndarray,
     br_ytf: np.ndarray,
     br_ytt: np.ndarray,
+    out: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """P/Q mismatch ``V conj(Y V) - S_spec`` (pu) of each column (outage) of a block.
 
@@ -42,6 +43,8 @@ def mismatch_block(
         Removed branches: outage column, from bus, to bus.
     br_yff, br_yft, br_ytf, br_ytt : complex128 (m,)
         Their two-port admittances, pu (subtracted from the base-case currents).
+    out : float64 (2n, nb), C-contiguous, optional
+        Written with ``f`` and returned (a buffer reused between iterations).
 
     Returns
     -------
@@ -65,6 +68,9 @@ def mismatch_block(
     with np.errstate(invalid="ignore"):
         norm = np.max(np.abs(f), axis=0) if f.size else np.zeros(vr.shape[1])
     norm = np.where(np.isfinite(norm), norm, np.inf)
+    if out is not None:
+        out[...] = f
+        f = out
     return f, norm
 
 

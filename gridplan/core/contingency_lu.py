@@ -104,6 +104,26 @@ def sparse_row_dots(
     return np.einsum("ban,bjn->baj", qm, hm)
 
 
+def combine_rows(
+    m: int,
+    ncol: int,
+    row: np.ndarray,
+    src: np.ndarray,
+    coef: np.ndarray,
+    g_ptr: np.ndarray,
+    g_idx: np.ndarray,
+    g_val: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sparse rows ``out_r = sum over entries e with row[e] == r of coef[e] g_(src[e])``.
+
+    ``g`` and the result are CSR-like ``(ptr int64, idx int32, val float64)`` with ``m`` rows.
+    """
+    g = sp.csr_matrix((g_val, g_idx, g_ptr), shape=(g_ptr.size - 1, ncol))
+    pick = sp.csr_matrix((coef, (row, src)), shape=(m, g.shape[0]))
+    out = (pick @ g).tocsr()
+    return out.indptr.astype(np.int64), out.indices.astype(np.int32), out.data
+
+
 def lu_solve_comp(
     l_ptr: np.ndarray,
     l_idx: np.ndarray,
@@ -122,12 +142,14 @@ def lu_solve_comp(
     h_idx: np.ndarray,
     h_val: np.ndarray,
     winv: np.ndarray,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Solve ``(A + E_b D_b) x = rhs[:, c]`` per column, ``b = slot[c]`` (sparse compensation).
 
     Between the forward and backward sweeps of ``Pr A Pc = L U`` each column is corrected by
     ``z -= H_b^T winv[b] Q_b z``; ``Q_b`` rows (``q_(b kmax + a)``) are ``D_b`` mapped
-    through ``U^-T``, ``H_b`` rows are ``L^-1 Pr E_b``. Returns float64 (n, k).
+    through ``U^-T``, ``H_b`` rows are ``L^-1 Pr E_b``. Returns float64 (n, k), written
+    into ``out`` when given (a buffer reused between iterations).
     """
     n = rhs.shape[0]
     kmax = winv.shape[1]
@@ -144,4 +166,7 @@ def lu_solve_comp(
         cc = winv[slot[c]] @ (qm[rows] @ z[:, c])
         z[:, c] -= hm[rows].T @ cc
     z = spsolve_triangular(umat, z, lower=False)
+    if out is not None:
+        out[...] = z[perm_c]
+        return out
     return np.ascontiguousarray(z[perm_c])

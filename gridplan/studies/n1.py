@@ -662,22 +662,23 @@ def run_n1(
         pos: np.ndarray, outs: list[Outage], ok: np.ndarray, ld: np.ndarray, vm: np.ndarray
     ) -> None:
         """Per-outage and per-element statistics of one solved (or screened) part of a block."""
-        for j, o in enumerate(outs):
-            ld[j, o.branches] = np.nan
+        nbr = np.array([o.branches.size for o in outs], dtype=np.int64)
+        ld[
+            np.repeat(np.arange(len(outs)), nbr),
+            np.concatenate([_NONE, *(o.branches for o in outs)]),
+        ] = np.nan
         eld = stats.add(pos, ok, ld, vm)
         if matrix_sink is not None:
             matrix_sink(pos, eld.astype(np.float32))
         # statuses last: a Ctrl-C inside a sink leaves this part marked not_simulated
-        for j, (p, o) in enumerate(zip(pos, outs, strict=True)):
-            if o.dead.size:
-                cut_load[p] = model.load_mw[o.dead].sum()
-                cut_gen[p] = model.gen_mw[o.dead].sum()
-                n_cut[p] = int(np.count_nonzero(model.bus_index[o.dead] >= 0))
-            if not ok[j]:
-                status[p] = "diverged"
-                reason[p] = f"no convergence, last mismatch {mism[p]:.3g} pu"
-            else:
-                status[p] = "islanded" if n_cut[p] else "converged"
+        for j in np.flatnonzero([o.dead.size > 0 for o in outs]):
+            p, dead = pos[j], outs[j].dead
+            cut_load[p] = model.load_mw[dead].sum()
+            cut_gen[p] = model.gen_mw[dead].sum()
+            n_cut[p] = int(np.count_nonzero(model.bus_index[dead] >= 0))
+        for p in pos[~ok]:
+            reason[p] = f"no convergence, last mismatch {mism[p]:.3g} pu"
+        status[pos] = np.where(ok, np.where(n_cut[pos] > 0, "islanded", "converged"), "diverged")
 
     # blocks of at most ``block`` outages; the small dense matrices W^-1 of a block are
     # (outages, largest update, largest update) numbers, kept under WINV_BUDGET
