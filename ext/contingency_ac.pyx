@@ -103,16 +103,22 @@ def mismatch_block(
 
 
 def apply_step(double[:, ::1] va, double[:, ::1] vm, double[:, ::1] vr, double[:, ::1] vi,
-               const double[:, ::1] step):
+               const double[:, ::1] step, live=None):
     """In place: ``va -= step[:n]``, ``vm -= step[n:]`` and the rectangular ``vr + j vi``
-    rotated and scaled to match (Taylor series for small angle steps, exact trig otherwise)."""
+    rotated and scaled to match (Taylor series for small angle steps, exact trig otherwise).
+    Columns with ``live[c] == 0`` (uint8, optional) are left untouched."""
     cdef Py_ssize_t n = va.shape[0]
     cdef Py_ssize_t nb = va.shape[1]
     cdef Py_ssize_t i, c
     cdef double d, d2, cd, sd, ratio, vmn, xr, xi
+    cdef const unsigned char[::1] lv = (
+        np.ones(nb, dtype=np.uint8) if live is None else np.ascontiguousarray(live, np.uint8)
+    )
     with nogil:
         for i in range(n):
             for c in range(nb):
+                if not lv[c]:
+                    continue
                 d = step[i, c]
                 vmn = vm[i, c] - step[n + i, c]
                 va[i, c] -= d

@@ -126,6 +126,16 @@ def test_ac_kernels_match_twin_on_large_case(model1354):
     ac_py.apply_step(*st_p, step)
     for a, b in zip(st_c, st_p, strict=True):
         assert np.max(np.abs(a - b)) < 1e-14
+    # frozen columns (live 0) stay exactly as they were
+    live = (np.arange(nb) % 3 != 1).astype(np.uint8)
+    fr_c = [a.copy() for a in (va, vm, vr, vi)]
+    fr_p = [a.copy() for a in (va, vm, vr, vi)]
+    ac_c.apply_step(*fr_c, step, live)
+    ac_py.apply_step(*fr_p, step, live)
+    for a, b, full, orig in zip(fr_c, fr_p, st_c, (va, vm, vr, vi), strict=True):
+        assert np.max(np.abs(a - b)) < 1e-14
+        assert np.array_equal(a[:, live == 1], full[:, live == 1])
+        assert np.array_equal(a[:, live == 0], orig[:, live == 0])
     g = np.ascontiguousarray(rng.standard_normal((2 * n, nb)))
     g_prev = np.ascontiguousarray(g + 0.1 * rng.standard_normal((2 * n, nb)))
     g_prev[:, 0] = g[:, 0]  # no change: gamma 0

@@ -580,10 +580,11 @@ class ACOutageSolver:
             colpos[act] = np.arange(act.size)
             bsel = colpos[bcol] >= 0
             kk = bk[bsel]
+            whole = act.size == nb  # the block's first columns: no gather
             return {
-                "p": np.ascontiguousarray(p_spec[:, act]),
-                "q": np.ascontiguousarray(q_spec[:, act]),
-                "free": np.ascontiguousarray(free[:, act]),
+                "p": p_spec if whole else np.ascontiguousarray(p_spec[:, act]),
+                "q": q_spec if whole else np.ascontiguousarray(q_spec[:, act]),
+                "free": free if whole else np.ascontiguousarray(free[:, act]),
                 "bc": colpos[bcol[bsel]],
                 "bf": self.f[kk],
                 "bt": self.t[kk],
@@ -657,13 +658,15 @@ class ACOutageSolver:
                 status[act[alive]] = STATUS_CONVERGED
                 leave = alive.copy()
             if leave.any():
-                v_out.real[:, act[leave]] = vr[:, leave]
-                v_out.imag[:, act[leave]] = vi[:, leave]
+                # finished columns are frozen (apply_step skips them) and copied out only
+                # when the block is compacted or done: one strided copy, not one per iteration
                 norm[act[leave]] = nrm[leave]
                 alive &= ~leave
                 if not alive.any():
                     break
                 if np.count_nonzero(~alive) >= 0.5 * act.size:
+                    v_out.real[:, act[~alive]] = vr[:, ~alive]
+                    v_out.imag[:, act[~alive]] = vi[:, ~alive]
                     act = act[alive]
                     va = np.ascontiguousarray(va[:, alive])
                     vm = np.ascontiguousarray(vm[:, alive])
@@ -692,7 +695,7 @@ class ACOutageSolver:
                 step = g  # the kernel may overwrite it later: it reads g_prev first
             g_prev = g
             s_prev = step
-            contingency_ac.apply_step(va, vm, vr, vi, step)
+            contingency_ac.apply_step(va, vm, vr, vi, step, alive.view(np.uint8))
             if first_only:
                 sn = np.max(np.abs(dx), axis=0)
                 step = np.minimum(iters[act], 1)
@@ -703,6 +706,11 @@ class ACOutageSolver:
             iters[act[alive]] += 1
             prev = nrm
             fx, nrm = mismatch(vr, vi, vw)
+        if act.size == nb:
+            v_out = vr + 1j * vi
+        elif act.size:
+            v_out.real[:, act] = vr
+            v_out.imag[:, act] = vi
         v = v_out.T.copy()
         if not first_only:
             # outages the chord method could not finish: full Newton on the post-outage grid

@@ -75,7 +75,12 @@ def mismatch_block(
 
 
 def apply_step(
-    va: np.ndarray, vm: np.ndarray, vr: np.ndarray, vi: np.ndarray, step: np.ndarray
+    va: np.ndarray,
+    vm: np.ndarray,
+    vr: np.ndarray,
+    vi: np.ndarray,
+    step: np.ndarray,
+    live: np.ndarray | None = None,
 ) -> None:
     """In place: ``va -= step[:n]``, ``vm -= step[n:]`` and ``vr + j vi = vm exp(j va)``.
 
@@ -85,12 +90,15 @@ def apply_step(
         Angle (rad), magnitude (pu) and rectangular parts (pu) of the bus voltages.
     step : float64 (2n, nb)
         Newton-type step: angle rows first, then magnitude rows.
+    live : uint8 (nb,), optional
+        Columns with 0 are left untouched (finished outages kept in the block).
     """
     n = va.shape[0]
-    va -= step[:n]
-    vm -= step[n:]
-    vr[:] = vm * np.cos(va)
-    vi[:] = vm * np.sin(va)
+    c = slice(None) if live is None else np.flatnonzero(live)
+    va[:, c] -= step[:n, c]
+    vm[:, c] -= step[n:, c]
+    vr[:, c] = vm[:, c] * np.cos(va[:, c])
+    vi[:, c] = vm[:, c] * np.sin(va[:, c])
 
 
 def dc_loading_block(
