@@ -268,14 +268,21 @@ def lu_solve_comp(
             r += h_ptr[(b + 1) * kmax] - h_ptr[b * kmax]
         cap_q = max(cap_q, e)
         cap_h = max(cap_h, r)
+    # keys are flat positions c * kmax + a in dy / cc, with the column c beside them
     cdef cnp.ndarray[int, ndim=1] qt_key_a = np.empty(cap_q, dtype=np.int32)
+    cdef cnp.ndarray[int, ndim=1] qt_col_a = np.empty(cap_q, dtype=np.int32)
     cdef cnp.ndarray[double, ndim=1] qt_val_a = np.empty(cap_q)
     cdef cnp.ndarray[int, ndim=1] ht_key_a = np.empty(cap_h, dtype=np.int32)
+    cdef cnp.ndarray[int, ndim=1] ht_col_a = np.empty(cap_h, dtype=np.int32)
     cdef cnp.ndarray[double, ndim=1] ht_val_a = np.empty(cap_h)
     cdef int[::1] qt_key = qt_key_a
+    cdef int[::1] qt_col = qt_col_a
     cdef double[::1] qt_val = qt_val_a
     cdef int[::1] ht_key = ht_key_a
+    cdef int[::1] ht_col = ht_col_a
     cdef double[::1] ht_val = ht_val_a
+    cdef double* dyp = <double*> cnp.PyArray_DATA(dy_arr)
+    cdef double* ccp = <double*> cnp.PyArray_DATA(cc_arr)
     cdef Py_ssize_t tile = PANEL
     cdef double acc
     cdef double* zj
@@ -312,11 +319,13 @@ def lu_solve_comp(
                     for p in range(q_ptr[rq], q_ptr[rq + 1]):
                         r = q_idx[p]
                         qt_key[qt_ptr[r]] = <int>(c * kmax + a)
+                        qt_col[qt_ptr[r]] = <int>c
                         qt_val[qt_ptr[r]] = q_val[p]
                         qt_ptr[r] += 1
                     for p in range(h_ptr[rq], h_ptr[rq + 1]):
                         r = h_idx[p]
                         ht_key[ht_ptr[r]] = <int>(c * kmax + a)
+                        ht_col[ht_ptr[r]] = <int>c
                         ht_val[ht_ptr[r]] = h_val[p]
                         ht_ptr[r] += 1
             for i in range(n, 0, -1):
@@ -341,9 +350,7 @@ def lu_solve_comp(
                 zj = &z[j, 0]
                 # z[j] is final here: fold it into Q z
                 for p in range(qt_ptr[j], qt_ptr[j + 1]):
-                    c = qt_key[p] // kmax
-                    a = qt_key[p] - c * kmax
-                    dy[c, a] += qt_val[p] * zj[c]
+                    dyp[qt_key[p]] += qt_val[p] * zj[qt_col[p]]
                 for p in range(l_ptr[j], l_ptr[j + 1]):
                     r = l_idx[p]
                     if r <= j:
@@ -368,9 +375,7 @@ def lu_solve_comp(
                             zj[c] = 0.0
                         nz[j] = 1
                     for p in range(ht_ptr[j], ht_ptr[j + 1]):
-                        c = ht_key[p] // kmax
-                        a = ht_key[p] - c * kmax
-                        zj[c] -= ht_val[p] * cc[c, a]
+                        zj[ht_col[p]] -= ht_val[p] * ccp[ht_key[p]]
                 if not nz[j]:
                     continue
                 for c in range(w):

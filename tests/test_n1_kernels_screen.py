@@ -91,6 +91,32 @@ def test_sparse_compensation_solves_post_outage_matrix(model1354):
         assert np.max(np.abs(x_c[:, c] - ref)) < 1e-9 * np.max(np.abs(ref))
 
 
+def test_bridge_updates_equal_the_per_outage_updates(model1354):
+    # every islanding single-branch outage of case1354pegase: the vectorized row changes
+    # give exactly (1e-15) the post-outage matrix the outage-by-outage builder gives
+    from gridplan.studies.n1 import _engine_outages, default_outages
+
+    m = model1354
+    s = ACOutageSolver(
+        m.ybus, m.sbus, m.v0, m.ref, m.pv, m.pq, m.f, m.t, m.yff, m.yft, m.ytf, m.ytt
+    )
+    net = pn.case1354pegase()
+    bridge = graph_c.bridge_tree(m.n_bus, m.f, m.t, m.branch_in_service.astype(np.uint8), m.ref)
+    eng, _ = _engine_outages(m, default_outages(net, ("line", "trafo")), bridge)
+    outs = [o for o in eng if o is not None and o.dead.size and o.branches.size == 1]
+    assert len(outs) > 20
+    br = np.array([o.branches[0] for o in outs])
+    rowid, own, drow, dcol, dval = s._bridge_updates(br, [o.dead for o in outs])
+    rows_ref, d_ref = s._updates(outs)
+    n2 = s.m0.shape[0]
+    for b, (rows, (lr, cc, vv)) in enumerate(zip(rows_ref, d_ref, strict=True)):
+        sel = own == b
+        got = sp.csr_matrix((dval[sel], (rowid[b, drow[sel]], dcol[sel])), shape=(n2, n2))
+        ref = sp.csr_matrix((vv, (rows[lr], cc)), shape=(n2, n2))
+        assert set(rowid[b][rowid[b] >= 0]) == set(rows)
+        assert abs(got - ref).max() <= 1e-15
+
+
 def test_ac_kernels_match_twin_on_large_case(model1354):
     # mismatch of 5 perturbed states with 3 removed branches, the trig-free voltage update and
     # the dc loading kernel: compiled vs numpy twin, float64 round-off (1e-9 relative)

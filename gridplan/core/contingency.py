@@ -136,6 +136,27 @@ def branch_row_change(
     return dsf, dst
 
 
+def _solve_in_order(jac: sp.csc_matrix, rhs: np.ndarray, order: np.ndarray | None) -> np.ndarray:
+    """``jac^-1 rhs``: diagonal pivots in ``order`` if they solve accurately, else SuperLU's own."""
+    if order is not None:
+        try:
+            perm = sp.csc_matrix(jac[order][:, order])
+            lu = splu(
+                perm, permc_spec="NATURAL", diag_pivot_thresh=0.0, options={"SymmetricMode": True}
+            )
+            x = np.empty_like(rhs)
+            with np.errstate(all="ignore"):
+                x[order] = lu.solve(rhs[order])
+                res = np.max(np.abs(jac @ x - rhs), initial=0.0)
+            if np.isfinite(res) and res <= 1e-10 * max(
+                1.0, float(np.max(np.abs(rhs), initial=0.0))
+            ):
+                return x
+        except RuntimeError:
+            pass
+    return splu(jac).solve(rhs)
+
+
 def newton_pf(
     ybus: sp.csr_matrix,
     sbus: np.ndarray,
@@ -145,6 +166,7 @@ def newton_pf(
     pq: np.ndarray,
     tol: float = 1e-8,
     max_iter: int = 10,
+    order: np.ndarray | None = None,
 ) -> tuple[np.ndarray, bool, int, float]:
     """Plain Newton-Raphson power flow (pandapower's formulation and stopping rule).
 
@@ -162,6 +184,9 @@ def newton_pf(
         Stop when the largest P/Q mismatch (pu) is below this.
     max_iter : int
         Most Newton iterations.
+    order : int64 (2n,), optional
+        Elimination order of the (va, vm) unknowns, e.g. the base case's: factorizing in a
+        known order skips SuperLU's ordering step (case9241pegase: 17 ms instead of 41 ms).
 
     Returns
     -------
@@ -191,7 +216,7 @@ def newton_pf(
         it += 1
         jac = full_jacobian(ybus, v, held_p, held_q)
         try:
-            dx = splu(jac).solve(-fvec)
+            dx = _solve_in_order(jac, -fvec, order)
         except RuntimeError:  # singular Jacobian
             return v, False, it, norm
         va += dx[:n]
@@ -314,6 +339,7 @@ class ACOutageSolver:
             self.lu.perm_c.astype(np.int64),
         )
         self.free_rows = np.concatenate([~self.held_p, ~self.held_q])
+        self._order = np.argsort(self.lu.perm_c)  # unknowns in elimination order
         # U^T in CSC (U's rows) and 1/diag(U): for the sparse rows of U^-T
         ut = self.lu.U.tocsr()
         ut.sort_indices()
@@ -451,6 +477,67 @@ class ACOutageSolver:
         dval = vals[ob, oj].reshape(-1)
         return rowid, own, drow, dcol, dval
 
+    def _bridge_updates(
+        self, br: np.ndarray, dead: list[np.ndarray]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Vectorized row updates of single-branch outages that cut off buses ``dead[j]``.
+
+        Same rows and entries as :meth:`_updates` (the live end's branch rows, then every
+        cut-off bus's rows replaced by ``dx = 0``), returned like :meth:`_simple_updates`:
+        ``rowid`` (m, kmax) -1 padded and the COO entries ``own, drow, dcol, dval``.
+        """
+        n = self.n
+        m = br.size
+        fb, tb = self.f[br], self.t[br]
+        sizes = np.array([d.size for d in dead], dtype=np.int64)
+        dead_bus = np.concatenate(dead).astype(np.int64)
+        dead_own = np.repeat(np.arange(m), sizes)
+        key = np.sort(dead_own * n + dead_bus)
+
+        def _is_dead(bus: np.ndarray) -> np.ndarray:
+            q = np.arange(m) * n + bus
+            pos = np.minimum(np.searchsorted(key, q), key.size - 1)
+            return key[pos] == q
+
+        f_live, t_live = ~_is_dead(fb), ~_is_dead(tb)
+        dsf, dst = branch_row_change(
+            self.v0[fb], self.v0[tb], self.yff[br], self.yft[br], self.ytf[br], self.ytt[br]
+        )
+        cand = np.stack([fb, n + fb, tb, n + tb], axis=1)
+        valid = np.stack(
+            [
+                f_live & ~self.held_p[fb],
+                f_live & ~self.held_q[fb],
+                t_live & ~self.held_p[tb],
+                t_live & ~self.held_q[tb],
+            ],
+            axis=1,
+        )
+        vals = np.stack([-dsf.real, -dsf.imag, -dst.real, -dst.imag], axis=1)
+        cols = np.stack([fb, tb, n + fb, n + tb], axis=1)
+        ob, oj = np.nonzero(valid)
+        dvalid = np.stack([~self.held_p[dead_bus], ~self.held_q[dead_bus]], axis=1).reshape(-1)
+        d_own = np.repeat(dead_own, 2)[dvalid]
+        d_row = np.stack([dead_bus, n + dead_bus], axis=1).reshape(-1)[dvalid]
+        # each outage's rows: branch rows first, then the cut-off buses' rows
+        row_own = np.concatenate([ob, d_own])
+        order = np.argsort(row_own, kind="stable")
+        counts = np.bincount(row_own, minlength=m)
+        local = np.empty(row_own.size, dtype=np.int64)
+        local[order] = np.arange(row_own.size) - (np.cumsum(counts) - counts)[row_own[order]]
+        rowid = np.full((m, max(int(counts.max(initial=0)), 1)), -1, dtype=np.int64)
+        rowid[row_own, local] = np.concatenate([cand[ob, oj], d_row])
+        loc_b, loc_d = local[: ob.size], local[ob.size :]
+        m0 = self.m0_csr
+        start = m0.indptr[d_row]
+        length = m0.indptr[d_row + 1] - start
+        ent = np.repeat(start - (np.cumsum(length) - length), length) + np.arange(length.sum())
+        own = np.concatenate([np.repeat(ob, 4), np.repeat(d_own, length), d_own])
+        drow = np.concatenate([np.repeat(loc_b, 4), np.repeat(loc_d, length), loc_d])
+        dcol = np.concatenate([cols[ob].reshape(-1), m0.indices[ent].astype(np.int64), d_row])
+        dval = np.concatenate([vals[ob, oj].reshape(-1), -m0.data[ent], np.ones(d_row.size)])
+        return rowid, own, drow, dcol, dval
+
     def _compensation(
         self,
         nb: int,
@@ -489,23 +576,41 @@ class ACOutageSolver:
         """Solve every outage of ``outages`` (a block of a few hundred at most)."""
         n = self.n
         nb = len(outages)
-        simple = np.array(
-            [o.branches.size == 1 and not o.dead.size and not o.gens.size for o in outages],
-            dtype=bool,
+        # single-branch outages, without and with cut-off buses, are vectorized; the rest
+        # (several branches, generators) go outage by outage
+        kind = np.array(
+            [
+                (0 if not o.dead.size else 1) if o.branches.size == 1 and not o.gens.size else 2
+                for o in outages
+            ],
+            dtype=np.int8,
         )
-        si = np.flatnonzero(simple)
-        ci = np.flatnonzero(~simple)
+        si = np.flatnonzero(kind == 0)
+        bi = np.flatnonzero(kind == 1)
+        ci = np.flatnonzero(kind == 2)
         parts_own, parts_row, parts_col, parts_val = [], [], [], []
         rowlists: list[np.ndarray] = [np.zeros(0, np.int64)] * nb
         kmax = 1
-        if si.size:
-            br = np.array([outages[j].branches[0] for j in si], dtype=np.int64)
-            r4, own, drow, dcol, dval = self._simple_updates(br)
-            kmax = 4
-            parts_own.append(si[own])
+        grouped = []
+        br_col, br_k = [], []
+        for idx in (si, bi):
+            if not idx.size:
+                continue
+            br = np.array([outages[j].branches[0] for j in idx], dtype=np.int64)
+            if idx is si:
+                rid, own, drow, dcol, dval = self._simple_updates(br)
+            else:
+                rid, own, drow, dcol, dval = self._bridge_updates(
+                    br, [outages[j].dead for j in idx]
+                )
+            grouped.append((idx, rid))
+            kmax = max(kmax, rid.shape[1])
+            parts_own.append(idx[own])
             parts_row.append(drow)
             parts_col.append(dcol)
             parts_val.append(dval)
+            br_col.append(idx)
+            br_k.append(br)
         if ci.size:
             rows_c, d_c = self._updates([outages[j] for j in ci])
             kmax = max(kmax, max(r.size for r in rows_c))
@@ -516,8 +621,8 @@ class ACOutageSolver:
                 parts_col.append(d[1].astype(np.int64))
                 parts_val.append(d[2].astype(np.float64))
         rowid = np.full((nb, kmax), -1, dtype=np.int64)
-        if si.size:
-            rowid[si, :4] = r4
+        for idx, rid in grouped:
+            rowid[idx, : rid.shape[1]] = rid
         for j in ci:
             rowid[j, : rowlists[j].size] = rowlists[j]
         own = np.concatenate([*parts_own, np.zeros(0, np.int64)])
@@ -533,16 +638,15 @@ class ACOutageSolver:
         p_spec = np.repeat(self.sbus.real[:, None], nb, axis=1)
         q_spec = np.repeat(self.sbus.imag[:, None], nb, axis=1)
         free = np.repeat(self.free_rows[:, None], nb, axis=1).astype(np.uint8)
-        dead_b: list[int] = []
-        dead_i: list[np.ndarray] = []
-        br_col, br_k = [], []
+        dead_b = [int(b) for b in np.concatenate([bi, ci]) if outages[b].dead.size]
+        dead_i = [outages[b].dead for b in dead_b]
+        if dead_b:
+            dcol_all = np.repeat(np.array(dead_b), [d.size for d in dead_i])
+            drow_all = np.concatenate(dead_i)
+            free[drow_all, dcol_all] = 0
+            free[n + drow_all, dcol_all] = 0
         for b in ci:
             o = outages[b]
-            if o.dead.size:
-                free[o.dead, b] = 0
-                free[n + o.dead, b] = 0
-                dead_b.append(b)
-                dead_i.append(o.dead)
             for g in o.gens:
                 bus = self.gen_bus[g]
                 if bus >= 0:
@@ -551,9 +655,6 @@ class ACOutageSolver:
             free[n + self.lost_voltage_control(o), b] = 1
             br_col.append(np.full(o.branches.size, b, dtype=np.int64))
             br_k.append(o.branches)
-        if si.size:
-            br_col.append(si)
-            br_k.append(br)
         bcol = np.concatenate([*br_col, np.zeros(0, np.int64)]).astype(np.int64)
         bk = np.concatenate([*br_k, np.zeros(0, np.int64)]).astype(np.int64)
 
@@ -778,6 +879,10 @@ class ACOutageSolver:
         idx = np.flatnonzero(live)
         newpos = np.full(n, -1)
         newpos[idx] = np.arange(idx.size)
+        # the base factorization's elimination order, restricted to the live unknowns
+        pos2 = np.concatenate([newpos, np.where(newpos >= 0, newpos + idx.size, -1)])
+        order = pos2[self._order]
+        order = order[order >= 0]
         pv = self.pv[live[self.pv] & (gen_left[self.pv] > 0)]
         pq = np.concatenate([self.pq, self.pv[live[self.pv] & (gen_left[self.pv] <= 0)]])
         pq = np.sort(pq[live[pq]])
@@ -791,6 +896,7 @@ class ACOutageSolver:
             newpos[pq],
             tol=self.tol,
             max_iter=self.newton_max_iter if max_iter is None else max_iter,
+            order=order,
         )
         out = np.full(n, np.nan + 0j)
         out[idx] = vb

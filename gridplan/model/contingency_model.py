@@ -253,6 +253,9 @@ def compile_contingency_model(net: pp.pandapowerNet) -> ContingencyModel:
     bus_index[bus_lookup[valid[::-1]]] = valid[::-1]
 
     sbus = np.asarray(ppci["Sbus"], dtype=np.complex128).copy()
+    for rows_of in element_branches.values():
+        for rows in rows_of.values():
+            rows.flags.writeable = False  # shared by the engine's outages, never copied
     return ContingencyModel(
         base_mva=base_mva,
         n_bus=n_bus,

@@ -177,6 +177,7 @@ def default_outages(
 
 _NONE = np.zeros(0, np.int64)
 _NONE.flags.writeable = False
+_NO_ROWS: dict[int, np.ndarray] = {}
 
 
 def _engine_outage(
@@ -234,6 +235,30 @@ def _engine_outage(
         alive = np.isin(lab, lab[model.ref])
         dead = np.flatnonzero(~alive)
     return Outage(bra, dead.astype(np.int64), np.array(gens, dtype=np.int64)), ""
+
+
+def _engine_outages(
+    model: ContingencyModel, specs: list[tuple[str, list[tuple[str, int]]]], bridge: tuple
+) -> tuple[list[Outage | None], np.ndarray]:
+    """Engine outages of every spec and, where impossible, the reason (object array)."""
+    is_bridge = bridge[0]
+    in_service = model.branch_in_service
+    eb = model.element_branches
+    eng: list[Outage | None] = []
+    reason = np.full(len(specs), "", dtype=object)
+    for j, (_, elems) in enumerate(specs):
+        # the common case, one in-service branch that is not a bridge: no arrays built
+        if len(elems) == 1:
+            rows = eb.get(elems[0][0], _NO_ROWS).get(elems[0][1])
+            if rows is not None and rows.size == 1:
+                k = rows[0]
+                if in_service[k] and not is_bridge[k]:
+                    eng.append(Outage(rows, _NONE, _NONE))
+                    continue
+        o, why = _engine_outage(model, elems, bridge)
+        eng.append(o)
+        reason[j] = why
+    return eng, reason
 
 
 # ---------------------------------------------------------------------------------------
@@ -551,12 +576,7 @@ def run_n1(
         model.n_bus, model.f, model.t, model.branch_in_service.astype(np.uint8), model.ref
     )
     n_out = len(specs)
-    eng: list[Outage | None] = []
-    reason = np.full(n_out, "", dtype=object)
-    for j, (_, elems) in enumerate(specs):
-        o, why = _engine_outage(model, elems, bridge)
-        eng.append(o)
-        reason[j] = why
+    eng, reason = _engine_outages(model, specs, bridge)
     timings["outages_s"] = time.perf_counter() - t1
 
     base_ld_br, base_vm = _flows(model, model.v0[None, :])
@@ -750,7 +770,10 @@ def run_n1(
     out_df = pd.DataFrame(
         {
             "name": names,
-            "elements": [";".join(f"{k} {i}" for k, i in el) for _, el in specs],
+            "elements": [
+                f"{el[0][0]} {el[0][1]}" if len(el) == 1 else ";".join(f"{k} {i}" for k, i in el)
+                for _, el in specs
+            ],
             "status": status,
             "reason": reason,
             "iterations": iters,
@@ -771,7 +794,8 @@ def run_n1(
                 stats.o_vmax_bus >= 0, bus_idx[np.maximum(stats.o_vmax_bus, 0)], -1
             ),
             "screened_out": screened,
-        }
+        },
+        copy=False,
     )
     out_df.index.name = "outage"
 
@@ -790,7 +814,7 @@ def run_n1(
     for i in range(top):
         el[f"top{i + 1}_outage"] = stats.top_idx[:, i]
         el[f"top{i + 1}_loading_percent"] = tv[:, i]
-    el_df = pd.DataFrame(el)
+    el_df = pd.DataFrame(el, copy=False)
     el_df.index.name = "row"
 
     bus_df = pd.DataFrame(
@@ -801,7 +825,8 @@ def run_n1(
             "min_vm_cause": stats.vmin_idx,
             "max_vm_pu": np.where(np.isfinite(stats.vmax), stats.vmax, np.nan),
             "max_vm_cause": stats.vmax_idx,
-        }
+        },
+        copy=False,
     )
     bus_df.index.name = "row"
 
