@@ -15,7 +15,9 @@ cdef enum:
 def mismatch_block(
     const int[::1] indptr, const int[::1] indices, const double[::1] y_re, const double[::1] y_im,
     const double[:, ::1] vr, const double[:, ::1] vi,
-    const double[:, ::1] p_spec, const double[:, ::1] q_spec, const unsigned char[:, ::1] free,
+    const double[::1] p_spec, const double[::1] q_spec, const unsigned char[::1] free,
+    const long[::1] sp_bus, const long[::1] sp_col, const double[::1] sp_p,
+    const double[::1] sp_q, const unsigned char[::1] sp_fp, const unsigned char[::1] sp_fq,
     const long[::1] br_col, const long[::1] br_f, const long[::1] br_t,
     const double complex[::1] br_yff, const double complex[::1] br_yft,
     const double complex[::1] br_ytf, const double complex[::1] br_ytt,
@@ -25,6 +27,7 @@ def mismatch_block(
     cdef Py_ssize_t n = vr.shape[0]
     cdef Py_ssize_t nb = vr.shape[1]
     cdef Py_ssize_t nbr = br_col.shape[0]
+    cdef Py_ssize_t nsp = sp_bus.shape[0]
     f_arr = np.empty((2 * n, nb)) if out is None else out
     cdef cnp.ndarray[double, ndim=1] norm_arr = np.zeros(nb)
     cdef double[:, ::1] fx = f_arr
@@ -35,11 +38,17 @@ def mismatch_block(
     # removed branches by bus: entry e = 2 p (from end) or 2 p + 1 (to end)
     cdef long[::1] bptr = np.zeros(n + 1, dtype=np.int64)
     cdef long[::1] bent = np.empty(2 * nbr, dtype=np.int64)
+    # (bus, column) pairs with their own injection or solved equations, by bus
+    cdef long[::1] sptr = np.zeros(n + 1, dtype=np.int64)
+    cdef long[::1] sent = np.empty(nsp, dtype=np.int64)
     cdef Py_ssize_t i, j, p, c, e, fb, tb
-    cdef double a, bb, xr, xi, pr, qr, vfr, vfi, vtr, vti
+    cdef double a, bb, xr, xi, pr, qr, vfr, vfi, vtr, vti, ps, qs
     cdef double complex y1, y2
     cdef const double* pvr
     cdef const double* pvi
+    cdef double* fp
+    cdef double* fq
+    cdef bint free_p, free_q
     with nogil:
         for p in range(nbr):
             bptr[br_f[p] + 1] += 1
@@ -54,6 +63,16 @@ def mismatch_block(
         for i in range(n, 0, -1):
             bptr[i] = bptr[i - 1]
         bptr[0] = 0
+        for p in range(nsp):
+            sptr[sp_bus[p] + 1] += 1
+        for i in range(n):
+            sptr[i + 1] += sptr[i]
+        for p in range(nsp):
+            sent[sptr[sp_bus[p]]] = p
+            sptr[sp_bus[p]] += 1
+        for i in range(n, 0, -1):
+            sptr[i] = sptr[i - 1]
+        sptr[0] = 0
         for i in range(n):
             for c in range(nb):
                 ir[c] = 0.0
@@ -84,19 +103,31 @@ def mismatch_block(
                     y2 = br_ytt[p]
                 ir[c] -= y1.real * vfr - y1.imag * vfi + y2.real * vtr - y2.imag * vti
                 ii[c] -= y1.real * vfi + y1.imag * vfr + y2.real * vti + y2.imag * vtr
+            fp = &fx[i, 0]
+            fq = &fx[n + i, 0]
+            ps = p_spec[i]
+            qs = q_spec[i]
+            free_p = free[i] != 0
+            free_q = free[n + i] != 0
             for c in range(nb):
-                pr = vr[i, c] * ir[c] + vi[i, c] * ii[c] - p_spec[i, c]
-                qr = vi[i, c] * ir[c] - vr[i, c] * ii[c] - q_spec[i, c]
-                if not free[i, c]:
-                    pr = 0.0
-                if not free[n + i, c]:
-                    qr = 0.0
-                fx[i, c] = pr
-                fx[n + i, c] = qr
-                if fabs(pr) > norm[c]:
-                    norm[c] = fabs(pr)
-                if fabs(qr) > norm[c]:
-                    norm[c] = fabs(qr)
+                pr = vr[i, c] * ir[c] + vi[i, c] * ii[c] - ps
+                qr = vi[i, c] * ir[c] - vr[i, c] * ii[c] - qs
+                fp[c] = pr if free_p else 0.0
+                fq[c] = qr if free_q else 0.0
+            for e in range(sptr[i], sptr[i + 1]):
+                p = sent[e]
+                c = sp_col[p]
+                pr = vr[i, c] * ir[c] + vi[i, c] * ii[c] - sp_p[p]
+                qr = vi[i, c] * ir[c] - vr[i, c] * ii[c] - sp_q[p]
+                fp[c] = pr if sp_fp[p] else 0.0
+                fq[c] = qr if sp_fq[p] else 0.0
+            for c in range(nb):
+                pr = fabs(fp[c])
+                qr = fabs(fq[c])
+                if pr > norm[c]:
+                    norm[c] = pr
+                if qr > norm[c]:
+                    norm[c] = qr
                 if pr != pr or qr != qr:
                     norm[c] = INFINITY
     return f_arr, norm_arr
@@ -207,3 +238,42 @@ def anderson_step(const double[:, ::1] g, const double[:, ::1] g_prev, double[:,
         for r in range(m):
             for i in range(nb):
                 s_prev[r, i] = g[r, i] - num[i] * (s_prev[r, i] + (g[r, i] - g_prev[r, i]))
+
+
+def compact_columns(cnp.ndarray a, const long[::1] keep):
+    """Keep columns ``keep`` (increasing) of the C-contiguous float64 (n, k) array ``a``, in
+    place: returns an (n, keep.size) view of the front of ``a``'s memory (no new array)."""
+    cdef Py_ssize_t n = a.shape[0]
+    cdef Py_ssize_t k = a.shape[1]
+    cdef Py_ssize_t k2 = keep.shape[0]
+    cdef Py_ssize_t i, j
+    cdef double* d = <double*> cnp.PyArray_DATA(a)
+    if not a.flags.c_contiguous or a.dtype != np.float64:
+        raise ValueError("compact_columns needs a C-contiguous float64 array")
+    with nogil:
+        # row i's kept entries move to i * k2 + j <= i * k + keep[j]: nothing unread is
+        # overwritten when rows and columns go in increasing order
+        for i in range(n):
+            for j in range(k2):
+                d[i * k2 + j] = d[i * k + keep[j]]
+    return a.reshape(-1)[: n * k2].reshape(n, k2)
+
+
+def store_columns(const double[:, ::1] vr, const double[:, ::1] vi, const long[::1] src,
+                  const long[::1] dst, double complex[:, ::1] out):
+    """``out[dst[c], :] = vr[:, src[c]] + 1j vi[:, src[c]]``: block columns into the rows of
+    the (outages, buses) result, transposed a tile of buses at a time."""
+    cdef Py_ssize_t n = vr.shape[0]
+    cdef Py_ssize_t m = src.shape[0]
+    cdef Py_ssize_t i0, i, c, s, r, i1
+    cdef Py_ssize_t tile = 64  # buses per tile: the tile's rows of vr, vi stay in cache
+    with nogil:
+        i0 = 0
+        while i0 < n:
+            i1 = i0 + tile if i0 + tile < n else n
+            for c in range(m):
+                s = src[c]
+                r = dst[c]
+                for i in range(i0, i1):
+                    out[r, i] = vr[i, s] + 1j * vi[i, s]
+            i0 = i1

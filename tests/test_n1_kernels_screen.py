@@ -117,6 +117,24 @@ def test_bridge_updates_equal_the_per_outage_updates(model1354):
         assert abs(got - ref).max() <= 1e-15
 
 
+@pytest.mark.parametrize("mod", [ac_c, ac_py], ids=["compiled", "twin"])
+def test_block_columns_compacted_in_place_and_stored_transposed(mod):
+    # exact copies (no arithmetic): columns 0, 2, 3, 6 of a (70, 7) array move to the front
+    # of its own memory; columns 1 and 5 land in rows 4 and 0 of a (5, 70) complex result
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal((70, 7))
+    ref = a[:, [0, 2, 3, 6]].copy()
+    got = mod.compact_columns(a, np.array([0, 2, 3, 6]))
+    assert np.shares_memory(got, a) and got.shape == (70, 4)
+    assert np.array_equal(got, ref)
+    vr, vi = rng.standard_normal((70, 7)), rng.standard_normal((70, 7))
+    out = np.zeros((5, 70), dtype=complex)
+    mod.store_columns(vr, vi, np.array([1, 5]), np.array([4, 0]), out)
+    assert np.array_equal(out[4], vr[:, 1] + 1j * vi[:, 1])
+    assert np.array_equal(out[0], vr[:, 5] + 1j * vi[:, 5])
+    assert not out[1:4].any()
+
+
 def test_ac_kernels_match_twin_on_large_case(model1354):
     # mismatch of 5 perturbed states with 3 removed branches, the trig-free voltage update and
     # the dc loading kernel: compiled vs numpy twin, float64 round-off (1e-9 relative)
@@ -133,16 +151,48 @@ def test_ac_kernels_match_twin_on_large_case(model1354):
         np.ascontiguousarray(y.data.real),
         np.ascontiguousarray(y.data.imag),
     )
-    p = np.ascontiguousarray(np.repeat(m.sbus.real[:, None], nb, 1))
-    q = np.ascontiguousarray(np.repeat(m.sbus.imag[:, None], nb, 1))
-    free = np.ascontiguousarray((rng.random((2 * n, nb)) > 0.1).astype(np.uint8))
+    p0 = np.ascontiguousarray(m.sbus.real)
+    q0 = np.ascontiguousarray(m.sbus.imag)
+    free0 = (rng.random(2 * n) > 0.1).astype(np.uint8)
+    # 40 (bus, column) pairs with their own injections and solved equations
+    pair = rng.choice(n * nb, 40, replace=False)
+    sp_bus, sp_col = pair // nb, pair % nb
+    sp = (
+        sp_bus,
+        sp_col,
+        p0[sp_bus] - rng.random(40),
+        q0[sp_bus] + rng.random(40),
+        (rng.random(40) > 0.5).astype(np.uint8),
+        (rng.random(40) > 0.5).astype(np.uint8),
+    )
     k = np.flatnonzero(m.branch_in_service)[:3]
     col = np.array([0, 2, 4], dtype=np.int64)
-    args = (*yp, vr, vi, p, q, free, col, m.f[k], m.t[k], m.yff[k], m.yft[k], m.ytf[k], m.ytt[k])
+    br = (col, m.f[k], m.t[k], m.yff[k], m.yft[k], m.ytf[k], m.ytt[k])
+    args = (*yp, vr, vi, p0, q0, free0, *sp, *br)
     f_c, n_c = ac_c.mismatch_block(*args)
     f_p, n_p = ac_py.mismatch_block(*args)
     assert np.max(np.abs(f_c - f_p)) < 1e-9 * np.max(np.abs(f_p))
     assert np.allclose(n_c, n_p, rtol=1e-9)
+    # reference written out column by column: V conj(Y_b V) - S_b on the solved rows
+    for c in range(nb):
+        yb = m.ybus.tolil()
+        for j in np.flatnonzero(col == c):
+            f_, t_ = m.f[k[j]], m.t[k[j]]
+            yb[f_, f_] -= m.yff[k[j]]
+            yb[f_, t_] -= m.yft[k[j]]
+            yb[t_, f_] -= m.ytf[k[j]]
+            yb[t_, t_] -= m.ytt[k[j]]
+        v = vr[:, c] + 1j * vi[:, c]
+        s_ = v * np.conj(yb.tocsr() @ v)
+        p_, q_, fr = p0.copy(), q0.copy(), free0.copy()
+        here = sp_col == c
+        p_[sp_bus[here]] = sp[2][here]
+        q_[sp_bus[here]] = sp[3][here]
+        fr[sp_bus[here]] = sp[4][here]
+        fr[n + sp_bus[here]] = sp[5][here]
+        ref = np.where(fr == 1, np.concatenate([s_.real - p_, s_.imag - q_]), 0.0)
+        assert np.max(np.abs(f_c[:, c] - ref)) < 1e-9 * np.max(np.abs(ref))
+        assert abs(n_c[c] - np.max(np.abs(ref))) < 1e-9 * np.max(np.abs(ref))
     step = np.ascontiguousarray(
         np.concatenate([0.02 * rng.standard_normal((n, nb)), 0.01 * rng.standard_normal((n, nb))])
     )

@@ -634,27 +634,60 @@ class ACOutageSolver:
         uniq, inv = np.unique(rowid[has], return_inverse=True)
         comp = self._compensation(nb, kmax, has, uniq, inv, own, drow, dcol, dval)
 
-        # per-outage injections, solved-equation masks and removed branches
-        p_spec = np.repeat(self.sbus.real[:, None], nb, axis=1)
-        q_spec = np.repeat(self.sbus.imag[:, None], nb, axis=1)
-        free = np.repeat(self.free_rows[:, None], nb, axis=1).astype(np.uint8)
+        # per-outage injections and solved equations: the base case's, except at the
+        # (bus, column) pairs an outage changes (cut-off buses, outaged generators' buses,
+        # PV buses left without a generator)
+        p0, q0 = np.ascontiguousarray(self.sbus.real), np.ascontiguousarray(self.sbus.imag)
+        free0 = self.free_rows.astype(np.uint8)
         dead_b = [int(b) for b in np.concatenate([bi, ci]) if outages[b].dead.size]
         dead_i = [outages[b].dead for b in dead_b]
-        if dead_b:
-            dcol_all = np.repeat(np.array(dead_b), [d.size for d in dead_i])
-            drow_all = np.concatenate(dead_i)
-            free[drow_all, dcol_all] = 0
-            free[n + drow_all, dcol_all] = 0
+        sp_bus: list[np.ndarray] = []
+        sp_col: list[np.ndarray] = []
+        sp_p: list[np.ndarray] = []
+        sp_q: list[np.ndarray] = []
+        sp_fp: list[np.ndarray] = []
+        sp_fq: list[np.ndarray] = []
+        dead_bi = [b for b in dead_b if kind[b] == 1]
+        if dead_bi:
+            d = np.concatenate([outages[b].dead for b in dead_bi]).astype(np.int64)
+            sp_bus.append(d)
+            sp_col.append(np.repeat(np.array(dead_bi), [outages[b].dead.size for b in dead_bi]))
+            sp_p.append(p0[d])
+            sp_q.append(q0[d])
+            sp_fp.append(np.zeros(d.size, dtype=np.uint8))
+            sp_fq.append(np.zeros(d.size, dtype=np.uint8))
         for b in ci:
             o = outages[b]
+            rec: dict[int, list[float]] = {}
+            for bus in o.dead:
+                rec[int(bus)] = [p0[bus], q0[bus], 0, 0]
             for g in o.gens:
-                bus = self.gen_bus[g]
+                bus = int(self.gen_bus[g])
                 if bus >= 0:
-                    p_spec[bus, b] -= self.gen_s[g].real
-                    q_spec[bus, b] -= self.gen_s[g].imag
-            free[n + self.lost_voltage_control(o), b] = 1
+                    r = rec.setdefault(bus, [p0[bus], q0[bus], free0[bus], free0[n + bus]])
+                    r[0] -= self.gen_s[g].real
+                    r[1] -= self.gen_s[g].imag
+            for bus in self.lost_voltage_control(o):
+                r = rec.setdefault(int(bus), [p0[bus], q0[bus], free0[bus], free0[n + bus]])
+                r[3] = 1
+            if rec:
+                vals = np.array(list(rec.values()))
+                sp_bus.append(np.fromiter(rec.keys(), dtype=np.int64, count=len(rec)))
+                sp_col.append(np.full(len(rec), b, dtype=np.int64))
+                sp_p.append(vals[:, 0])
+                sp_q.append(vals[:, 1])
+                sp_fp.append(vals[:, 2].astype(np.uint8))
+                sp_fq.append(vals[:, 3].astype(np.uint8))
             br_col.append(np.full(o.branches.size, b, dtype=np.int64))
             br_k.append(o.branches)
+        spb = np.concatenate([*sp_bus, np.zeros(0, np.int64)])
+        spc = np.concatenate([*sp_col, np.zeros(0, np.int64)])
+        spv = (
+            np.concatenate([*sp_p, np.zeros(0)]),
+            np.concatenate([*sp_q, np.zeros(0)]),
+            np.concatenate([*sp_fp, np.zeros(0, np.uint8)]),
+            np.concatenate([*sp_fq, np.zeros(0, np.uint8)]),
+        )
         bcol = np.concatenate([*br_col, np.zeros(0, np.int64)]).astype(np.int64)
         bk = np.concatenate([*br_k, np.zeros(0, np.int64)]).astype(np.int64)
 
@@ -671,7 +704,7 @@ class ACOutageSolver:
         vm = np.repeat(np.abs(self.v0)[:, None], nb, axis=1)
         vr = np.repeat(self.v0.real[:, None], nb, axis=1)
         vi = np.repeat(self.v0.imag[:, None], nb, axis=1)
-        v_out = np.empty((n, nb), dtype=np.complex128)  # rectangular, filled as columns finish
+        v = np.empty((nb, n), dtype=np.complex128)  # one row per outage, filled as they finish
         status = np.full(nb, STATUS_DIVERGED, dtype=np.int8)
         iters = np.zeros(nb, dtype=np.int32)
         norm = np.zeros(nb)
@@ -681,11 +714,9 @@ class ACOutageSolver:
             colpos[act] = np.arange(act.size)
             bsel = colpos[bcol] >= 0
             kk = bk[bsel]
-            whole = act.size == nb  # the block's first columns: no gather
+            ssel = colpos[spc] >= 0
             return {
-                "p": p_spec if whole else np.ascontiguousarray(p_spec[:, act]),
-                "q": q_spec if whole else np.ascontiguousarray(q_spec[:, act]),
-                "free": free if whole else np.ascontiguousarray(free[:, act]),
+                "sp": (spb[ssel], colpos[spc[ssel]], *(a[ssel] for a in spv)),
                 "bc": colpos[bcol[bsel]],
                 "bf": self.f[kk],
                 "bt": self.t[kk],
@@ -701,9 +732,10 @@ class ACOutageSolver:
                 *yp,
                 vr,
                 vi,
-                vw["p"],
-                vw["q"],
-                vw["free"],
+                p0,
+                q0,
+                free0,
+                *vw["sp"],
                 vw["bc"],
                 vw["bf"],
                 vw["bt"],
@@ -766,19 +798,18 @@ class ACOutageSolver:
                 if not alive.any():
                     break
                 if np.count_nonzero(~alive) >= 0.5 * act.size:
-                    v_out.real[:, act[~alive]] = vr[:, ~alive]
-                    v_out.imag[:, act[~alive]] = vi[:, ~alive]
-                    act = act[alive]
-                    va = np.ascontiguousarray(va[:, alive])
-                    vm = np.ascontiguousarray(vm[:, alive])
-                    vr = np.ascontiguousarray(vr[:, alive])
-                    vi = np.ascontiguousarray(vi[:, alive])
-                    fx = fx[:, alive]
-                    nrm = nrm[alive]
+                    # finished columns out, the others moved to the front in place
+                    gone, keep = np.flatnonzero(~alive), np.flatnonzero(alive)
+                    contingency_ac.store_columns(vr, vi, gone, act[gone], v)
+                    act = act[keep]
+                    va, vm, vr, vi, fx = (
+                        contingency_ac.compact_columns(a, keep) for a in (va, vm, vr, vi, fx)
+                    )
+                    nrm = nrm[keep]
                     if g_prev is not None:
                         same = s_prev is g_prev
-                        g_prev = np.ascontiguousarray(g_prev[:, alive])
-                        s_prev = g_prev if same else np.ascontiguousarray(s_prev[:, alive])
+                        g_prev = contingency_ac.compact_columns(g_prev, keep)
+                        s_prev = g_prev if same else contingency_ac.compact_columns(s_prev, keep)
                     vw = views(act)
                     alive = np.ones(act.size, dtype=bool)
             dx = contingency_lu.lu_solve_comp(
@@ -807,12 +838,8 @@ class ACOutageSolver:
             iters[act[alive]] += 1
             prev = nrm
             fx, nrm = mismatch(vr, vi, vw)
-        if act.size == nb:
-            v_out = vr + 1j * vi
-        elif act.size:
-            v_out.real[:, act] = vr
-            v_out.imag[:, act] = vi
-        v = v_out.T.copy()
+        if act.size:
+            contingency_ac.store_columns(vr, vi, np.arange(act.size), act, v)
         if not first_only:
             # outages the chord method could not finish: full Newton on the post-outage grid
             for b in np.flatnonzero(status != STATUS_CONVERGED):

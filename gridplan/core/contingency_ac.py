@@ -16,6 +16,12 @@ def mismatch_block(
     p_spec: np.ndarray,
     q_spec: np.ndarray,
     free: np.ndarray,
+    sp_bus: np.ndarray,
+    sp_col: np.ndarray,
+    sp_p: np.ndarray,
+    sp_q: np.ndarray,
+    sp_fp: np.ndarray,
+    sp_fq: np.ndarray,
     br_col: np.ndarray,
     br_f: np.ndarray,
     br_t: np.ndarray,
@@ -35,10 +41,18 @@ def mismatch_block(
         Its real and imaginary entries, pu.
     vr, vi : float64 (n, nb), C-contiguous
         Real and imaginary part of the bus voltages (pu), one column per outage.
-    p_spec, q_spec : float64 (n, nb)
-        Specified injections, pu.
-    free : uint8 (2n, nb)
-        1 where the P (rows 0..n) or Q (rows n..2n) equation is solved; 0 rows get 0.
+    p_spec, q_spec : float64 (n,)
+        Specified injections, pu, of every column but the pairs below.
+    free : uint8 (2n,)
+        1 where the P (rows 0..n) or Q (rows n..2n) equation is solved (0 rows get 0), in
+        every column but the pairs below.
+    sp_bus, sp_col : int64 (k,)
+        (bus, column) pairs with their own values (each pair at most once): an outaged
+        generator's bus, a cut-off bus, a PV bus that lost its generators.
+    sp_p, sp_q : float64 (k,)
+        Their specified injections, pu.
+    sp_fp, sp_fq : uint8 (k,)
+        Their P and Q equations solved (1) or not (0).
     br_col, br_f, br_t : int64 (m,)
         Removed branches: outage column, from bus, to bus.
     br_yff, br_yft, br_ytf, br_ytt : complex128 (m,)
@@ -63,8 +77,16 @@ def mismatch_block(
         np.subtract.at(cur, (br_f, br_col), br_yff * vf + br_yft * vt)
         np.subtract.at(cur, (br_t, br_col), br_ytf * vf + br_ytt * vt)
     s = v * np.conj(cur)
-    f = np.concatenate([s.real - p_spec, s.imag - q_spec])
-    f[free == 0] = 0.0
+    nb = vr.shape[1]
+    p = np.repeat(p_spec[:, None], nb, axis=1)
+    q = np.repeat(q_spec[:, None], nb, axis=1)
+    fr = np.repeat(free[:, None], nb, axis=1)
+    p[sp_bus, sp_col] = sp_p
+    q[sp_bus, sp_col] = sp_q
+    fr[sp_bus, sp_col] = sp_fp
+    fr[n + sp_bus, sp_col] = sp_fq
+    f = np.concatenate([s.real - p, s.imag - q])
+    f[fr == 0] = 0.0
     with np.errstate(invalid="ignore"):
         norm = np.max(np.abs(f), axis=0) if f.size else np.zeros(vr.shape[1])
     norm = np.where(np.isfinite(norm), norm, np.inf)
@@ -167,3 +189,23 @@ def anderson_step(g: np.ndarray, g_prev: np.ndarray, s_prev: np.ndarray, gamma_m
         gamma = np.where(den > 0, num / den, 0.0)
     gamma = np.where(np.abs(gamma) < gamma_max, gamma, 0.0)
     s_prev[...] = g - gamma * (s_prev + dg)
+
+
+def compact_columns(a: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """Keep columns ``keep`` (increasing) of the C-contiguous float64 (n, k) array ``a``, in
+    place: returns an (n, keep.size) view of the front of ``a``'s memory (no new array)."""
+    if not a.flags.c_contiguous or a.dtype != np.float64:
+        raise ValueError("compact_columns needs a C-contiguous float64 array")
+    n = a.shape[0]
+    kept = a[:, keep].copy()
+    front = a.reshape(-1)[: n * keep.size].reshape(n, keep.size)
+    front[...] = kept
+    return front
+
+
+def store_columns(
+    vr: np.ndarray, vi: np.ndarray, src: np.ndarray, dst: np.ndarray, out: np.ndarray
+) -> None:
+    """``out[dst[c], :] = vr[:, src[c]] + 1j vi[:, src[c]]``: block columns into the rows of
+    the (outages, buses) result."""
+    out[dst, :] = (vr[:, src] + 1j * vi[:, src]).T
