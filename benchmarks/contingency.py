@@ -13,6 +13,9 @@ process with one thread: lightsim2grid's ``ContingencyAnalysisCPP`` (NR with KLU
 outage extrapolated to all outages). ``--sample CASE=N`` runs the same random N outages with
 every tool and extrapolates to all (marked ``*``). Peak memory: tracemalloc peak of the gridplan
 call (numpy buffers included); for lightsim2grid the growth of the process's peak RSS.
+A run shorter than 2 s is repeated (``--repeat``, default 3) and its fastest time kept, for
+every tool alike (the timeit convention: a 10 ms run varies by 10-20 % from one call to the
+next on a shared machine).
 """
 
 from __future__ import annotations
@@ -39,11 +42,19 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def bench_gridplan(net, specs, mode, model, memory=False):
-    """Time one scan; with ``memory`` a second, untimed run measures the tracemalloc peak."""
-    t0 = time.perf_counter()
-    res = run_n1(net, mode=mode, outages=specs, model=model)
-    dt = time.perf_counter() - t0
+REPEAT_BELOW_S = 2.0
+
+
+def bench_gridplan(net, specs, mode, model, memory=False, repeat=1):
+    """Time one scan (fastest of ``repeat`` if under 2 s); with ``memory`` another, untimed
+    run measures the tracemalloc peak."""
+    dt = np.inf
+    for i in range(repeat):
+        t0 = time.perf_counter()
+        res = run_n1(net, mode=mode, outages=specs, model=model)
+        dt = min(dt, time.perf_counter() - t0)
+        if i == 0 and dt >= REPEAT_BELOW_S:
+            break
     peak = np.nan
     if memory:
         tracemalloc.start()
@@ -111,6 +122,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--sample", action="append", default=[], help="CASE=N: random N outages")
     ap.add_argument("--modes", default="ac,dc,screen")
     ap.add_argument("--no-lightsim", action="store_true")
+    ap.add_argument(
+        "--repeat", type=int, default=3, help="runs under 2 s: fastest of this many, every tool"
+    )
     args = ap.parse_args(argv)
     samples = {s.split("=")[0]: int(s.split("=")[1]) for s in args.sample}
     rng = np.random.default_rng(0)
@@ -139,7 +153,9 @@ def main(argv: list[str] | None = None) -> None:
         )
         res_ac = None
         for mode in args.modes.split(","):
-            dt, ok, peak, res = bench_gridplan(net, sel, mode, model, memory=mode == "ac")
+            dt, ok, peak, res = bench_gridplan(
+                net, sel, mode, model, memory=mode == "ac", repeat=args.repeat
+            )
             if mode == "ac":
                 res_ac = res
             extra = ""
@@ -156,6 +172,10 @@ def main(argv: list[str] | None = None) -> None:
             )
         if not args.no_lightsim:
             t_c, t_f, solved, mem = bench_lightsim(net, pick)
+            for _ in range(args.repeat - 1 if t_c + t_f < REPEAT_BELOW_S else 0):
+                again = bench_lightsim(net, pick)
+                if again[0] + again[1] < t_c + t_f:
+                    t_c, t_f = again[0], again[1]
             ok = int(solved.sum())
             rows.append((case, "lightsim2grid", (t_c + t_f) * scale, ok, n_all, mem, star))
             print(
@@ -168,7 +188,7 @@ def main(argv: list[str] | None = None) -> None:
             # like with like: gridplan ac on exactly the outages lightsim2grid solved
             # (lightsim2grid leaves islanding outages unsolved; gridplan solves them too)
             same = [sel[i] for i in np.flatnonzero(solved)]
-            dt, ok2, _, _ = bench_gridplan(net, same, "ac", model)
+            dt, ok2, _, _ = bench_gridplan(net, same, "ac", model, repeat=args.repeat)
             t_ls = (t_c + t_f) * scale
             rows.append(
                 (

@@ -630,16 +630,23 @@ def run_n1(
     )
 
     todo = np.array([j for j in range(n_out) if eng[j] is not None], dtype=np.int64)
+    # per outage: branches, cut-off buses, generators, first branch (-1: none)
+    sizes = np.array(
+        [
+            (o.branches.size, o.dead.size, o.gens.size, o.branches[0] if o.branches.size else -1)
+            for o in (eng[j] for j in todo)
+        ],
+        dtype=np.int64,
+    ).reshape(-1, 4)
     # similar outages together: same update size, neighbouring buses share the Z solves
     _is_bridge, _child, tin, _tout, _order = bridge
-    key_size = np.array([eng[j].dead.size + eng[j].branches.size + eng[j].gens.size for j in todo])  # type: ignore[union-attr]
-    key_bus = np.array(
-        [tin[model.f[eng[j].branches[0]]] if eng[j].branches.size else 0 for j in todo]
-    )  # type: ignore[union-attr]
+    key_size = sizes[:, :3].sum(axis=1)
+    key_bus = np.where(sizes[:, 3] >= 0, tin[model.f[np.maximum(sizes[:, 3], 0)]], 0)
     if mode != "dc":
         # (dc solves two-entry right-hand sides: the outage order costs it nothing and
         # keeps its violation rows in order)
-        todo = todo[np.lexsort((key_bus, key_size))]
+        order = np.lexsort((key_bus, key_size))
+        todo, sizes = todo[order], sizes[order]
 
     solver = None
     dc = None
@@ -691,30 +698,36 @@ def run_n1(
         if matrix_sink is not None:
             matrix_sink(pos, eld.astype(np.float32))
         # statuses last: a Ctrl-C inside a sink leaves this part marked not_simulated
-        for j in np.flatnonzero([o.dead.size > 0 for o in outs]):
-            p, dead = pos[j], outs[j].dead
-            cut_load[p] = model.load_mw[dead].sum()
-            cut_gen[p] = model.gen_mw[dead].sum()
-            n_cut[p] = int(np.count_nonzero(model.bus_index[dead] >= 0))
+        cut = [j for j, o in enumerate(outs) if o.dead.size]
+        if cut:
+            own = np.repeat(np.arange(len(cut)), [outs[j].dead.size for j in cut])
+            dead = np.concatenate([outs[j].dead for j in cut])
+            p = pos[cut]
+            cut_load[p] = np.bincount(own, model.load_mw[dead], minlength=len(cut))
+            cut_gen[p] = np.bincount(own, model.gen_mw[dead], minlength=len(cut))
+            n_cut[p] = np.bincount(own, model.bus_index[dead] >= 0, minlength=len(cut))
         for p in pos[~ok]:
             reason[p] = f"no convergence, last mismatch {mism[p]:.3g} pu"
         status[pos] = np.where(ok, np.where(n_cut[pos] > 0, "islanded", "converged"), "diverged")
 
     # blocks of at most ``block`` outages; the small dense matrices W^-1 of a block are
     # (outages, largest update, largest update) numbers, kept under WINV_BUDGET
-    est = np.array(
-        [4 * eng[j].branches.size + 2 * eng[j].dead.size + 2 * eng[j].gens.size for j in todo]  # type: ignore[union-attr]
-    )
-    bounds = [0]
-    widest = 0
-    for i, e in enumerate(est):
-        widest = max(widest, int(e))
-        if i > bounds[-1] and (
-            i - bounds[-1] >= block or (i - bounds[-1] + 1) * widest**2 > WINV_BUDGET
-        ):
-            bounds.append(i)
-            widest = int(e)
-    bounds.append(todo.size)
+    est = 4 * sizes[:, 0] + 2 * sizes[:, 1] + 2 * sizes[:, 2]
+    if block * int(est.max(initial=0)) ** 2 <= WINV_BUDGET:
+        bounds = [*range(0, todo.size, block), todo.size]
+    else:
+        bounds = [0]
+        widest = 0
+        for i, e in enumerate(est.tolist()):
+            widest = max(widest, e)
+            if i > bounds[-1] and (
+                i - bounds[-1] >= block or (i - bounds[-1] + 1) * widest**2 > WINV_BUDGET
+            ):
+                bounds.append(i)
+                widest = e
+        bounds.append(todo.size)
+    if todo.size == 0:
+        bounds = [0, 0]
 
     screen_on = True
     tried = 0
@@ -988,11 +1001,16 @@ def _finish_streamed_violations(writer: Any, name: str, result: N1Result) -> Non
 
 def _nan_dead(model: ContingencyModel, outs: list[Outage], ld: np.ndarray) -> None:
     """Blank (NaN) the loading of branches inside the part an outage cuts off."""
-    for j, o in enumerate(outs):
-        if o.dead.size:
-            dead = np.zeros(model.n_bus, dtype=bool)
-            dead[o.dead] = True
-            ld[j, dead[model.f] | dead[model.t]] = np.nan
+    cut = [j for j, o in enumerate(outs) if o.dead.size]
+    if not cut:
+        return
+    dead = np.zeros((len(cut), model.n_bus), dtype=bool)
+    dead[
+        np.repeat(np.arange(len(cut)), [outs[j].dead.size for j in cut]),
+        np.concatenate([outs[j].dead for j in cut]),
+    ] = True
+    r, c = np.nonzero(dead[:, model.f] | dead[:, model.t])
+    ld[np.array(cut)[r], c] = np.nan
 
 
 def _screen(
