@@ -8,6 +8,8 @@ from libc.math cimport INFINITY, cos, fabs, sin, sqrt
 
 cnp.import_array()
 
+include "counting_sort.pxi"
+
 cdef enum:
     DC_TILE = 8
 
@@ -63,16 +65,7 @@ def mismatch_block(
         for i in range(n, 0, -1):
             bptr[i] = bptr[i - 1]
         bptr[0] = 0
-        for p in range(nsp):
-            sptr[sp_bus[p] + 1] += 1
-        for i in range(n):
-            sptr[i + 1] += sptr[i]
-        for p in range(nsp):
-            sent[sptr[sp_bus[p]]] = p
-            sptr[sp_bus[p]] += 1
-        for i in range(n, 0, -1):
-            sptr[i] = sptr[i - 1]
-        sptr[0] = 0
+        counting_order(sp_bus, n, sptr, sent)
         for i in range(n):
             for c in range(nb):
                 ir[c] = 0.0

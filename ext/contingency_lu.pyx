@@ -12,6 +12,8 @@ from libc.string cimport memcpy
 
 cnp.import_array()
 
+include "counting_sort.pxi"
+
 
 cdef enum:
     # columns solved together: a panel of n x PANEL numbers stays in cache while the
@@ -184,16 +186,8 @@ def combine_rows(
     cdef Py_ssize_t e, r, p, q, j, cap = 0, nnz = 0
     with nogil:
         for e in range(ne):
-            start[row[e] + 1] += 1
             cap += g_ptr[src[e] + 1] - g_ptr[src[e]]
-        for r in range(m):
-            start[r + 1] += start[r]
-        for e in range(ne):
-            order[start[row[e]]] = e
-            start[row[e]] += 1
-        for r in range(m, 0, -1):
-            start[r] = start[r - 1]
-        start[0] = 0
+        counting_order(row, m, start, order)
     cdef cnp.ndarray[int, ndim=1] idx_a = np.empty(max(cap, 1), dtype=np.int32)
     cdef cnp.ndarray[double, ndim=1] val_a = np.empty(max(cap, 1))
     cdef int[::1] oidx = idx_a
