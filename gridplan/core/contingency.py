@@ -327,6 +327,7 @@ class ACOutageSolver:
         self.m0 = full_jacobian(self.ybus, self.v0, self.held_p, self.held_q)
         self.gen_count = np.bincount(self.gen_bus[self.gen_bus >= 0], minlength=n)
         self.lu = sparse_lu(self.m0)
+        # (SuperLU builds a new matrix on every .L / .U access: once each)
         lmat, umat = self.lu.L.tocsc(), self.lu.U.tocsc()
         self._factors = (
             lmat.indptr.astype(np.int64),
@@ -341,10 +342,10 @@ class ACOutageSolver:
         self.free_rows = np.concatenate([~self.held_p, ~self.held_q])
         self._order = np.argsort(self.lu.perm_c)  # unknowns in elimination order
         # U^T in CSC (U's rows) and 1/diag(U): for the sparse rows of U^-T
-        ut = self.lu.U.tocsr()
+        ut = umat.tocsr()
         ut.sort_indices()
         self._ut = (ut.indptr.astype(np.int64), ut.indices.astype(np.int32), ut.data.copy())
-        self._dinv = 1.0 / self.lu.U.diagonal()
+        self._dinv = 1.0 / umat.diagonal()
 
     @cached_property
     def jac_true(self) -> sp.csr_matrix:
