@@ -185,19 +185,18 @@ def _engine_outage(
 ) -> tuple[Outage | None, str]:
     """Translate pandapower elements into an engine outage; ``(None, reason)`` if impossible."""
     is_bridge, child, tin, tout, order = bridge
-    if len(elems) == 1 and elems[0][0] != "gen":
-        # the common case, one branch element: no sets, no graph search
-        rows = model.element_branches.get(elems[0][0], {}).get(elems[0][1])
-        if rows is not None:
-            rows = rows[model.branch_in_service[rows]]
-            if rows.size == 1:
-                k = int(rows[0])
-                dead = _NONE
-                if is_bridge[k]:
-                    dead = order[tin[child[k]] : tout[child[k]]].astype(np.int64)
-                    if np.isin(model.ref, dead).any():
-                        dead = _NONE
-                return Outage(rows.astype(np.int64), dead, _NONE), ""
+    if len(elems) == 1:
+        # the common case, one in-service branch: no sets, no graph search, and the
+        # model's (read-only) row array itself as the outage's branches
+        rows = model.element_branches.get(elems[0][0], _NO_ROWS).get(elems[0][1])
+        if rows is not None and rows.size == 1 and model.branch_in_service[rows[0]]:
+            k = rows[0]
+            dead = _NONE
+            if is_bridge[k]:
+                dead = order[tin[child[k]] : tout[child[k]]].astype(np.int64)
+                if np.isin(model.ref, dead).any():
+                    dead = _NONE
+            return Outage(rows, dead, _NONE), ""
     br: list[int] = []
     gens: list[int] = []
     for kind, idx in elems:
@@ -241,20 +240,9 @@ def _engine_outages(
     model: ContingencyModel, specs: list[tuple[str, list[tuple[str, int]]]], bridge: tuple
 ) -> tuple[list[Outage | None], np.ndarray]:
     """Engine outages of every spec and, where impossible, the reason (object array)."""
-    is_bridge = bridge[0]
-    in_service = model.branch_in_service
-    eb = model.element_branches
     eng: list[Outage | None] = []
     reason = np.full(len(specs), "", dtype=object)
     for j, (_, elems) in enumerate(specs):
-        # the common case, one in-service branch that is not a bridge: no arrays built
-        if len(elems) == 1:
-            rows = eb.get(elems[0][0], _NO_ROWS).get(elems[0][1])
-            if rows is not None and rows.size == 1:
-                k = rows[0]
-                if in_service[k] and not is_bridge[k]:
-                    eng.append(Outage(rows, _NONE, _NONE))
-                    continue
         o, why = _engine_outage(model, elems, bridge)
         eng.append(o)
         reason[j] = why
@@ -726,8 +714,6 @@ def run_n1(
                 bounds.append(i)
                 widest = e
         bounds.append(todo.size)
-    if todo.size == 0:
-        bounds = [0, 0]
 
     screen_on = True
     tried = 0
