@@ -218,8 +218,12 @@ def lu_solve_comp(
     const long[::1] h_ptr, const int[::1] h_idx, const double[::1] h_val,
     const double[:, :, ::1] winv,
     out=None,
+    live=None,
 ):
     """Solve ``(A + E_b D_b) x = rhs[:, c]`` for every column c, ``b = slot[c]``.
+
+    Columns with ``live[c] == 0`` (uint8, optional) are not solved: their x is 0. Panels
+    are made of live columns only.
 
     Sparse compensation: between the forward and the backward sweep of ``Pr A Pc = L U``
     each column is corrected by ``z -= H_b^T W_b^-1 Q_b z`` where the rows of ``Q_b``
@@ -251,13 +255,21 @@ def lu_solve_comp(
     cdef long[::1] qt_ptr = qt_ptr_a
     cdef long[::1] ht_ptr = ht_ptr_a
     cdef Py_ssize_t i, j, c, p, r, c0, w, q, b, a, rq, e
-    for q in range((k + PANEL - 1) // PANEL):
+    cdef cnp.ndarray[long, ndim=1] lc_a = (
+        np.arange(k, dtype=np.int64) if live is None
+        else np.flatnonzero(np.asarray(live, dtype=np.uint8)).astype(np.int64)
+    )
+    cdef const long[::1] lc = lc_a
+    cdef Py_ssize_t nl = lc_a.shape[0]
+    if nl < k:
+        xarr[:, np.asarray(live, dtype=np.uint8) == 0] = 0.0
+    for q in range((nl + PANEL - 1) // PANEL):
         c0 = q * PANEL
-        w = PANEL if k - c0 > PANEL else k - c0
+        w = PANEL if nl - c0 > PANEL else nl - c0
         e = 0
         r = 0
         for c in range(w):
-            b = slot[c0 + c]
+            b = slot[lc[c0 + c]]
             e += q_ptr[(b + 1) * kmax] - q_ptr[b * kmax]
             r += h_ptr[(b + 1) * kmax] - h_ptr[b * kmax]
         cap_q = max(cap_q, e)
@@ -290,15 +302,15 @@ def lu_solve_comp(
                 if u_idx[p] == j:
                     dinv[j] = 1.0 / u_val[p]
                     break
-        for q in range((k + tile - 1) // tile):
+        for q in range((nl + tile - 1) // tile):
             c0 = q * tile
-            w = tile if k - c0 > tile else k - c0
+            w = tile if nl - c0 > tile else nl - c0
             # counting sort of the panel's Q and H entries by row
             for i in range(n + 1):
                 qt_ptr[i] = 0
                 ht_ptr[i] = 0
             for c in range(w):
-                b = slot[c0 + c]
+                b = slot[lc[c0 + c]]
                 for p in range(q_ptr[b * kmax], q_ptr[(b + 1) * kmax]):
                     qt_ptr[q_idx[p] + 1] += 1
                 for p in range(h_ptr[b * kmax], h_ptr[(b + 1) * kmax]):
@@ -307,7 +319,7 @@ def lu_solve_comp(
                 qt_ptr[i + 1] += qt_ptr[i]
                 ht_ptr[i + 1] += ht_ptr[i]
             for c in range(w):
-                b = slot[c0 + c]
+                b = slot[lc[c0 + c]]
                 for a in range(kmax):
                     rq = b * kmax + a
                     for p in range(q_ptr[rq], q_ptr[rq + 1]):
@@ -335,7 +347,7 @@ def lu_solve_comp(
             for i in range(n):
                 zr = &z[perm_r[i], 0]
                 for c in range(w):
-                    zr[c] = rhs[i, c0 + c]
+                    zr[c] = rhs[i, lc[c0 + c]]
                     if zr[c] != 0.0:
                         nz[perm_r[i]] = 1
             for j in range(n):
@@ -355,7 +367,7 @@ def lu_solve_comp(
                     for c in range(w):
                         zr[c] -= acc * zj[c]
             for c in range(w):
-                b = slot[c0 + c]
+                b = slot[lc[c0 + c]]
                 for a in range(kmax):
                     acc = 0.0
                     for i in range(kmax):
@@ -391,8 +403,8 @@ def lu_solve_comp(
                 if nz[perm_c[i]]:
                     zr = &z[perm_c[i], 0]
                     for c in range(w):
-                        x[i, c0 + c] = zr[c]
+                        x[i, lc[c0 + c]] = zr[c]
                 else:
                     for c in range(w):
-                        x[i, c0 + c] = 0.0
+                        x[i, lc[c0 + c]] = 0.0
     return xarr

@@ -89,6 +89,14 @@ def test_sparse_compensation_solves_post_outage_matrix(model1354):
         d = sp.csr_matrix((dval[sel], (rowid[b, drow[sel]], dcol[sel])), shape=(n2, n2))
         ref = spsolve((s.m0 + d).tocsc(), rhs[:, c])
         assert np.max(np.abs(x_c[:, c] - ref)) < 1e-9 * np.max(np.abs(ref))
+    # finished (frozen) columns are skipped: exactly 0 there, the same numbers elsewhere
+    live = np.array([1, 0, 1, 1, 0, 0, 1], dtype=np.uint8)
+    for mod, full in ((lu_c, x_c), (lu_py, x_py)):
+        out = np.full_like(rhs, np.nan)
+        x_l = mod.lu_solve_comp(*s._factors, rhs, slot, *comp, out=out, live=live)
+        assert x_l is out
+        assert np.all(x_l[:, live == 0] == 0.0)
+        assert np.max(np.abs(x_l[:, live == 1] - full[:, live == 1])) < 1e-12 * np.max(np.abs(full))
 
 
 def test_bridge_updates_equal_the_per_outage_updates(model1354):

@@ -813,8 +813,14 @@ class ACOutageSolver:
                         s_prev = g_prev if same else contingency_ac.compact_columns(s_prev, keep)
                     vw = views(act)
                     alive = np.ones(act.size, dtype=bool)
+            # frozen columns are not solved (their step is 0)
             dx = contingency_lu.lu_solve_comp(
-                *self._factors, np.ascontiguousarray(fx), vw["cols"], *comp, out=step_out(act.size)
+                *self._factors,
+                np.ascontiguousarray(fx),
+                vw["cols"],
+                *comp,
+                out=step_out(act.size),
+                live=None if alive.all() else alive.view(np.uint8),
             )
             first = False
             # Anderson acceleration (depth 1) of the chord fixed-point map x -> x - M^-1 F(x):

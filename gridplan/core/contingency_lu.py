@@ -143,14 +143,26 @@ def lu_solve_comp(
     h_val: np.ndarray,
     winv: np.ndarray,
     out: np.ndarray | None = None,
+    live: np.ndarray | None = None,
 ) -> np.ndarray:
     """Solve ``(A + E_b D_b) x = rhs[:, c]`` per column, ``b = slot[c]`` (sparse compensation).
 
     Between the forward and backward sweeps of ``Pr A Pc = L U`` each column is corrected by
     ``z -= H_b^T winv[b] Q_b z``; ``Q_b`` rows (``q_(b kmax + a)``) are ``D_b`` mapped
     through ``U^-T``, ``H_b`` rows are ``L^-1 Pr E_b``. Returns float64 (n, k), written
-    into ``out`` when given (a buffer reused between iterations).
+    into ``out`` when given (a buffer reused between iterations). Columns with
+    ``live[c] == 0`` (optional uint8 mask) are not solved: their x is 0.
     """
+    if live is not None:
+        keep = np.flatnonzero(np.asarray(live, dtype=bool))
+        res = np.zeros(rhs.shape) if out is None else out
+        res[...] = 0.0
+        res[:, keep] = lu_solve_comp(
+            l_ptr, l_idx, l_val, u_ptr, u_idx, u_val, perm_r, perm_c,
+            np.ascontiguousarray(rhs[:, keep]), slot[keep],
+            q_ptr, q_idx, q_val, h_ptr, h_idx, h_val, winv,
+        )  # fmt: skip
+        return res
     n = rhs.shape[0]
     kmax = winv.shape[1]
     m = q_ptr.shape[0] - 1
