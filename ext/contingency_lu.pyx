@@ -255,14 +255,12 @@ def lu_solve_comp(
     cdef long[::1] qt_ptr = qt_ptr_a
     cdef long[::1] ht_ptr = ht_ptr_a
     cdef Py_ssize_t i, j, c, p, r, c0, w, q, b, a, rq, e
-    cdef cnp.ndarray[long, ndim=1] lc_a = (
-        np.arange(k, dtype=np.int64) if live is None
-        else np.flatnonzero(np.asarray(live, dtype=np.uint8)).astype(np.int64)
-    )
+    live_b = np.ones(k, dtype=bool) if live is None else np.asarray(live) != 0
+    cdef cnp.ndarray[long, ndim=1] lc_a = np.flatnonzero(live_b).astype(np.int64)
     cdef const long[::1] lc = lc_a
     cdef Py_ssize_t nl = lc_a.shape[0]
     if nl < k:
-        xarr[:, np.asarray(live, dtype=np.uint8) == 0] = 0.0
+        xarr[:, ~live_b] = 0.0
     for q in range((nl + PANEL - 1) // PANEL):
         c0 = q * PANEL
         w = PANEL if nl - c0 > PANEL else nl - c0
