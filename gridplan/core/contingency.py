@@ -298,7 +298,7 @@ class ACOutageSolver:
         gen_bus: np.ndarray | None = None,
         gen_s: np.ndarray | None = None,
         *,
-        tol: float = 1e-9,
+        tol: float = 1e-8,
         max_iter: int = 25,
         newton_max_iter: int = 10,
         anderson: bool = True,

@@ -498,7 +498,7 @@ def run_n1(
     vm_max_pu: float = 1.1,
     top: int = 3,
     case_name: str = "",
-    tol: float = 1e-9,
+    tol: float = 1e-8,
     block: int = BLOCK,
     progress: Callable[[int], None] | None = None,
     matrix_sink: Callable[[np.ndarray, np.ndarray], None] | None = None,
@@ -1094,7 +1094,7 @@ def n1_states(
     outages: Sequence[OutageSpec],
     *,
     model: ContingencyModel | None = None,
-    tol: float = 1e-9,
+    tol: float = 1e-8,
 ) -> tuple[list[str], np.ndarray, dict[str, np.ndarray]]:
     """Full AC post-outage state of a few outages, in pandapower's element order.
 
