@@ -41,6 +41,10 @@ STATUS_CONVERGED = 0
 STATUS_DIVERGED = 1
 
 
+# convergence tolerance on the largest P/Q mismatch, pu: pandapower runpp's tolerance_mva
+TOL_PU = 1e-8
+
+
 def sparse_lu(mat: sp.spmatrix, rtol: float = 1e-10) -> Any:
     """SuperLU factors of ``mat``, with the least fill that still solves accurately.
 
@@ -298,7 +302,7 @@ class ACOutageSolver:
         gen_bus: np.ndarray | None = None,
         gen_s: np.ndarray | None = None,
         *,
-        tol: float = 1e-8,
+        tol: float = TOL_PU,
         max_iter: int = 25,
         newton_max_iter: int = 10,
         anderson: bool = True,

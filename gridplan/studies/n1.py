@@ -56,6 +56,7 @@ from scipy.sparse.csgraph import connected_components, reverse_cuthill_mckee
 
 from gridplan.core.contingency import (
     STATUS_CONVERGED,
+    TOL_PU,
     ACOutageSolver,
     Outage,
     sparse_lu,
@@ -498,7 +499,7 @@ def run_n1(
     vm_max_pu: float = 1.1,
     top: int = 3,
     case_name: str = "",
-    tol: float = 1e-8,
+    tol: float = TOL_PU,
     block: int = BLOCK,
     progress: Callable[[int], None] | None = None,
     matrix_sink: Callable[[np.ndarray, np.ndarray], None] | None = None,
@@ -1094,7 +1095,7 @@ def n1_states(
     outages: Sequence[OutageSpec],
     *,
     model: ContingencyModel | None = None,
-    tol: float = 1e-8,
+    tol: float = TOL_PU,
 ) -> tuple[list[str], np.ndarray, dict[str, np.ndarray]]:
     """Full AC post-outage state of a few outages, in pandapower's element order.
 
