@@ -73,6 +73,26 @@ def sparse_lu(mat: sp.spmatrix, rtol: float = 1e-10) -> Any:
     return splu(a, permc_spec="MMD_ATA")
 
 
+def factor_arrays(lu: Any) -> tuple[np.ndarray, ...]:
+    """SuperLU factors as the arrays the ``contingency_lu`` kernels take.
+
+    ``(l_ptr, l_idx, l_val, u_ptr, u_idx, u_val, perm_r, perm_c)``: CSC with int64 pointers
+    and int32 row indices.
+    """
+    # (SuperLU builds a new matrix on every .L / .U access: once each)
+    lmat, umat = lu.L.tocsc(), lu.U.tocsc()
+    return (
+        lmat.indptr.astype(np.int64),
+        lmat.indices.astype(np.int32),
+        lmat.data.astype(np.float64),
+        umat.indptr.astype(np.int64),
+        umat.indices.astype(np.int32),
+        umat.data.astype(np.float64),
+        lu.perm_r.astype(np.int64),
+        lu.perm_c.astype(np.int64),
+    )
+
+
 def full_jacobian(
     ybus: sp.csr_matrix, v: np.ndarray, held_p: np.ndarray, held_q: np.ndarray
 ) -> sp.csc_matrix:
@@ -331,18 +351,9 @@ class ACOutageSolver:
         self.m0 = full_jacobian(self.ybus, self.v0, self.held_p, self.held_q)
         self.gen_count = np.bincount(self.gen_bus[self.gen_bus >= 0], minlength=n)
         self.lu = sparse_lu(self.m0)
-        # (SuperLU builds a new matrix on every .L / .U access: once each)
-        lmat, umat = self.lu.L.tocsc(), self.lu.U.tocsc()
-        self._factors = (
-            lmat.indptr.astype(np.int64),
-            lmat.indices.astype(np.int32),
-            lmat.data.astype(np.float64),
-            umat.indptr.astype(np.int64),
-            umat.indices.astype(np.int32),
-            umat.data.astype(np.float64),
-            self.lu.perm_r.astype(np.int64),
-            self.lu.perm_c.astype(np.int64),
-        )
+        self._factors = factor_arrays(self.lu)
+        up, ui, uv = self._factors[3:6]
+        umat = sp.csc_matrix((uv, ui, up), shape=(2 * n, 2 * n))
         self.free_rows = np.concatenate([~self.held_p, ~self.held_q])
         self._order = np.argsort(self.lu.perm_c)  # unknowns in elimination order
         # U^T in CSC (U's rows) and 1/diag(U): for the sparse rows of U^-T

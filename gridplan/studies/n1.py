@@ -59,6 +59,7 @@ from gridplan.core.contingency import (
     TOL_PU,
     ACOutageSolver,
     Outage,
+    factor_arrays,
     sparse_lu,
 )
 from gridplan.errors import CaseError
@@ -394,19 +395,9 @@ def _dc_setup(model: ContingencyModel) -> dict[str, Any]:
     rcm = reverse_cuthill_mckee(bbus.tocsr(), symmetric_mode=True).astype(np.int64)
     inv = np.empty(n, dtype=np.int64)
     inv[rcm] = np.arange(n)
-    lmat, umat = lu.L.tocsc(), lu.U.tocsc()
-    factors = (
-        lmat.indptr.astype(np.int64),
-        lmat.indices.astype(np.int32),
-        lmat.data.astype(np.float64),
-        umat.indptr.astype(np.int64),
-        umat.indices.astype(np.int32),
-        umat.data.astype(np.float64),
-        lu.perm_r.astype(np.int64),
-        # angles come out in Cuthill-McKee order: the two ends of a branch are close in
-        # memory, and branches taken in that order sweep the angle block almost sequentially
-        lu.perm_c[rcm].astype(np.int64),
-    )
+    # angles come out in Cuthill-McKee order: the two ends of a branch are close in
+    # memory, and branches taken in that order sweep the angle block almost sequentially
+    factors = (*factor_arrays(lu)[:7], lu.perm_c[rcm].astype(np.int64))
     return {
         "b": b,
         "held": held,
