@@ -10,6 +10,7 @@ import click
 import numpy as np
 
 from gridplan.cli._common import echo_table
+from gridplan.model.case_hash import case_sha256
 from gridplan.model.cases import case_name, load_case
 from gridplan.results import ResultWriter
 from gridplan.studies.n1 import (
@@ -20,7 +21,6 @@ from gridplan.studies.n1 import (
     run_n1,
     write_n1,
 )
-from gridplan.studies.powerflow import case_sha256
 
 
 def print_n1(result: N1Result, elapsed_s: float, top: int = 10) -> None:

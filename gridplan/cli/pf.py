@@ -7,9 +7,10 @@ from pathlib import Path
 import click
 
 from gridplan.cli._common import echo_table
+from gridplan.model.case_hash import case_sha256
 from gridplan.model.cases import case_name, load_case
 from gridplan.results import ResultWriter
-from gridplan.studies.powerflow import PowerFlowResult, case_sha256, run_powerflow, write_powerflow
+from gridplan.studies.powerflow import PowerFlowResult, run_powerflow, write_powerflow
 
 
 def print_powerflow(result: PowerFlowResult, top: int = 5) -> None:

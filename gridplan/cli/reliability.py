@@ -8,11 +8,11 @@ from pathlib import Path
 import click
 
 from gridplan.cli._common import echo_table
+from gridplan.model.case_hash import case_sha256
 from gridplan.model.cases import case_name, load_case
 from gridplan.model.reliability_data import ReliabilityDefaults
 from gridplan.results import ResultWriter
 from gridplan.studies.adequacy import AdequacyResult, run_adequacy, write_adequacy
-from gridplan.studies.powerflow import case_sha256
 from gridplan.studies.reliability import (
     ReliabilityResult,
     plot_saidi_contributions,

@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 
 from gridplan.cli._common import echo_table
+from gridplan.model.case_hash import case_sha256
 from gridplan.model.cases import case_name, load_case
-from gridplan.studies.powerflow import case_sha256
 from gridplan.studies.timeseries import TimeSeriesResult, run
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import difflib
 import inspect
-import json
 import logging
 import os
 from functools import cache
@@ -20,24 +19,12 @@ from typing import Any
 import pandapower as pp
 
 from gridplan.errors import CaseError
+from gridplan.model.safe_json import read_pandapower_json
 from gridplan.model.validate import validate_net
 
 MATPOWER_EXT = {".m", ".mat"}
 POWSYBL_EXT = {".raw", ".rawx", ".xiidm", ".iidm", ".uct", ".zip", ".xml"}
 KNOWN_EXT = {".json"} | MATPOWER_EXT | POWSYBL_EXT
-
-# modules a pandapower JSON file may name for its objects; anything else is refused because
-# pandapower's JSON decoder imports whatever module a file names.
-_SAFE_JSON_MODULES = (
-    "pandapower",
-    "pandas",
-    "numpy",
-    "builtins",
-    "geojson",
-    "shapely",
-    "networkx",
-    "datetime",
-)
 
 
 def cases_dir() -> Path:
@@ -166,43 +153,9 @@ def _load_file(path: Path) -> pp.pandapowerNet:
     )
 
 
-def _check_json_modules(obj: Any, path: Path) -> None:
-    stack = [obj]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            mod = node.get("_module")
-            if isinstance(mod, str) and mod.split(".")[0] not in _SAFE_JSON_MODULES:
-                raise CaseError(
-                    f"{path}: refuses object of module {mod!r} (only pandapower, pandas "
-                    "and numpy objects are loaded from case files)"
-                )
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
-        elif isinstance(node, str) and node.startswith("{") and '"_module"' in node:
-            try:
-                stack.append(json.loads(node))
-            except json.JSONDecodeError:
-                pass
-
-
 def _load_json(path: Path) -> pp.pandapowerNet:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CaseError(f"{path}: cannot read ({exc})") from None
-    try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise CaseError(
-            f"{path}: malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
-        ) from None
-    if not isinstance(raw, dict) or raw.get("_class") != "pandapowerNet":
-        raise CaseError(
-            f"{path}: not a pandapower net (JSON top level must be a pandapowerNet object)"
-        )
-    _check_json_modules(raw, path)
+    # checked as data first (gridplan.model.safe_json); pandapower decodes the checked text
+    text = read_pandapower_json(path)
     try:
         return _quiet(pp.from_json_string, text)
     except Exception as exc:  # pandapower raises many types for broken content

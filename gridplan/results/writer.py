@@ -10,7 +10,6 @@ so a run killed half-way never leaves a broken file under the final name.
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import os
 import shlex
 import sys
@@ -228,8 +227,3 @@ class ResultWriter:
                 ds.attrs["dtype"] = "bool"
             if np.asarray(data).dtype.kind == "M":
                 ds.attrs["units"] = "s since 1970-01-01T00:00:00Z"
-
-
-def sha256_of_json(text: str) -> str:
-    """SHA-256 hex digest of a case's canonical JSON text."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()

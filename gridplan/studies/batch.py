@@ -18,9 +18,10 @@ import pandapower as pp
 import pandas as pd
 
 from gridplan.errors import BatchError, GridplanError
+from gridplan.model.case_hash import case_sha256
 from gridplan.model.cases import bundled_cases, case_name, load_case
 from gridplan.results import ResultWriter
-from gridplan.studies.powerflow import case_sha256, run_powerflow, write_powerflow
+from gridplan.studies.powerflow import run_powerflow, write_powerflow
 
 # A study step: (net, writer) -> summary columns for the batch table. Steps run in order.
 Step = Callable[[pp.pandapowerNet, ResultWriter], dict[str, Any]]

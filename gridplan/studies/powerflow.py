@@ -203,15 +203,3 @@ def write_powerflow(
     )
     for name, df in result.tables.items():
         writer.write_table(f"{group}/{name}", df)
-
-
-def case_sha256(net: pp.pandapowerNet) -> str:
-    """SHA-256 of the case's canonical pandapower JSON (result tables excluded)."""
-    import hashlib
-
-    clean = copy.deepcopy(net)
-    for key in [k for k in clean.keys() if k.startswith("res_") or k.startswith("_")]:
-        if isinstance(clean[key], pd.DataFrame):
-            clean[key] = clean[key].iloc[0:0]
-    text = pp.to_json(clean)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
