@@ -7,7 +7,6 @@ import time
 from pathlib import Path
 
 import click
-import numpy as np
 
 from gridplan.cli._common import echo_table
 from gridplan.model.case_hash import case_sha256
@@ -17,6 +16,7 @@ from gridplan.studies.n1 import (
     ELEMENT_TYPES,
     MODES,
     N1Result,
+    n1_matrix_sink,
     n1_violation_sink,
     run_n1,
     write_n1,
@@ -162,39 +162,7 @@ def n1(
             result = run_n1(net, **kwargs)
         else:
             with ResultWriter(out, case_name=name, case_sha256=case_sha256(net)) as w:
-                sink = None
-                if store_matrix:
-                    grp = w.h5.require_group("contingency")
-                    ds: dict[str, object] = {}
-
-                    def sink(pos: np.ndarray, eld: np.ndarray) -> None:
-                        # rows in scan order; loading_matrix_outage names each row's outage
-                        if not ds:
-                            ds["m"] = grp.create_dataset(
-                                "loading_matrix",
-                                shape=(0, eld.shape[1]),
-                                dtype=np.float32,
-                                maxshape=(None, eld.shape[1]),
-                                chunks=(64, min(8192, max(1, eld.shape[1]))),
-                                compression="gzip",
-                                compression_opts=4,
-                                shuffle=True,
-                            )
-                            ds["m"].attrs["units"] = "%"
-                            ds["o"] = grp.create_dataset(
-                                "loading_matrix_outage",
-                                shape=(0,),
-                                dtype=np.int64,
-                                maxshape=(None,),
-                                chunks=(4096,),
-                            )
-                        m, o = ds["m"], ds["o"]
-                        n0 = m.shape[0]
-                        m.resize((n0 + eld.shape[0], eld.shape[1]))
-                        m[n0:] = eld
-                        o.resize((n0 + pos.size,))
-                        o[n0:] = pos
-
+                sink = n1_matrix_sink(w) if store_matrix else None
                 # violation rows go to the file block by block, not into memory
                 result = run_n1(
                     net, matrix_sink=sink, violation_sink=n1_violation_sink(w), **kwargs
