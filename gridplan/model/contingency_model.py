@@ -231,13 +231,9 @@ def _from_network(network: CompiledNetwork, net: pp.pandapowerNet) -> Contingenc
                 int(i): np.array([r]) for i, r in zip(df.index, rows, strict=True)
             }
     if "trafo3w" in ranges and len(net.trafo3w):
-        a, b = ranges["trafo3w"]
         t3 = net.trafo3w
-        n3 = (b - a) // 3
-        hv = np.arange(a, a + n3)
-        mv = hv + n3
-        lv = hv + 2 * n3
-        mon_kind += ["trafo3w"] * n3
+        hv, mv, lv = network.element_rows("trafo3w").T
+        mon_kind += ["trafo3w"] * hv.size
         mon_index.append(t3.index.to_numpy(dtype=np.int64))
         mon_branch.append(np.column_stack([hv, mv, lv]))
         element_branches["trafo3w"] = {
