@@ -16,7 +16,13 @@ import pandapower as pp
 import pandas as pd
 import scipy.sparse as sp
 
+from gridplan.core.contingency import TOL_PU, ACOutageSolver
+from gridplan.core.contingency_dc import DCOutageSolver
+from gridplan.kernels import contingency_graph, timeseries_nr
+from gridplan.model.branches import branch_flows_of
 from gridplan.model.network import CompiledNetwork, compile_network
+
+SQRT3 = float(np.sqrt(3.0))
 
 BRANCH_ELEMENTS = ("line", "trafo", "trafo3w")
 
@@ -72,6 +78,98 @@ class ContingencyModel:
     def from_network(cls, network: CompiledNetwork, net: pp.pandapowerNet) -> ContingencyModel:
         """Build from a compiled ``network`` of ``net`` (no further power flow)."""
         return _from_network(network, net)
+
+    def ac_solver(self, tol: float = TOL_PU) -> ACOutageSolver:
+        """The AC outage engine on this base case (one LU of its Jacobian); ``tol`` in pu."""
+        return ACOutageSolver(
+            self.ybus,
+            self.sbus,
+            self.v0,
+            self.ref,
+            self.pv,
+            self.pq,
+            self.f,
+            self.t,
+            self.yff,
+            self.yft,
+            self.ytf,
+            self.ytt,
+            self.gen_bus,
+            self.gen_s_pu,
+            tol=tol,
+        )
+
+    def dc_solver(self) -> DCOutageSolver:
+        """The DC (PTDF/LODF) outage engine on this base case, around its AC base flows."""
+        s_f0, s_t0, _, _ = branch_flows_of(self, self.v0)
+        return DCOutageSolver(
+            self.n_bus,
+            self.f,
+            self.t,
+            self.dc_b,
+            self.ref,
+            self.v0,
+            s_f0[0],
+            s_t0[0],
+            self.scale_f,
+            self.scale_t,
+            self.base_kv,
+        )
+
+    def bridge_tree(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Bridges of the in-service branch graph and its depth-first tree from the slack.
+
+        ``(is_bridge, child, tin, tout, order)`` as ``contingency_graph.bridge_tree`` returns.
+        """
+        return contingency_graph.bridge_tree(
+            self.n_bus, self.f, self.t, self.branch_in_service.astype(np.uint8), self.ref
+        )
+
+    def loading(self, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Branch loading (percent, (B, n_br)) and |V| for voltage rows ``v`` (B, n).
+
+        One fused pass (the time-series loading kernel): no per-branch flow arrays. Branches
+        at a NaN voltage (cut-off buses, failed outages) come out NaN.
+        """
+        n_br = self.f.size
+        with np.errstate(divide="ignore"):
+            k_f = self.base_mva / (SQRT3 * self.base_kv[self.f])  # kA per pu current
+            k_t = self.base_mva / (SQRT3 * self.base_kv[self.t])
+        ld, _ = timeseries_nr.branch_loading(
+            np.ascontiguousarray(v, dtype=np.complex128),
+            self.f,
+            self.t,
+            self.yff,
+            self.yft,
+            self.ytf,
+            self.ytt,
+            k_f,
+            k_t,
+            np.arange(n_br, dtype=np.int64),
+            100.0 * self.scale_f,
+            100.0 * self.scale_t,
+            self.base_mva,
+        )
+        return ld, np.abs(v)
+
+    def element_loading(self, ld: np.ndarray) -> np.ndarray:
+        """Loading (%) of every monitored element from branch loading ``ld`` (B, n_br)."""
+        mb = self.mon_branch
+        out = ld[:, mb[:, 0]]
+        for j in (1, 2):
+            has = mb[:, j] >= 0
+            if has.any():
+                out[:, has] = np.fmax(out[:, has], ld[:, mb[has, j]])
+        return out
+
+    def violation_order(self) -> tuple[np.ndarray, np.ndarray]:
+        """Order of the elements and of the buses in an outage's violation rows.
+
+        Elements by type, then pandapower index; buses by pandapower index.
+        """
+        mon_order = np.lexsort((self.mon_index, self.mon_kind.astype(str))).astype(np.int64)
+        bus_order = np.argsort(self.bus_index, kind="stable").astype(np.int64)
+        return mon_order, bus_order
 
     def pp_bus_rows(self, buses: np.ndarray) -> np.ndarray:
         """ppci rows of pandapower bus indices (-1 when the bus is not in the solved model)."""
@@ -133,13 +231,9 @@ def _from_network(network: CompiledNetwork, net: pp.pandapowerNet) -> Contingenc
                 int(i): np.array([r]) for i, r in zip(df.index, rows, strict=True)
             }
     if "trafo3w" in ranges and len(net.trafo3w):
-        a, b = ranges["trafo3w"]
         t3 = net.trafo3w
-        n3 = (b - a) // 3
-        hv = np.arange(a, a + n3)
-        mv = hv + n3
-        lv = hv + 2 * n3
-        mon_kind += ["trafo3w"] * n3
+        hv, mv, lv = network.element_rows("trafo3w").T
+        mon_kind += ["trafo3w"] * hv.size
         mon_index.append(t3.index.to_numpy(dtype=np.int64))
         mon_branch.append(np.column_stack([hv, mv, lv]))
         element_branches["trafo3w"] = {

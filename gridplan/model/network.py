@@ -245,6 +245,10 @@ class CompiledNetwork:
         """Number of ppc branch rows."""
         return int(self.f.shape[0])
 
+    def element_rows(self, kind: str) -> np.ndarray:
+        """ppc branch rows of every ``kind`` element, int64 (n, 1) or (n, 3) for ``trafo3w``."""
+        return element_rows(self.branch_ranges, kind)
+
     def two_ports(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """``(yff, yft, ytf, ytt)`` of every ppc branch, pu."""
         return self.yff, self.yft, self.ytf, self.ytt
@@ -338,6 +342,20 @@ class CompiledNetwork:
         return [f.name for f in fields(self) if isinstance(getattr(self, f.name), np.ndarray)]
 
 
+def element_rows(ranges: dict[str, tuple[int, int]], kind: str) -> np.ndarray:
+    """ppc branch rows of every element of ``kind`` (in table order), int64 (n, k).
+
+    One row per line or transformer (k = 1); three per three-winding transformer (k = 3:
+    its hv, mv and lv branches from the star point).
+    """
+    a, b = ranges[kind]
+    if kind != "trafo3w":
+        return np.arange(a, b, dtype=np.int64)[:, None]
+    n3 = (b - a) // 3
+    hv = np.arange(a, a + n3, dtype=np.int64)
+    return np.column_stack([hv, hv + n3, hv + 2 * n3])
+
+
 def _branch_limits(
     net: pp.pandapowerNet, ranges: dict[str, tuple[int, int]], n_br: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -369,12 +387,8 @@ def _branch_limits(
         scale_t[a:b] = tr.vn_lv_kv.to_numpy(dtype=float) * SQRT3 / den
         rating[a:b] = den
     if "trafo3w" in ranges and len(net.trafo3w):
-        a, b = ranges["trafo3w"]
         t3 = net.trafo3w
-        n3 = (b - a) // 3
-        hv = np.arange(a, a + n3)
-        mv = hv + n3
-        lv = hv + 2 * n3
+        hv, mv, lv = element_rows(ranges, "trafo3w").T
         scale_f[hv] = t3.vn_hv_kv.to_numpy(dtype=float) * SQRT3 / t3.sn_hv_mva.to_numpy(dtype=float)
         scale_t[mv] = t3.vn_mv_kv.to_numpy(dtype=float) * SQRT3 / t3.sn_mv_mva.to_numpy(dtype=float)
         scale_t[lv] = t3.vn_lv_kv.to_numpy(dtype=float) * SQRT3 / t3.sn_lv_mva.to_numpy(dtype=float)
