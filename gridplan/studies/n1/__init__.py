@@ -67,7 +67,6 @@ from gridplan.studies.n1.scan import (
 from gridplan.studies.n1.statistics import N1Result
 from gridplan.studies.n1.violations import (
     VIOLATION_COLUMNS,
-    VIOLATION_UNITS,
     WORST_VIOLATIONS_KEPT,
 )
 
@@ -83,7 +82,6 @@ __all__ = [
     "SCREEN_MIN_CLEARED",
     "SCREEN_PROBE",
     "VIOLATION_COLUMNS",
-    "VIOLATION_UNITS",
     "WORST_VIOLATIONS_KEPT",
     "N1Result",
     "OutageSpec",

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from gridplan.studies.n1.statistics import N1Result
-from gridplan.studies.n1.violations import VIOLATION_COLUMNS, VIOLATION_UNITS
+from gridplan.studies.n1.violations import VIOLATION_COLUMNS
 
 
 def n1_violation_sink(writer: Any, group: str = "contingency") -> Callable[[pd.DataFrame], None]:
@@ -26,7 +26,7 @@ def n1_violation_sink(writer: Any, group: str = "contingency") -> Callable[[pd.D
     name = f"{group}/violations"
 
     def sink(df: pd.DataFrame) -> None:
-        writer.append_table(name, df, units=VIOLATION_UNITS)
+        writer.append_table(name, df)
 
     return sink
 
@@ -40,7 +40,7 @@ def _finish_streamed_violations(writer: Any, name: str, result: N1Result) -> Non
         del h5[name]  # only a first append can be incomplete; nothing was counted then
     if name not in h5:
         empty = result.violations.iloc[:0]
-        writer.write_table(name, empty, units=VIOLATION_UNITS)
+        writer.write_table(name, empty)
         return
     grp = h5[name]
     for c in cols:
@@ -57,36 +57,13 @@ def n1_matrix_sink(
     ``/<group>/loading_matrix`` (percent, float32, one row per outage in scan order, chunked
     and compressed) and ``/<group>/loading_matrix_outage`` (the outage position of each row).
     """
-    grp = writer.h5.require_group(group)
-    ds: dict[str, Any] = {}
 
     def sink(pos: np.ndarray, eld: np.ndarray) -> None:
         # rows in scan order; loading_matrix_outage names each row's outage
-        if not ds:
-            ds["m"] = grp.create_dataset(
-                "loading_matrix",
-                shape=(0, eld.shape[1]),
-                dtype=np.float32,
-                maxshape=(None, eld.shape[1]),
-                chunks=(64, min(8192, max(1, eld.shape[1]))),
-                compression="gzip",
-                compression_opts=4,
-                shuffle=True,
-            )
-            ds["m"].attrs["units"] = "%"
-            ds["o"] = grp.create_dataset(
-                "loading_matrix_outage",
-                shape=(0,),
-                dtype=np.int64,
-                maxshape=(None,),
-                chunks=(4096,),
-            )
-        m, o = ds["m"], ds["o"]
-        n0 = m.shape[0]
-        m.resize((n0 + eld.shape[0], eld.shape[1]))
-        m[n0:] = eld
-        o.resize((n0 + pos.size,))
-        o[n0:] = pos
+        writer.append_array(f"{group}/loading_matrix", eld)
+        writer.append_array(
+            f"{group}/loading_matrix_outage", pos, chunk_rows=4096, compression_level=None
+        )
 
     return sink
 
@@ -97,30 +74,13 @@ def write_n1(writer: Any, result: N1Result, group: str = "contingency") -> None:
     When ``result.violations_streamed``, the violation rows are already in the file (from
     :func:`n1_violation_sink` on the same writer and group); they are not written again.
     """
-    writer.write_table(
-        f"{group}/outages",
-        result.outages,
-        units={
-            "iterations": "",
-            "n_bus_cut": "",
-            "min_vm_bus": "",
-            "max_vm_bus": "",
-            "max_mismatch_pu": "pu",
-        },
-    )
-    writer.write_table(
-        f"{group}/elements",
-        result.elements,
-        units={c: "" for c in result.elements.columns if c.endswith("_outage")}
-        | {"cause_index": ""},
-    )
-    writer.write_table(
-        f"{group}/buses", result.buses, units={"min_vm_cause": "", "max_vm_cause": ""}
-    )
+    writer.write_table(f"{group}/outages", result.outages)
+    writer.write_table(f"{group}/elements", result.elements)
+    writer.write_table(f"{group}/buses", result.buses)
     if result.violations_streamed:
         _finish_streamed_violations(writer, f"{group}/violations", result)
     else:
-        writer.write_table(f"{group}/violations", result.violations, units=VIOLATION_UNITS)
+        writer.write_table(f"{group}/violations", result.violations)
     counts = result.status_counts()
     writer.set_attrs(
         group,

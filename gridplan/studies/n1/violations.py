@@ -30,8 +30,6 @@ VIOLATION_COLUMNS = (
     "change",
 )
 
-VIOLATION_UNITS = {"value": "", "limit": "", "base_value": "", "change": ""}
-
 
 class ViolationCollector:
     """The violation rows of a scan, as :class:`gridplan.core.contingency_running.RunningStats`
