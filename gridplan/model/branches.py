@@ -39,7 +39,8 @@ def branch_flows_of(
     model: HasBranchArrays, v: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Kernel call for ``model``: ``v`` complex (n_bus,) or (n_states, n_bus) -> s_f, s_t
-    (MVA), i_f, i_t (kA), each (n_states, n_branch)."""
+    (MVA), i_f, i_t (kA), each (n_states, n_branch).
+    """
     v2 = np.ascontiguousarray(np.atleast_2d(v), dtype=np.complex128)
     return branchflow.branch_flows(
         v2,

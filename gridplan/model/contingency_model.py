@@ -72,6 +72,7 @@ class ContingencyModel:
 
     @property
     def n_branch(self) -> int:
+        """Number of ppc branch rows."""
         return int(self.f.shape[0])
 
     @classmethod
@@ -187,6 +188,19 @@ def compile_contingency_model(net: pp.pandapowerNet) -> ContingencyModel:
     return ContingencyModel.from_network(compile_network(net), net)
 
 
+def _add_bus_power(df: pd.DataFrame, bus_lookup: np.ndarray, target: np.ndarray) -> None:
+    """Add the in-service ``p_mw * scaling`` of element table ``df`` to ``target`` per ppci bus."""
+    if not len(df):
+        return
+    on = df.in_service.to_numpy(dtype=bool)
+    p = df.p_mw.to_numpy(dtype=float) * df.get("scaling", pd.Series(1.0, index=df.index)).to_numpy(
+        dtype=float
+    )
+    rows = bus_lookup[df.bus.to_numpy(dtype=np.int64)]
+    ok = on & (rows >= 0)
+    np.add.at(target, rows[ok], p[ok])
+
+
 def _from_network(network: CompiledNetwork, net: pp.pandapowerNet) -> ContingencyModel:
     # the model owns its arrays (writeable copies of the network's read-only ones)
     n_bus = network.n_bus
@@ -229,21 +243,13 @@ def _from_network(network: CompiledNetwork, net: pp.pandapowerNet) -> Contingenc
     load_mw = np.zeros(n_bus)
     gen_mw = np.zeros(n_bus)
 
-    def _add(df: pd.DataFrame, target: np.ndarray, sign: float = 1.0) -> None:
-        if not len(df):
-            return
-        on = df.in_service.to_numpy(dtype=bool)
-        p = df.p_mw.to_numpy(dtype=float) * df.get(
-            "scaling", pd.Series(1.0, index=df.index)
-        ).to_numpy(dtype=float)
-        rows = bus_lookup[df.bus.to_numpy(dtype=np.int64)]
-        ok = on & (rows >= 0)
-        np.add.at(target, rows[ok], sign * p[ok])
-
-    _add(net.load, load_mw)
-    _add(net.storage, load_mw)
-    _add(net.sgen, gen_mw)
-    _add(net.gen, gen_mw)
+    for table, target in (
+        ("load", load_mw),
+        ("storage", load_mw),
+        ("sgen", gen_mw),
+        ("gen", gen_mw),
+    ):
+        _add_bus_power(net[table], bus_lookup, target)
 
     # ppci Sbus holds only PG of generators (Q of PV buses is free)
     gen_s = network.gen_p_mw / network.base_mva + 0j

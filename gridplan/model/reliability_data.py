@@ -328,39 +328,20 @@ def _candidates(
     ]
 
 
-def supply_tree(net: pp.pandapowerNet, devices: SwitchingDevices) -> tuple[SupplyTree, list[str]]:
-    """Stage 2: breadth-first tree from every ``ext_grid`` bus over the closed branches.
+def _breadth_first(
+    cand: list[tuple], node_of: dict[int, int], n_bus: int, roots: list[int]
+) -> tuple[list[tuple[int, int, int]], np.ndarray, list[str]]:
+    """Breadth-first search from the supply points over candidate edges.
 
-    Problems: no in-service ``ext_grid``, closed loops (the net is not radially operated),
-    load buses the tree does not reach.
+    Returns the tree edges ``(cand index, parent node, child node)``, the nodes reached and
+    the candidates closing a loop.
     """
-    problems: list[str] = []
-    bus = net.bus[net.bus.in_service.astype(bool)]
-    node_of = {int(b): i for i, b in enumerate(bus.index)}
-    n_bus = len(bus)
-    line = net.line[net.line.in_service.astype(bool)]
-    trafo = net.trafo[net.trafo.in_service.astype(bool)]
-    if net.ext_grid.empty or not net.ext_grid.in_service.any():
-        problems.append(
-            "ext_grid: a distribution case needs at least one in-service ext_grid "
-            "(the supply point), got none"
-        )
-    cand = _candidates(net, devices, node_of, line, trafo)
-
-    # breadth-first search from the supply points over candidate edges
     adj: list[list[int]] = [[] for _ in range(n_bus)]
     for k, (_, _, a, b) in enumerate(cand):
         adj[node_of[a]].append(k)
         adj[node_of[b]].append(k)
     visited = np.zeros(n_bus, dtype=bool)
     used = np.zeros(len(cand), dtype=bool)
-    roots = sorted(
-        {
-            node_of[int(b)]
-            for b in net.ext_grid[net.ext_grid.in_service.astype(bool)].bus
-            if int(b) in node_of
-        }
-    )
     loops: list[str] = []
     tree_edges: list[tuple[int, int, int]] = []  # (cand index, parent node, child node)
     for r in roots:
@@ -386,6 +367,36 @@ def supply_tree(net: pp.pandapowerNet, devices: SwitchingDevices) -> tuple[Suppl
                 visited[w] = True
                 tree_edges.append((k, v, w))
                 queue.append(w)
+    return tree_edges, visited, loops
+
+
+def supply_tree(net: pp.pandapowerNet, devices: SwitchingDevices) -> tuple[SupplyTree, list[str]]:
+    """Stage 2: breadth-first tree from every ``ext_grid`` bus over the closed branches.
+
+    Problems: no in-service ``ext_grid``, closed loops (the net is not radially operated),
+    load buses the tree does not reach.
+    """
+    problems: list[str] = []
+    bus = net.bus[net.bus.in_service.astype(bool)]
+    node_of = {int(b): i for i, b in enumerate(bus.index)}
+    n_bus = len(bus)
+    line = net.line[net.line.in_service.astype(bool)]
+    trafo = net.trafo[net.trafo.in_service.astype(bool)]
+    if net.ext_grid.empty or not net.ext_grid.in_service.any():
+        problems.append(
+            "ext_grid: a distribution case needs at least one in-service ext_grid "
+            "(the supply point), got none"
+        )
+    cand = _candidates(net, devices, node_of, line, trafo)
+
+    roots = sorted(
+        {
+            node_of[int(b)]
+            for b in net.ext_grid[net.ext_grid.in_service.astype(bool)].bus
+            if int(b) in node_of
+        }
+    )
+    tree_edges, visited, loops = _breadth_first(cand, node_of, n_bus, roots)
     if loops:
         problems.append(
             f"the net is not radially operated; closed loops through "
@@ -597,6 +608,118 @@ class _BranchData:
         return rate, rep, sn if sn > 0 else math.inf, math.nan
 
 
+def _all_circuits_out(
+    data: list[tuple[float, float, float, float]],
+) -> tuple[float, float, float, float]:
+    """Rate, repair time, capacity and length of parallel circuits failing together.
+
+    All circuits out together (independent overlapping outages):
+    ``U = 8760 prod(lam_i r_i / 8760)``, ``1/r = sum 1/r_i``, ``lam = U / r``; a single
+    circuit is assumed to carry the load (N-1 is the n1 study's question).
+    """
+    lam_r = np.array([x[0] * x[1] for x in data])
+    reps = np.array([x[1] for x in data])
+    rep = float(1.0 / np.sum(1.0 / reps)) if np.all(reps > 0) else 0.0
+    u_all = HOURS_PER_YEAR * float(np.prod(lam_r / HOURS_PER_YEAR))
+    rate = u_all / rep if rep > 0 else 0.0
+    cap = float(sum(x[2] for x in data))
+    return rate, rep, cap, math.nan
+
+
+def _switch_edge(out: EdgesAndEvents, devices: SwitchingDevices, sid: int, v: int, w: int) -> None:
+    """The edge of a closed bus-bus switch ``sid`` from node ``v`` to ``w``, and its failures."""
+    label = f"switch {sid}"
+    i = int(np.flatnonzero(devices.index == sid)[0])
+    e = out.add_edge(
+        v,
+        w,
+        devices.code(i),
+        float(devices.switching_time_h[i]),
+        math.inf,
+        label,
+        bool(devices.recloses[i]),
+    )
+    out.element_edge[label] = e
+    out.add_device_event(e, devices, i)
+
+
+def _branch_edge(
+    out: EdgesAndEvents,
+    d: ReliabilityDefaults,
+    devices: SwitchingDevices,
+    tree: SupplyTree,
+    branch_data: _BranchData,
+    members: list[tuple[str, int]],
+    v: int,
+    w: int,
+) -> None:
+    """The edge of a line/transformer (or parallel circuits) from node ``v`` to ``w``, a second
+    edge below a device at its downstream end, and their failure events.
+    """
+    sw_time = devices.switching_time_h
+    sw_index = devices.index
+    up_bus = int(tree.bus.index[v])
+    down_bus = int(tree.bus.index[w])
+    ups, downs, data = [], [], []
+    for mk, me in members:
+        et = "l" if mk == "line" else "t"
+        if (et, me, up_bus) in devices.device_at:
+            ups.append(devices.device_at[(et, me, up_bus)])
+        if (et, me, down_bus) in devices.device_at:
+            downs.append(devices.device_at[(et, me, down_bus)])
+        data.append(branch_data(mk, me, v))
+    up, down = devices.strongest(ups), devices.strongest(downs)
+    labels = [f"{mk} {me}" for mk, me in members]
+    label = " || ".join(labels)
+    single = len(members) == 1
+    rate, rep, cap, length = data[0] if single else _all_circuits_out(data)
+    kind = members[0][0] if single else "parallel"
+    child = w
+    if down is not None:
+        child = out.n_node
+        out.n_node += 1
+    e = out.add_edge(
+        v,
+        child,
+        devices.code(up) if up is not None else DEVICE_NONE,
+        float(sw_time[up]) if up is not None else d.switching_time_h,
+        cap,
+        label,
+        bool(devices.recloses[up]) if up is not None else False,
+    )
+    for lab in labels:
+        out.element_edge[lab] = e
+    out.add_event(e, rate, rep, False, label, kind, length)
+    if single and kind == "line":
+        pos = branch_data.line_pos[members[0][1]]
+        if branch_data.line_tfr[pos] > 0:
+            out.tmp_edge.append(e)
+            out.tmp_rate.append(float(branch_data.line_tfr[pos] * branch_data.l_len[pos]))
+            out.tmp_label.append(f"line {members[0][1]}")
+    e2 = None
+    if down is not None:
+        e2 = out.add_edge(
+            child,
+            w,
+            devices.code(down),
+            float(sw_time[down]),
+            cap,
+            f"switch {sw_index[down]}",
+            bool(devices.recloses[down]) if single else False,
+        )
+        out.element_edge[f"switch {sw_index[down]}"] = e2
+    if single:
+        if up is not None:
+            out.add_device_event(e, devices, up)
+        if e2 is not None:
+            out.add_device_event(e2, devices, down)
+    else:
+        # a device failing on one of several parallel circuits trips the supply above,
+        # is isolated, and the load is restored over the other circuits after switching
+        for i in ups + downs:
+            out.add_device_event(e, devices, i, restore_h=float(sw_time[i]))
+
+
 def failure_events(
     net: pp.pandapowerNet, d: ReliabilityDefaults, devices: SwitchingDevices, tree: SupplyTree
 ) -> tuple[EdgesAndEvents, list[str]]:
@@ -622,90 +745,13 @@ def failure_events(
     _check_nonneg("trafo", tree.trafo, ["failure_rate_per_year", "repair_time_h"], problems)
     out = EdgesAndEvents(n_node=tree.n_bus)
     branch_data = _BranchData(net, d, tree)
-    sw_time = devices.switching_time_h
-    sw_index = devices.index
     for k, v, w in tree.edges:
         kind, el, _, _ = tree.cand[k]
         if kind == "switch":
-            label = f"switch {el}"
-            i = int(np.flatnonzero(sw_index == el)[0])
-            e = out.add_edge(
-                v, w, devices.code(i), float(sw_time[i]), math.inf, label, bool(devices.recloses[i])
-            )
-            out.element_edge[label] = e
-            out.add_device_event(e, devices, i)
-            continue
-        members = el if kind == "parallel" else [(kind, el)]
-        up_bus = int(tree.bus.index[v])
-        down_bus = int(tree.bus.index[w])
-        ups, downs, data = [], [], []
-        for mk, me in members:
-            et = "l" if mk == "line" else "t"
-            if (et, me, up_bus) in devices.device_at:
-                ups.append(devices.device_at[(et, me, up_bus)])
-            if (et, me, down_bus) in devices.device_at:
-                downs.append(devices.device_at[(et, me, down_bus)])
-            data.append(branch_data(mk, me, v))
-        up, down = devices.strongest(ups), devices.strongest(downs)
-        labels = [f"{mk} {me}" for mk, me in members]
-        label = " || ".join(labels)
-        if len(members) == 1:
-            rate, rep, cap, length = data[0]
+            _switch_edge(out, devices, el, v, w)
         else:
-            # all circuits out together (independent overlapping outages):
-            # U = 8760 prod(lam_i r_i / 8760), 1/r = sum 1/r_i, lam = U / r; a single
-            # circuit is assumed to carry the load (N-1 is the n1 study's question)
-            lam_r = np.array([x[0] * x[1] for x in data])
-            reps = np.array([x[1] for x in data])
-            rep = float(1.0 / np.sum(1.0 / reps)) if np.all(reps > 0) else 0.0
-            u_all = HOURS_PER_YEAR * float(np.prod(lam_r / HOURS_PER_YEAR))
-            rate = u_all / rep if rep > 0 else 0.0
-            cap = float(sum(x[2] for x in data))
-            length = math.nan
-        child = w
-        if down is not None:
-            child = out.n_node
-            out.n_node += 1
-        e = out.add_edge(
-            v,
-            child,
-            devices.code(up) if up is not None else DEVICE_NONE,
-            float(sw_time[up]) if up is not None else d.switching_time_h,
-            cap,
-            label,
-            bool(devices.recloses[up]) if up is not None else False,
-        )
-        for lab in labels:
-            out.element_edge[lab] = e
-        out.add_event(e, rate, rep, False, label, kind, length)
-        if len(members) == 1 and kind == "line":
-            pos = branch_data.line_pos[el]
-            if branch_data.line_tfr[pos] > 0:
-                out.tmp_edge.append(e)
-                out.tmp_rate.append(float(branch_data.line_tfr[pos] * branch_data.l_len[pos]))
-                out.tmp_label.append(f"line {el}")
-        e2 = None
-        if down is not None:
-            e2 = out.add_edge(
-                child,
-                w,
-                devices.code(down),
-                float(sw_time[down]),
-                cap,
-                f"switch {sw_index[down]}",
-                bool(devices.recloses[down]) if len(members) == 1 else False,
-            )
-            out.element_edge[f"switch {sw_index[down]}"] = e2
-        if len(members) == 1:
-            if up is not None:
-                out.add_device_event(e, devices, up)
-            if e2 is not None:
-                out.add_device_event(e2, devices, down)
-        else:
-            # a device failing on one of several parallel circuits trips the supply above,
-            # is isolated, and the load is restored over the other circuits after switching
-            for i in ups + downs:
-                out.add_device_event(e, devices, i, restore_h=float(sw_time[i]))
+            members = el if kind == "parallel" else [(kind, el)]
+            _branch_edge(out, d, devices, tree, branch_data, members, v, w)
     return out, problems
 
 
@@ -729,7 +775,8 @@ class LoadPoints:
 
 def _feeder_names(tree: SupplyTree, edges: EdgesAndEvents) -> np.ndarray:
     """Feeder of every node: the bus ``feeder`` column, else the first tree edge below the
-    supply point (``"feeder line 3"``)."""
+    supply point (``"feeder line 3"``).
+    """
     n_bus, n_node = tree.n_bus, edges.n_node
     bus_feeder = _str(tree.bus, "feeder", "")
     node_feeder = np.empty(n_node, dtype=object)
@@ -762,7 +809,8 @@ def load_points(
     net: pp.pandapowerNet, d: ReliabilityDefaults, tree: SupplyTree, edges: EdgesAndEvents
 ) -> tuple[LoadPoints, list[str]]:
     """Stage 5: the load points. Problems: negative customers or average load, a load on an
-    out-of-service bus, a reliability class other than urban or rural."""
+    out-of-service bus, a reliability class other than urban or rural.
+    """
     problems: list[str] = []
     load = net.load[net.load.in_service.astype(bool)]
     _check_nonneg("load", net.load, ["customers", "p_avg_mw"], problems)

@@ -324,6 +324,7 @@ class ProfileInjections:
             )
 
     def block(self, start: int, stop: int) -> np.ndarray:
+        """Bus injections (pu) of steps ``start`` to ``stop``, complex (stop - start, n_bus)."""
         s = np.empty((stop - start, self.model.n_bus), dtype=np.complex128)
         s[:] = self.model.sbus0
         for values_t, el_bus, fac_re, fac_im, base in self.parts:
