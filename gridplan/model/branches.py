@@ -115,12 +115,7 @@ class BranchModel:
         """The branch arrays of a compiled network (ppc numbering)."""
         return cls(
             base_mva=network.base_mva,
-            f=network.f,
-            t=network.t,
-            yff=network.yff,
-            yft=network.yft,
-            ytf=network.ytf,
-            ytt=network.ytt,
+            **network.arrays("f", "t", "yff", "yft", "ytf", "ytt", copy=False),
             base_kv=network.ppc_base_kv,
             bus_lookup=network.ppc_bus_lookup,
             ranges=dict(network.branch_ranges),

@@ -184,13 +184,8 @@ class TimeSeriesModel:
 
         return cls(
             base_mva=network.base_mva,
-            ybus=network.ybus.copy(),
-            ref=network.ref.copy(),
-            pv=network.pv.copy(),
-            pq=network.pq.copy(),
-            v0=network.v0.copy(),
+            **network.arrays("ybus", "ref", "pv", "pq", "v0", "base_kv"),
             sbus0=network.sbus.copy(),
-            base_kv=network.base_kv.copy(),
             f=c(network.f[in_ppci], np.int64),
             t=c(network.t[in_ppci], np.int64),
             yff=c(network.yff[in_ppci], np.complex128),
