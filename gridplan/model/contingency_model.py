@@ -165,13 +165,17 @@ class ContingencyModel:
         return out
 
 
-def compile_contingency_model(net: pp.pandapowerNet) -> ContingencyModel:
+def compile_contingency_model(
+    net: pp.pandapowerNet, *, where: str | None = None
+) -> ContingencyModel:
     """Compile ``net`` once (:func:`gridplan.model.network.compile_network`) and freeze it.
 
     Parameters
     ----------
     net : pandapowerNet
         The case; it is not modified.
+    where : str, optional
+        Names the case in error messages (default: ``net.name``).
 
     Returns
     -------
@@ -185,7 +189,7 @@ def compile_contingency_model(net: pp.pandapowerNet) -> ContingencyModel:
     ConvergenceError
         The base-case power flow does not converge.
     """
-    return ContingencyModel.from_network(compile_network(net), net)
+    return ContingencyModel.from_network(compile_network(net, where=where), net)
 
 
 def _add_bus_power(df: pd.DataFrame, bus_lookup: np.ndarray, target: np.ndarray) -> None:
