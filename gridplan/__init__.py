@@ -11,6 +11,7 @@ except PackageNotFoundError:  # running from a source tree without install
 
 from gridplan.errors import BatchError, CaseError, ConvergenceError, GridplanError
 from gridplan.model.cases import load_case
+from gridplan.model.validate import validate
 
 __all__ = [
     "BatchError",
@@ -19,4 +20,5 @@ __all__ = [
     "GridplanError",
     "__version__",
     "load_case",
+    "validate",
 ]

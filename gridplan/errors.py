@@ -54,6 +54,13 @@ class BatchError(GridplanError):
         self.failed = failed
 
 
+def utf8_problem(exc: UnicodeDecodeError) -> str:
+    """``"line 3: must be UTF-8 text, got byte 0xff instead"`` for a failed decode."""
+    data = bytes(exc.object)
+    line = data.count(b"\n", 0, exc.start) + 1
+    return f"line {line}: must be UTF-8 text, got byte {data[exc.start]:#04x} instead"
+
+
 def format_problems(where: str, problems: Sequence[str]) -> str:
     """Join several validation problems into one line: ``where: p1; p2; ...``."""
     return f"{where}: " + "; ".join(problems)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from gridplan.cli._types import OutPath
 from gridplan.results import list_tree, read_attrs, read_table
 
 
@@ -34,7 +35,7 @@ def show(file: Path) -> None:
     "--csv",
     "csv_out",
     required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=OutPath(),
     help="CSV file to write (header row has the column names; units in a second header "
     "line are not added, see `results show`).",
 )
