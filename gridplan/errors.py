@@ -1,7 +1,8 @@
 """The gridplan exception family.
 
 ``GridplanError`` -> ``CaseError`` (bad input; also a ``ValueError``), ``ConvergenceError``
-(a computation that ran and failed), ``BatchError`` (some cases of a batch failed).
+(a computation that ran and failed), ``OutputError`` (a result file could not be written,
+e.g. disk full), ``BatchError`` (some cases of a batch failed).
 The CLI prints ``str(error)`` as one line (plus ``hint`` when set) and exits with ``exit_code``.
 """
 
@@ -42,6 +43,13 @@ class ConvergenceError(GridplanError):
         super().__init__(message, hint=hint)
         self.iterations = iterations
         self.max_mismatch = max_mismatch
+
+
+class OutputError(GridplanError):
+    """A result file could not be written part-way (disk full, file size limit, I/O error);
+    nothing was left behind under its name."""
+
+    exit_code = 1
 
 
 class BatchError(GridplanError):

@@ -11,6 +11,7 @@ import pandas as pd
 
 from gridplan.cli._types import OutPath
 from gridplan.errors import CaseError
+from gridplan.results.locking import TargetLock, clean_stale, part_prefix
 from gridplan.results import (
     is_result_file,
     list_tree,
@@ -74,9 +75,12 @@ def _units_frame(table: str, df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _write_atomic(df: pd.DataFrame, path: Path, **kwargs: object) -> None:
-    """``df.to_csv(path)`` under a temporary name, renamed when complete."""
+    """``df.to_csv(path)`` under a temporary name, renamed when complete (one writer of
+    ``path`` at a time; what writers that died left in the folder is removed)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    lock = TargetLock(path)
+    clean_stale(path.parent, own=path)
+    fd, tmp = tempfile.mkstemp(prefix=part_prefix(path), suffix=".part", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             df.to_csv(fh, **kwargs)  # type: ignore[arg-type]
@@ -85,6 +89,8 @@ def _write_atomic(df: pd.DataFrame, path: Path, **kwargs: object) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    finally:
+        lock.release()
 
 
 def _umask() -> int:
