@@ -11,7 +11,6 @@ import pandas as pd
 
 from gridplan.cli._types import OutPath
 from gridplan.errors import CaseError
-from gridplan.results.locking import TargetLock, clean_stale, part_prefix
 from gridplan.results import (
     is_result_file,
     list_tree,
@@ -19,6 +18,7 @@ from gridplan.results import (
     read_group_attrs,
     read_table,
 )
+from gridplan.results.locking import TargetLock, clean_stale, part_prefix
 
 
 @click.group("results")
