@@ -464,7 +464,19 @@ def run_adequacy(
 
 def write_adequacy(w: ResultWriter, result: AdequacyResult) -> None:
     """Write the study's tables under ``/adequacy`` (see docs/results-format.md)."""
-    w.set_attrs("adequacy", load_model=result.load_model, case_name=result.case_name)
+    w.set_attrs(
+        "adequacy",
+        load_model=result.load_model,
+        case_name=result.case_name,
+        notes="\n".join(result.notes),
+    )
+    if not result.composite.empty:
+        w.set_attrs(
+            "adequacy",
+            target_cov=result.target_cov,
+            max_samples=result.max_samples,
+            cov_reached=result.composite_converged,
+        )
     w.write_table("adequacy/indices", result.indices)
     w.write_table("adequacy/units", result.units)
     w.write_table("adequacy/copt", result.copt)
