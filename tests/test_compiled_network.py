@@ -47,9 +47,11 @@ def test_three_models_compile_from_one_power_flow(count_runpp):
     tm = TimeSeriesModel.from_network(network, net)
     bm = BranchModel.from_network(network)
     assert count_runpp[0] == 1  # no second power flow for the models
-    # they share the network's arrays: same admittance matrix, voltages, branch two-ports
-    assert cm.ybus is network.ybus and tm.ybus is network.ybus
-    assert cm.v0 is network.v0 and tm.v0 is network.v0
+    # the network's arrays: same admittance matrix, voltages, branch two-ports
+    for model in (cm, tm):
+        assert (model.ybus != network.ybus).nnz == 0
+        np.testing.assert_array_equal(model.v0, network.v0)
+    np.testing.assert_array_equal(cm.sbus, network.sbus)
     assert bm.yff is network.yff
     on = network.branch_ppci >= 0
     np.testing.assert_array_equal(tm.yff, network.yff[on])

@@ -54,6 +54,46 @@ def branch_flows_of(
     )
 
 
+def current_base_ka(model: HasBranchArrays) -> tuple[np.ndarray, np.ndarray]:
+    """kA per pu of current at the from and to end of every branch of ``model``."""
+    with np.errstate(divide="ignore"):
+        k_f = model.base_mva / (SQRT3 * model.base_kv[model.f])
+        k_t = model.base_mva / (SQRT3 * model.base_kv[model.t])
+    return k_f, k_t
+
+
+def branch_loading_of(
+    model: HasBranchArrays,
+    v: np.ndarray,
+    col_row: np.ndarray,
+    col_f: np.ndarray,
+    col_t: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Kernel call for ``model``: loading (%) of the columns ``col_*`` and losses (MW).
+
+    ``v`` complex (n_states, n_bus); ``col_row`` the branch of every output column (-1: 0 %),
+    ``col_f``, ``col_t`` the loading (%) per kA at its ends. Returns the loading
+    (n_states, n_col) and the total branch losses (n_states,), see
+    ``gridplan.core.branchflow.branch_loading``.
+    """
+    k_f, k_t = current_base_ka(model)
+    return branchflow.branch_loading(
+        np.ascontiguousarray(v, dtype=np.complex128),
+        model.f,
+        model.t,
+        model.yff,
+        model.yft,
+        model.ytf,
+        model.ytt,
+        k_f,
+        k_t,
+        np.ascontiguousarray(col_row, dtype=np.int64),
+        np.ascontiguousarray(col_f, dtype=np.float64),
+        np.ascontiguousarray(col_t, dtype=np.float64),
+        model.base_mva,
+    )
+
+
 @dataclass(frozen=True)
 class BranchModel:
     """Frozen arrays of every ppc branch (ppc numbering, out-of-service branches included)."""

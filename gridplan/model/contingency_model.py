@@ -18,8 +18,8 @@ import scipy.sparse as sp
 
 from gridplan.core.contingency import TOL_PU, ACOutageSolver
 from gridplan.core.contingency_dc import DCOutageSolver
-from gridplan.kernels import contingency_graph, timeseries_nr
-from gridplan.model.branches import branch_flows_of
+from gridplan.kernels import contingency_graph
+from gridplan.model.branches import branch_flows_of, branch_loading_of
 from gridplan.model.network import CompiledNetwork, compile_network
 
 SQRT3 = float(np.sqrt(3.0))
@@ -128,27 +128,11 @@ class ContingencyModel:
     def loading(self, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Branch loading (percent, (B, n_br)) and |V| for voltage rows ``v`` (B, n).
 
-        One fused pass (the time-series loading kernel): no per-branch flow arrays. Branches
+        One fused pass (the ``branch_loading`` kernel): no per-branch flow arrays. Branches
         at a NaN voltage (cut-off buses, failed outages) come out NaN.
         """
-        n_br = self.f.size
-        with np.errstate(divide="ignore"):
-            k_f = self.base_mva / (SQRT3 * self.base_kv[self.f])  # kA per pu current
-            k_t = self.base_mva / (SQRT3 * self.base_kv[self.t])
-        ld, _ = timeseries_nr.branch_loading(
-            np.ascontiguousarray(v, dtype=np.complex128),
-            self.f,
-            self.t,
-            self.yff,
-            self.yft,
-            self.ytf,
-            self.ytt,
-            k_f,
-            k_t,
-            np.arange(n_br, dtype=np.int64),
-            100.0 * self.scale_f,
-            100.0 * self.scale_t,
-            self.base_mva,
+        ld, _ = branch_loading_of(
+            self, v, np.arange(self.f.size), 100.0 * self.scale_f, 100.0 * self.scale_t
         )
         return ld, np.abs(v)
 
@@ -204,15 +188,16 @@ def compile_contingency_model(net: pp.pandapowerNet) -> ContingencyModel:
 
 
 def _from_network(network: CompiledNetwork, net: pp.pandapowerNet) -> ContingencyModel:
+    # the model owns its arrays (writeable copies of the network's read-only ones)
     n_bus = network.n_bus
-    stat = network.branch_in_service
+    stat = network.branch_in_service.copy()
     # a branch touching a bus removed from ppci is out of service for the engine as well
     yff, yft, ytf, ytt = (np.where(stat, y, 0.0) for y in network.two_ports())
     with np.errstate(divide="ignore"):
         dc_b = np.where(stat, 1.0 / (network.x_pu * network.tap), 0.0)
     f = np.where(stat, network.f, 0)
     t = np.where(stat, network.t, 0)
-    bus_lookup = network.bus_lookup
+    bus_lookup = network.bus_lookup.copy()
     ranges = network.branch_ranges
 
     mon_kind: list[str] = []
@@ -289,20 +274,20 @@ def _from_network(network: CompiledNetwork, net: pp.pandapowerNet) -> Contingenc
         yft=np.ascontiguousarray(yft, dtype=np.complex128),
         ytf=np.ascontiguousarray(ytf, dtype=np.complex128),
         ytt=np.ascontiguousarray(ytt, dtype=np.complex128),
-        ybus=network.ybus,
-        sbus=network.sbus,
-        v0=network.v0,
-        ref=network.ref,
-        pv=network.pv,
-        pq=network.pq,
-        base_kv=network.base_kv,
-        scale_f=network.scale_f,
-        scale_t=network.scale_t,
-        rating_mva=network.rating_mva,
+        ybus=network.ybus.copy(),
+        sbus=network.sbus.copy(),
+        v0=network.v0.copy(),
+        ref=network.ref.copy(),
+        pv=network.pv.copy(),
+        pq=network.pq.copy(),
+        base_kv=network.base_kv.copy(),
+        scale_f=network.scale_f.copy(),
+        scale_t=network.scale_t.copy(),
+        rating_mva=network.rating_mva.copy(),
         dc_b=dc_b,
         load_mw=load_mw,
         gen_mw=gen_mw,
-        gen_bus=network.gen_bus,
+        gen_bus=network.gen_bus.copy(),
         gen_s_pu=gen_s,
         mon_kind=np.array(mon_kind, dtype=object),
         mon_index=np.concatenate(mon_index) if mon_index else np.zeros(0, dtype=np.int64),

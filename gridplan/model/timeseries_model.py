@@ -18,7 +18,10 @@ import numpy as np
 import pandapower as pp
 import scipy.sparse as sp
 
+from gridplan.kernels import timeseries_nr
+from gridplan.model.branches import current_base_ka
 from gridplan.model.network import CompiledNetwork, compile_network
+from gridplan.model.profiles import Profiles
 
 SQRT3 = np.sqrt(3.0)
 
@@ -111,7 +114,10 @@ class TimeSeriesModel:
         vm_min_pu: float = 0.95,
         vm_max_pu: float = 1.05,
     ) -> TimeSeriesModel:
-        """Build from a compiled ``network`` of ``net`` (no further power flow)."""
+        """Build from a compiled ``network`` of ``net`` (no further power flow).
+
+        The model owns its arrays: writeable copies of the network's read-only ones.
+        """
         bus_index = net.bus.index.to_numpy(dtype=np.int64)
         bus_ppci = network.bus_lookup[bus_index].copy()
         bus_ppci[~net.bus.in_service.to_numpy(dtype=bool)] = -1
@@ -178,13 +184,13 @@ class TimeSeriesModel:
 
         return cls(
             base_mva=network.base_mva,
-            ybus=network.ybus,
-            ref=network.ref,
-            pv=network.pv,
-            pq=network.pq,
-            v0=network.v0,
-            sbus0=network.sbus,
-            base_kv=network.base_kv,
+            ybus=network.ybus.copy(),
+            ref=network.ref.copy(),
+            pv=network.pv.copy(),
+            pq=network.pq.copy(),
+            v0=network.v0.copy(),
+            sbus0=network.sbus.copy(),
+            base_kv=network.base_kv.copy(),
             f=c(network.f[in_ppci], np.int64),
             t=c(network.t[in_ppci], np.int64),
             yff=c(network.yff[in_ppci], np.complex128),
@@ -229,8 +235,7 @@ class TimeSeriesModel:
         per output column, -1 out of service), ``col_f, col_t`` (% per kA at each end, same
         definitions as :meth:`loading`) and each element's column slice.
         """
-        k = self.base_mva / (SQRT3 * self.base_kv)
-        k_f, k_t = np.ascontiguousarray(k[self.f]), np.ascontiguousarray(k[self.t])
+        k_f, k_t = current_base_ka(self)
         rows, cf, ct, slices = [], [], [], {}
         pos = 0
         for element in elements:
@@ -281,3 +286,46 @@ class TimeSeriesModel:
             s = np.maximum(i_f[:, r] * info["vn_hv_kv"][on], i_t[:, r] * info["vn_lv_kv"][on])
             out[:, on] = s * SQRT3 / info["s_max_mva"][on] * 100.0
         return out
+
+
+class ProfileInjections:
+    """Bus injections (pu) of any block of steps: base case plus profiled changes.
+
+    ``profiles`` is a :class:`gridplan.model.profiles.Profiles` (element type and column ->
+    steps x elements table, MW or Mvar); elements of types the model does not map are ignored.
+    """
+
+    def __init__(self, model: TimeSeriesModel, profiles: Profiles) -> None:
+        self.model = model
+        self.parts = []
+        for (et, col), df in profiles.tables.items():
+            if et not in model.elements:
+                continue
+            idx = df.columns.to_numpy(dtype=np.int64)
+            a = sp.csc_matrix(model.injection_matrix(et, col, idx))
+            a.eliminate_zeros()
+            # every element feeds at most one bus: its bus and complex factor
+            has = np.diff(a.indptr) > 0
+            el_bus = np.full(len(idx), -1, dtype=np.int64)
+            fac = np.zeros(len(idx), dtype=np.complex128)
+            el_bus[has] = a.indices[a.indptr[:-1][has]]
+            fac[has] = a.data[a.indptr[:-1][has]]
+            base = np.ascontiguousarray(model.base_values(et, col, idx), dtype=float)
+            # the profile element-major (pandas' own layout: no copy for a float frame)
+            values_t = np.ascontiguousarray(df.to_numpy(dtype=float).T)
+            self.parts.append(
+                (
+                    values_t,
+                    el_bus,
+                    np.ascontiguousarray(fac.real),
+                    np.ascontiguousarray(fac.imag),
+                    base,
+                )
+            )
+
+    def block(self, start: int, stop: int) -> np.ndarray:
+        s = np.empty((stop - start, self.model.n_bus), dtype=np.complex128)
+        s[:] = self.model.sbus0
+        for values_t, el_bus, fac_re, fac_im, base in self.parts:
+            timeseries_nr.add_injections(s, values_t, start, el_bus, fac_re, fac_im, base)
+        return s

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from gridplan.studies.n1.statistics import N1Result
+from gridplan.studies.n1.statistics import STATUSES, N1Result
 from gridplan.studies.n1.violations import VIOLATION_COLUMNS
 
 
@@ -81,7 +81,8 @@ def write_n1(writer: Any, result: N1Result, group: str = "contingency") -> None:
         _finish_streamed_violations(writer, f"{group}/violations", result)
     else:
         writer.write_table(f"{group}/violations", result.violations)
-    counts = result.status_counts()
+    # every status count, 0 included: a script reading n_diverged never finds it missing
+    counts = dict.fromkeys(STATUSES, 0) | result.status_counts()
     writer.set_attrs(
         group,
         mode=result.mode,

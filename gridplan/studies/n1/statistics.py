@@ -14,6 +14,9 @@ from gridplan.core.contingency_running import RunningStats
 from gridplan.model.contingency_model import ContingencyModel
 from gridplan.model.outages import OutageSpec
 
+#: every outage status (``outages.status``)
+STATUSES = ("converged", "islanded", "diverged", "not_simulated")
+
 
 @dataclass
 class N1Result:
@@ -36,7 +39,8 @@ class N1Result:
         ``max_vm_cause``.
     violations : DataFrame
         Long format: ``outage``, ``outage_name``, ``element_type``, ``element``, ``quantity``
-        (``loading_percent``, ``vm_pu``), ``value``, ``limit``, ``base_value``, ``change``.
+        (``loading_percent``, ``vm_pu``), ``unit`` (``%``, ``pu``: of the four value columns),
+        ``value``, ``limit``, ``base_value``, ``change``.
         Every violation, unless ``violations_streamed``: then the rows went to a
         ``violation_sink`` (the HDF5 file) block by block and this holds only the
         ``WORST_VIOLATIONS_KEPT`` (100) worst rows per quantity, worst = farthest beyond the
@@ -67,7 +71,7 @@ class N1Result:
     n_violation_outages: int = 0
 
     def status_counts(self) -> dict[str, int]:
-        """Number of outages per status."""
+        """Number of outages per status that occurs."""
         return {str(k): int(v) for k, v in self.outages.status.value_counts().items()}
 
 

@@ -2,7 +2,8 @@
 
 A row per (outage, element or bus, quantity) beyond its limit: ``outage`` (position),
 ``outage_name``, ``element_type``, ``element``, ``quantity`` (``loading_percent`` or
-``vm_pu``), ``value``, ``limit``, ``base_value``, ``change``. Rows of one outage are
+``vm_pu``), ``unit`` (``%`` or ``pu``: the unit of the four value columns in that row),
+``value``, ``limit``, ``base_value``, ``change``. Rows of one outage are
 consecutive, in element type, element index and bus index order; outages in ascending order.
 """
 
@@ -17,6 +18,8 @@ import pandas as pd
 from gridplan.model.contingency_model import ContingencyModel
 
 WORST_VIOLATIONS_KEPT = 100
+#: unit of ``value``, ``limit``, ``base_value`` and ``change`` per ``quantity`` (``unit`` column)
+QUANTITY_UNITS = {"loading_percent": "%", "vm_pu": "pu"}
 
 VIOLATION_COLUMNS = (
     "outage",
@@ -24,6 +27,7 @@ VIOLATION_COLUMNS = (
     "element_type",
     "element",
     "quantity",
+    "unit",
     "value",
     "limit",
     "base_value",
@@ -146,8 +150,8 @@ def violation_frame(
     if not parts:
         types = {"outage": np.int64, "element": np.int64}
         return pd.DataFrame(
-            {c: np.zeros(0, dtype=types.get(c, object)) for c in VIOLATION_COLUMNS[:5]}
-            | {c: np.zeros(0) for c in VIOLATION_COLUMNS[5:]}
+            {c: np.zeros(0, dtype=types.get(c, object)) for c in VIOLATION_COLUMNS[:6]}
+            | {c: np.zeros(0) for c in VIOLATION_COLUMNS[6:]}
         )
     if len(parts) == 1:
         pos, kind, idx, val = parts[0]
@@ -165,9 +169,9 @@ def violation_frame(
     elem = np.concatenate([model.mon_index, model.bus_index]).astype(np.int64)[key]
     base = np.concatenate([base_eld, base_vm])[key]
     lim = np.array([limits["max_loading_percent"], limits["vm_min_pu"], limits["vm_max_pu"]])
-    quantity = pd.Categorical.from_codes(
-        np.array([0, 1, 1], dtype=np.int8)[kind], categories=["loading_percent", "vm_pu"]
-    )
+    qcode = np.array([0, 1, 1], dtype=np.int8)[kind]
+    quantity = pd.Categorical.from_codes(qcode, categories=list(QUANTITY_UNITS))
+    unit = pd.Categorical.from_codes(qcode, categories=list(QUANTITY_UNITS.values()))
     uniq_names = pd.Index(names).is_unique
     df = pd.DataFrame(
         {
@@ -178,6 +182,7 @@ def violation_frame(
             "element_type": etype,
             "element": elem,
             "quantity": quantity,
+            "unit": unit,
             "value": val,
             "limit": lim[kind],
             "base_value": base,
