@@ -146,7 +146,9 @@ def _room_bytes(folder: Path, size_now: int) -> int | None:
     room: list[int] = []
     try:
         st = os.statvfs(folder)
-        room.append(st.f_bavail * st.f_frsize)
+        # root may also fill the blocks reserved for it; everyone else only the available ones
+        free = st.f_bfree if hasattr(os, "geteuid") and os.geteuid() == 0 else st.f_bavail
+        room.append(free * st.f_frsize)
     except (OSError, AttributeError):
         pass
     try:
