@@ -11,6 +11,7 @@ The public API, one import away::
     rel = gridplan.run_reliability(gridplan.load_case("rural-feeder"))  # ReliabilityResult
     adq = gridplan.run_adequacy(net)  # AdequacyResult
     gridplan.read_table("ts.h5", "timeseries/steps")
+    gridplan.validate(net)  # every problem found in the net, as a list
 
 Every study function leaves the net unmodified and returns a result object of tables in
 pandapower's units; each has a ``write_*`` companion in its study module writing a
@@ -29,7 +30,13 @@ try:
 except PackageNotFoundError:  # running from a source tree without install
     __version__ = "0.0.0+unknown"
 
-from gridplan.errors import BatchError, CaseError, ConvergenceError, GridplanError
+from gridplan.errors import (
+    BatchError,
+    CaseError,
+    ConvergenceError,
+    GridplanError,
+    OutputError,
+)
 
 #: public name -> (module, attribute), imported on first access
 _LAZY: dict[str, tuple[str, str]] = {
@@ -49,7 +56,8 @@ _LAZY: dict[str, tuple[str, str]] = {
     # result files
     "read_table": ("gridplan.results.reader", "read_table"),
     "ResultWriter": ("gridplan.results.writer", "ResultWriter"),
-    # checks: validate(net) (every problem found) goes here
+    # checks
+    "validate": ("gridplan.model.validate", "validate"),
 }
 
 __all__ = [
@@ -59,6 +67,7 @@ __all__ = [
     "ConvergenceError",
     "GridplanError",
     "N1Result",
+    "OutputError",
     "PowerFlowResult",
     "ReliabilityResult",
     "ResultWriter",
@@ -71,6 +80,7 @@ __all__ = [
     "run_powerflow",
     "run_reliability",
     "run_timeseries",
+    "validate",
 ]
 
 
@@ -90,6 +100,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # static checkers and IDEs see the real names
     from gridplan.model.cases import load_case
+    from gridplan.model.validate import validate
     from gridplan.results.reader import read_table
     from gridplan.results.writer import ResultWriter
     from gridplan.studies.adequacy import AdequacyResult, run_adequacy

@@ -27,6 +27,7 @@ PUBLIC = {
     "AdequacyResult": "gridplan.studies.adequacy",
     "read_table": "gridplan.results",
     "ResultWriter": "gridplan.results",
+    "validate": "gridplan.model.validate",
     "CaseError": "gridplan.errors",
     "ConvergenceError": "gridplan.errors",
 }
