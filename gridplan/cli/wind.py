@@ -1,0 +1,141 @@
+"""``gridplan wind``: power from wind, hosting capacity, curtailment year, capacity credit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from gridplan.cli._common import echo_table
+
+FILE = click.Path(dir_okay=False)
+OUT = click.Path(dir_okay=False, path_type=Path)
+
+
+@click.group("wind")
+def wind() -> None:
+    """Wind integration: power from wind, hosting capacity, curtailment, capacity credit."""
+
+
+def _wind_inputs(f):  # type: ignore[no-untyped-def]
+    """Options shared by the commands that turn wind into farm output."""
+    opts = [
+        click.option(
+            "--farms",
+            type=FILE,
+            help="Farm table: CSV or TOML ([[farm]]); columns name, turbine, n_turbines or "
+            "p_mw, bus or sgen, wind, hub_height_m, ... (docs/wind.md).",
+        ),
+        click.option(
+            "--wind",
+            "wind_file",
+            type=FILE,
+            help="Wind CSV: ISO timestamps, one speed column (m/s) per site, optional "
+            "temperature_c and pressure_hpa.",
+        ),
+        click.option(
+            "--synthetic",
+            is_flag=True,
+            help="Draw a synthetic year from the Weibull regimes ([[site]]) of the scenario or "
+            "TOML farm file.",
+        ),
+        click.option(
+            "--scenario",
+            default=None,
+            help="Bundled wind scenario (a case name, e.g. wind-test-centre) or scenario TOML: "
+            "farms and regimes.",
+        ),
+        click.option("--seed", default=0, show_default=True, help="Seed of the synthetic year."),
+        click.option(
+            "--hours", default=8760, show_default=True, help="Length of the synthetic series, h."
+        ),
+    ]
+    for o in reversed(opts):
+        f = o(f)
+    return f
+
+
+@wind.command("power")
+@_wind_inputs
+@click.option(
+    "--density-correction/--no-density-correction",
+    default=None,
+    help="IEC 61400-12-1 density normalisation (default: on when the wind file has "
+    "temperature and pressure).",
+)
+@click.option("--csv", "csv_out", type=OUT, help="Write the output per step and farm (MW) to CSV.")
+@click.option("--out", type=OUT, help="Write /wind/power to this HDF5 file.")
+@click.option("--plot", type=OUT, help="Duration curve and monthly energy (PNG).")
+def power_cmd(
+    farms: str | None,
+    wind_file: str | None,
+    synthetic: bool,
+    scenario: str | None,
+    seed: int,
+    hours: int,
+    density_correction: bool | None,
+    csv_out: Path | None,
+    out: Path | None,
+    plot: Path | None,
+) -> None:
+    """Hourly output (MW) of wind farms from wind speeds at a measurement height."""
+    from gridplan.studies.wind.power import power
+
+    result = power(
+        farms,
+        wind_file,
+        synthetic=synthetic,
+        scenario=scenario,
+        seed=seed,
+        hours=hours,
+        density_correction=density_correction,
+    )
+    s = result.summary()
+    click.echo(
+        f"{s['wind_farms']} farm(s), {s['wind_installed_mw']:.1f} MW installed, "
+        f"{len(result.p_mw)} steps of {result.duration_h:g} h from {result.source}"
+        + (" (IEC density normalisation)" if result.density_corrected else "")
+    )
+    click.echo(
+        f"  energy {s['wind_energy_mwh']:.0f} MWh, capacity factor "
+        f"{100 * s['wind_capacity_factor']:.1f} %"
+    )
+    cols = ["turbine", "installed_mw", "mean_speed_hub_ms", "energy_mwh", "capacity_factor"]
+    echo_table(result.farms[cols].head(30), "per farm:", floatfmt="{:.3f}")
+    ext = result.farms[result.farms.curve_extended_to_ms.notna()]
+    for name, row in ext.iterrows():
+        click.echo(
+            f"  note: {name}: curve of {row.turbine} extended to {row.curve_extended_to_ms:g} m/s"
+        )
+    if csv_out is not None:
+        result.p_mw.to_csv(csv_out, index_label="time")
+        click.echo(f"output per step written to {csv_out}")
+    if plot is not None:
+        from gridplan.studies.wind.plots import plot_power
+
+        plot_power(result.p_mw, plot, title="wind output")
+        click.echo(f"plot written to {plot}")
+    if out is not None:
+        from gridplan.results import ResultWriter
+        from gridplan.studies.wind.power import write_power
+
+        with ResultWriter(out) as w:
+            write_power(w, result)
+        click.echo(f"results written to {out}")
+
+
+@wind.command("turbines")
+@click.option("--match", default="", help="Only types whose name contains this text.")
+def turbines_cmd(match: str) -> None:
+    """List the turbine types with a power curve (windpowerlib's library and IEC classes)."""
+    from gridplan.model.wind import turbine_library, windpowerlib_data_dir
+
+    lib = turbine_library()
+    if match:
+        lib = lib[lib.index.str.contains(match, case=False, regex=False)]
+    echo_table(lib, floatfmt="{:.2f}")
+    if windpowerlib_data_dir() is None:
+        click.echo("(windpowerlib not installed: pip install 'gridplan[wind]' for its 67 curves)")
+
+
+COMMANDS = [wind]
