@@ -124,6 +124,107 @@ def power_cmd(
         click.echo(f"results written to {out}")
 
 
+@wind.command("credit")
+@click.argument("spec")
+@_wind_inputs
+@click.option(
+    "--metric",
+    type=click.Choice(["lole", "eens", "both"]),
+    default="both",
+    show_default=True,
+    help="Risk metric of the bisections.",
+)
+@click.option(
+    "--load-model",
+    default="rts79",
+    show_default=True,
+    help="Hourly load: rts79 (IEEE RTS-79 shape), flat, or a CSV with p_mw or p_pu per hour.",
+)
+@click.option(
+    "--peak-mw", type=float, default=None, help="Annual peak load, MW (default: the case's)."
+)
+@click.option("--step", "step_mw", type=float, default=None, help="COPT grid step, MW.")
+@click.option(
+    "--tol",
+    "tol_mw",
+    type=float,
+    default=None,
+    help="Bisection gap, MW (default 0.1 % of nameplate).",
+)
+@click.option(
+    "--include-ext-grid", is_flag=True, help="Count ext_grids with max_p_mw as generating units."
+)
+@click.option("--out", type=OUT, help="Write /wind/credit (and /wind/power) to this HDF5 file.")
+@click.option("--plot", type=OUT, help="Risk at every bisection point (PNG).")
+def credit_cmd(
+    spec: str,
+    farms: str | None,
+    wind_file: str | None,
+    synthetic: bool,
+    scenario: str | None,
+    seed: int,
+    hours: int,
+    metric: str,
+    load_model: str,
+    peak_mw: float | None,
+    step_mw: float | None,
+    tol_mw: float | None,
+    include_ext_grid: bool,
+    out: Path | None,
+    plot: Path | None,
+) -> None:
+    """Capacity credit of wind farms on case SPEC: ELCC and EFC by bisection (LOLE, EENS)."""
+    from gridplan.model.cases import case_name, load_case
+    from gridplan.studies.wind.credit import credit
+
+    net = load_case(spec)
+    result = credit(
+        net,
+        farms,
+        wind_file,
+        synthetic=synthetic,
+        scenario=scenario,
+        seed=seed,
+        metrics=("lole", "eens") if metric == "both" else (metric,),
+        load_model=load_model,
+        peak_mw=peak_mw,
+        step_mw=step_mw,
+        tol_mw=tol_mw,
+        include_ext_grid=include_ext_grid,
+        case_name=case_name(spec),
+    )
+    c = result.credit
+    click.echo(
+        f"{case_name(spec)}: {c.nameplate_mw.iloc[0]:.1f} MW of wind against "
+        f"{result.installed_mw:.0f} MW of conventional units, load peak "
+        f"{result.peak_load_mw:.0f} MW ({result.load_model}), {result.hours} h, COPT step "
+        f"{result.step_mw:g} MW, bisection gap {result.tol_mw:.3g} MW"
+    )
+    for m, row in c.iterrows():
+        click.echo(
+            f"  {m}: ELCC {row.elcc_mw:.1f} MW [{row.elcc_low_mw:.1f}, {row.elcc_high_mw:.1f}] "
+            f"({row.elcc_percent:.1f} %), EFC {row.efc_mw:.1f} MW [{row.efc_low_mw:.1f}, "
+            f"{row.efc_high_mw:.1f}] ({row.efc_percent:.1f} %); risk {row.risk_without:.4g} "
+            f"-> {row.risk_with:.4g} {row.risk_unit}"
+        )
+    if plot is not None:
+        from gridplan.studies.wind.plots import plot_credit
+
+        plot_credit(result.trials, plot, title=f"capacity credit, {case_name(spec)}")
+        click.echo(f"plot written to {plot}")
+    if out is not None:
+        from gridplan.model.case_hash import case_sha256
+        from gridplan.results import ResultWriter
+        from gridplan.studies.wind.credit import write_credit
+        from gridplan.studies.wind.power import write_power
+
+        with ResultWriter(out, case_name=case_name(spec), case_sha256=case_sha256(net)) as w:
+            write_credit(w, result)
+            if result.wind is not None:
+                write_power(w, result.wind)
+        click.echo(f"results written to {out}")
+
+
 @wind.command("turbines")
 @click.option("--match", default="", help="Only types whose name contains this text.")
 def turbines_cmd(match: str) -> None:

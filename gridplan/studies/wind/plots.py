@@ -95,18 +95,21 @@ def plot_curtailment(
     _save(fig, path)
 
 
-def plot_credit(table: pd.DataFrame, path: str | os.PathLike[str], title: str = "") -> None:
-    """Bisection of the capacity credit: risk against added load / firm capacity."""
+def plot_credit(trials: pd.DataFrame, path: str | os.PathLike[str], title: str = "") -> None:
+    """The bisections of the capacity credit: risk (relative to each search's target) against
+    the added load (ELCC) or firm capacity (EFC)."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 4))
-    for kind, part in table.groupby("search"):
+    for (metric, search), part in trials.groupby(["metric", "search"]):
         part = part.sort_values("x_mw")
-        ax.plot(part["x_mw"], part["risk"], "o-", label=str(kind))
-    ax.axhline(float(table["target"].iloc[0]) if len(table) else 0.0, color="gray", ls="--")
+        target = float(part["target"].iloc[0])
+        rel = part["risk"] / target if target > 0 else part["risk"]
+        ax.plot(part["x_mw"], rel, "o-", ms=3, label=f"{search.upper()} ({metric.upper()})")
+    ax.axhline(1.0, color="gray", ls="--", lw=1)
+    ax.set_yscale("log")
     ax.set_xlabel("added load (ELCC) / firm capacity (EFC), MW")
-    ax.set_ylabel("risk")
-    ax.legend()
+    ax.set_ylabel("risk / target")
+    ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
-    if title:
-        ax.set_title(title)
+    ax.set_title(title or "capacity credit bisections")
     _save(fig, path)
