@@ -1153,3 +1153,65 @@ def n1_states(
             has = order >= 0
             ld_out[k][j, has] = eld[order[has]]
     return status, vm_out, ld_out
+
+
+# ---------------------------------------------------------------------------------------
+# hook for studies that evaluate outages on a modified base case (wind hosting capacity)
+def engine_outages(
+    model: ContingencyModel, outages: Sequence[OutageSpec]
+) -> tuple[list[Outage | None], np.ndarray]:
+    """Engine outages (ppc numbering) of outage specs; ``None`` with a reason where impossible."""
+    bridge = contingency_graph.bridge_tree(
+        model.n_bus, model.f, model.t, model.branch_in_service.astype(np.uint8), model.ref
+    )
+    return _engine_outages(model, list(outages), bridge)
+
+
+def outage_voltages(
+    model: ContingencyModel,
+    outs: Sequence[Outage],
+    *,
+    tol: float = TOL_PU,
+    block: int = BLOCK,
+) -> tuple[np.ndarray, np.ndarray]:
+    """AC post-outage bus voltages of engine outages on ``model``.
+
+    ``model`` may carry a modified base case: ``dataclasses.replace(model, sbus=...,
+    v0=..., gen_s_pu=...)`` with ``v0`` solved for that injection (e.g. by
+    :func:`gridplan.core.contingency.newton_pf`); the network itself must be the model's.
+
+    Returns
+    -------
+    v : complex128 (n_out, n_bus)
+        Post-outage voltages, pu; NaN at cut-off buses and for outages that did not converge.
+    converged : bool (n_out,)
+    """
+    n_out = len(outs)
+    v = np.full((n_out, model.n_bus), np.nan + 0j)
+    ok = np.zeros(n_out, dtype=bool)
+    if n_out == 0:
+        return v, ok
+    solver = ACOutageSolver(
+        model.ybus,
+        model.sbus,
+        model.v0,
+        model.ref,
+        model.pv,
+        model.pq,
+        model.f,
+        model.t,
+        model.yff,
+        model.yft,
+        model.ytf,
+        model.ytt,
+        model.gen_bus,
+        model.gen_s_pu,
+        tol=tol,
+    )
+    for s in range(0, n_out, block):
+        part = list(outs[s : s + block])
+        res = solver.solve_block(part)
+        good = res.status == STATUS_CONVERGED
+        v[s : s + len(part)][good] = res.v[good]
+        ok[s : s + len(part)] = good
+    return v, ok
