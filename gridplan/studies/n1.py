@@ -1208,10 +1208,35 @@ def outage_voltages(
         model.gen_s_pu,
         tol=tol,
     )
-    for s in range(0, n_out, block):
-        part = list(outs[s : s + block])
-        res = solver.solve_block(part)
+    # as run_n1: similar outages together (same update size, neighbouring buses share the
+    # Z solves), blocks bounded by the budget of their dense W^-1 stacks
+    _b, _c, tin, _t, _o = contingency_graph.bridge_tree(
+        model.n_bus, model.f, model.t, model.branch_in_service.astype(np.uint8), model.ref
+    )
+    sizes = np.array(
+        [
+            (o.branches.size, o.dead.size, o.gens.size, o.branches[0] if o.branches.size else -1)
+            for o in outs
+        ],
+        dtype=np.int64,
+    ).reshape(-1, 4)
+    key_bus = np.where(sizes[:, 3] >= 0, tin[model.f[np.maximum(sizes[:, 3], 0)]], 0)
+    order = np.lexsort((key_bus, sizes[:, :3].sum(axis=1)))
+    est = 4 * sizes[order, 0] + 2 * sizes[order, 1] + 2 * sizes[order, 2]
+    bounds = [0]
+    widest = 0
+    for i, e in enumerate(est.tolist()):
+        widest = max(widest, e)
+        if i > bounds[-1] and (
+            i - bounds[-1] >= block or (i - bounds[-1] + 1) * widest**2 > WINV_BUDGET
+        ):
+            bounds.append(i)
+            widest = e
+    bounds.append(n_out)
+    for s, s_end in itertools.pairwise(bounds):
+        pos = order[s:s_end]
+        res = solver.solve_block([outs[j] for j in pos])
         good = res.status == STATUS_CONVERGED
-        v[s : s + len(part)][good] = res.v[good]
-        ok[s : s + len(part)] = good
+        v[pos[good]] = res.v[good]
+        ok[pos] = good
     return v, ok
