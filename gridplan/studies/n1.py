@@ -1224,14 +1224,20 @@ def outage_voltages(
     order = np.lexsort((key_bus, sizes[:, :3].sum(axis=1)))
     est = 4 * sizes[order, 0] + 2 * sizes[order, 1] + 2 * sizes[order, 2]
     bounds = [0]
-    widest = 0
+    widest = first = 0
     for i, e in enumerate(est.tolist()):
         widest = max(widest, e)
+        # a much larger update (an outage cutting off a big part) gets its own block: every
+        # W of a block is padded to the block's largest
         if i > bounds[-1] and (
-            i - bounds[-1] >= block or (i - bounds[-1] + 1) * widest**2 > WINV_BUDGET
+            i - bounds[-1] >= block
+            or (i - bounds[-1] + 1) * widest**2 > WINV_BUDGET
+            or e > 2 * first + 8
         ):
             bounds.append(i)
             widest = e
+        if i == bounds[-1]:
+            first = e
     bounds.append(n_out)
     for s, s_end in itertools.pairwise(bounds):
         pos = order[s:s_end]
