@@ -14,18 +14,27 @@ from gridplan.model.wind import (
     synthetic_wind,
     turbine_library,
 )
+from gridplan.studies.wind.credit import CreditResult, credit, write_credit
+from gridplan.studies.wind.hosting import HostingResult, hosting, wind_case, write_hosting
 from gridplan.studies.wind.power import WindPowerResult, power, write_power
 
 __all__ = [
+    "CreditResult",
     "Farm",
+    "HostingResult",
     "TurbineType",
     "WindPowerResult",
     "WindSeries",
+    "credit",
+    "hosting",
     "power",
     "read_farms",
     "read_wind",
     "resolve_turbine",
     "synthetic_wind",
     "turbine_library",
+    "wind_case",
+    "write_credit",
+    "write_hosting",
     "write_power",
 ]

@@ -124,6 +124,149 @@ def power_cmd(
         click.echo(f"results written to {out}")
 
 
+@wind.command("hosting")
+@click.argument("spec")
+@click.option(
+    "--buses",
+    default=None,
+    help="Candidate buses (pandapower indices and ranges: 1,4,10-20); default: every bus.",
+)
+@click.option("--n1", is_flag=True, help="Also under every single outage of --elements.")
+@click.option(
+    "--balance",
+    type=click.Choice(["auto", "slack", "gens"]),
+    default="auto",
+    show_default=True,
+    help="Who gives way to the wind: the slack, or dispatchable generators pro rata to their "
+    "room down (auto: gens when the case has them).",
+)
+@click.option(
+    "--pf", "power_factor", default=1.0, show_default=True, help="Power factor of the wind."
+)
+@click.option(
+    "--reactive",
+    type=click.Choice(["absorb", "produce"]),
+    default="absorb",
+    show_default=True,
+    help="With --pf < 1: the wind absorbs (under-excited) or produces reactive power.",
+)
+@click.option(
+    "--elements", default="line,trafo", show_default=True, help="Outaged element types with --n1."
+)
+@click.option("--max-loading-percent", default=100.0, show_default=True, help="Loading limit, %.")
+@click.option(
+    "--vm-min-pu",
+    default=0.95,
+    show_default=True,
+    help="Lower voltage limit (buses without min_vm_pu).",
+)
+@click.option(
+    "--vm-max-pu",
+    default=1.05,
+    show_default=True,
+    help="Upper voltage limit (buses without max_vm_pu).",
+)
+@click.option(
+    "--worsen-loading",
+    default=1.0,
+    show_default=True,
+    help="Growth (percentage points) of an already overloaded branch that counts as worsened.",
+)
+@click.option(
+    "--worsen-vm",
+    default=0.005,
+    show_default=True,
+    help="Change (pu) of an already violated voltage that counts as worsened.",
+)
+@click.option("--tol-mw", default=1.0, show_default=True, help="Search tolerance, MW (and 0.5 %).")
+@click.option("--max-mw", type=float, default=None, help="Largest injection tried, MW.")
+@click.option("--top", default=30, show_default=True, help="Rows shown (smallest hosting first).")
+@click.option("--out", type=OUT, help="Write /wind/hosting to this HDF5 file.")
+@click.option("--csv", "csv_out", type=OUT, help="Write the table to CSV.")
+@click.option("--plot", type=OUT, help="Bar chart of MW per bus coloured by the limit (PNG).")
+def hosting_cmd(
+    spec: str,
+    buses: str | None,
+    n1: bool,
+    balance: str,
+    power_factor: float,
+    reactive: str,
+    elements: str,
+    max_loading_percent: float,
+    vm_min_pu: float,
+    vm_max_pu: float,
+    worsen_loading: float,
+    worsen_vm: float,
+    tol_mw: float,
+    max_mw: float | None,
+    top: int,
+    out: Path | None,
+    csv_out: Path | None,
+    plot: Path | None,
+) -> None:
+    """Hosting capacity of wind per bus of case SPEC (N-0, or N-1 with --n1)."""
+    from tqdm import tqdm
+
+    from gridplan.model.cases import case_name, load_case
+    from gridplan.studies.wind.hosting import hosting, parse_buses
+
+    net = load_case(spec)
+    n_cand = len(parse_buses(buses, net))
+    with tqdm(total=n_cand, unit="bus", desc="hosting", disable=None, leave=False) as bar:
+        done = [0]
+
+        def progress(k: int) -> None:
+            bar.update(k - done[0])
+            done[0] = k
+
+        result = hosting(
+            net,
+            buses,
+            n1=n1,
+            balance=balance,
+            power_factor=power_factor,
+            absorb_reactive=reactive == "absorb",
+            elements=[e.strip() for e in elements.split(",") if e.strip()],
+            max_loading_percent=max_loading_percent,
+            vm_min_pu=vm_min_pu,
+            vm_max_pu=vm_max_pu,
+            worsen_loading_percent=worsen_loading,
+            worsen_vm_pu=worsen_vm,
+            tol_mw=tol_mw,
+            max_mw=max_mw,
+            case_name=case_name(spec),
+            progress=progress,
+        )
+    t = result.table
+    click.echo(
+        f"{case_name(spec)}: hosting capacity of {len(t)} bus(es), "
+        f"{'N-1 (' + str(result.n_outages) + ' outages)' if n1 else 'N-0'}, balance "
+        f"{result.balance}, pf {power_factor:g}, {sum(result.timings_s.values()):.1f} s"
+    )
+    if result.skipped_outages:
+        click.echo(
+            f"  {len(result.skipped_outages)} outage(s) left out (not solvable without wind)"
+        )
+    cols = ["hosting_mw", "limit_kind", "limit_element", "limit_outage", "limit_value"]
+    echo_table(t.sort_values("hosting_mw")[cols].head(top), floatfmt="{:.3f}")
+    if csv_out is not None:
+        t.to_csv(csv_out)
+        click.echo(f"table written to {csv_out}")
+    if plot is not None:
+        from gridplan.studies.wind.plots import plot_hosting
+
+        plot_hosting(t, plot, title=f"hosting capacity, {case_name(spec)}{' (N-1)' if n1 else ''}")
+        click.echo(f"plot written to {plot}")
+    if out is not None:
+        from gridplan.model.case_hash import case_sha256
+        from gridplan.results import ResultWriter
+        from gridplan.studies.wind.hosting import write_hosting
+
+        with ResultWriter(out, case_name=case_name(spec), case_sha256=case_sha256(net)) as w:
+            write_hosting(w, result)
+        click.echo(f"results written to {out}")
+
+
 @wind.command("credit")
 @click.argument("spec")
 @_wind_inputs
