@@ -257,14 +257,14 @@ def compute_power(
 def write_power(writer: Any, result: WindPowerResult, group: str = "wind/power") -> None:
     """Write ``/wind/power``: ``farms`` (table), ``p_mw`` (steps x farms) and ``time``."""
     writer.write_table(f"{group}/farms", result.farms)
-    writer.write_array(f"{group}/p_mw", result.p_mw.to_numpy(dtype=np.float64), unit="MW")
+    writer.write_array(f"{group}/p_mw", result.p_mw.to_numpy(dtype=np.float64))
     idx = result.p_mw.index
     t = (
         idx.to_numpy(dtype="datetime64[s]").astype(np.int64)
         if isinstance(idx, pd.DatetimeIndex)
         else np.asarray(idx, dtype=np.int64)
     )
-    writer.write_array(f"{group}/time", t, unit="s since 1970-01-01T00:00:00Z")
+    writer.write_array(f"{group}/time", t)
     writer.set_attrs(
         group,
         source=result.source,
