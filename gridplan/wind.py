@@ -15,6 +15,7 @@ from gridplan.model.wind import (
     turbine_library,
 )
 from gridplan.studies.wind.credit import CreditResult, credit, write_credit
+from gridplan.studies.wind.curtailment import YearResult, write_year, year
 from gridplan.studies.wind.hosting import HostingResult, hosting, wind_case, write_hosting
 from gridplan.studies.wind.power import WindPowerResult, power, write_power
 
@@ -25,6 +26,7 @@ __all__ = [
     "TurbineType",
     "WindPowerResult",
     "WindSeries",
+    "YearResult",
     "credit",
     "hosting",
     "power",
@@ -37,4 +39,6 @@ __all__ = [
     "write_credit",
     "write_hosting",
     "write_power",
+    "write_year",
+    "year",
 ]

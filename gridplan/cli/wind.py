@@ -267,6 +267,136 @@ def hosting_cmd(
         click.echo(f"results written to {out}")
 
 
+@wind.command("year")
+@click.argument("spec")
+@_wind_inputs
+@click.option(
+    "--profiles",
+    "profiles_path",
+    type=FILE,
+    help="Load (and other element) profiles as for gridplan timeseries; same steps as the wind.",
+)
+@click.option(
+    "--load-shape",
+    type=click.Choice(["case", "rts79"]),
+    default=None,
+    help="Without --profiles: the case's loads every hour, or scaled by the IEEE RTS-79 shape "
+    "(default: the scenario's, else case).",
+)
+@click.option("--n1", is_flag=True, help="Also keep post-outage flows within limits.")
+@click.option(
+    "--elements", default="line,trafo", show_default=True, help="Outaged element types with --n1."
+)
+@click.option(
+    "--balance",
+    type=click.Choice(["auto", "slack", "gens"]),
+    default=None,
+    help="Who takes up the imbalance and redispatches (default: the scenario's, else auto).",
+)
+@click.option(
+    "--min-stable",
+    default=None,
+    help="Must-run share of dispatchable units, percent of their no-wind output: a number, or "
+    "per fuel like coal=70,hydro=0 (default: the scenario's).",
+)
+@click.option("--max-loading-percent", default=100.0, show_default=True, help="Branch limit, %.")
+@click.option("--no-ac", is_flag=True, help="Skip the AC check of the dispatched year.")
+@click.option("--out", type=OUT, help="Write /wind/year (and /wind/power) to this HDF5 file.")
+@click.option("--plot", type=OUT, help="Curtailment duration curve (PNG).")
+@click.option("--top", default=10, show_default=True, help="Rows shown per table.")
+def year_cmd(
+    spec: str,
+    farms: str | None,
+    wind_file: str | None,
+    synthetic: bool,
+    scenario: str | None,
+    seed: int,
+    hours: int,
+    profiles_path: str | None,
+    load_shape: str | None,
+    n1: bool,
+    elements: str,
+    balance: str | None,
+    min_stable: str | None,
+    max_loading_percent: float,
+    no_ac: bool,
+    out: Path | None,
+    plot: Path | None,
+    top: int,
+) -> None:
+    """Curtailment of wind farms over a year on case SPEC: hourly least-curtailment DC
+    dispatch (HiGHS), binding branches, and an AC check of the dispatched hours."""
+    from gridplan.model.cases import case_name, load_case
+    from gridplan.studies.wind.curtailment import parse_min_stable, scenario_options, year
+
+    net = load_case(spec)
+    opts = scenario_options(scenario, "year")
+    result = year(
+        net,
+        farms,
+        wind_file,
+        synthetic=synthetic,
+        scenario=scenario,
+        seed=seed,
+        profiles=profiles_path,
+        load_shape=load_shape or opts.get("load_shape", "case"),
+        n1=n1,
+        elements=tuple(e.strip() for e in elements.split(",") if e.strip()),
+        balance=balance or opts.get("balance", "auto"),
+        min_stable_percent=parse_min_stable(min_stable)
+        if min_stable is not None
+        else opts.get("min_stable_percent"),
+        max_loading_percent=max_loading_percent,
+        ac_check=not no_ac,
+        case_name=case_name(spec),
+    )
+    s = result.summary
+    click.echo(
+        f"{case_name(spec)}: {s['n_steps']} steps, {len(result.farms)} farm(s), balance "
+        f"{s['balance']}{', N-1 (' + str(s['n_outages']) + ' outages)' if s['n1'] else ''}, "
+        f"{s['elapsed_s']:.1f} s"
+    )
+    click.echo(
+        f"  wind available {s['energy_available_mwh']:.0f} MWh, produced "
+        f"{s['energy_produced_mwh']:.0f} MWh, curtailed {s['energy_curtailed_mwh']:.0f} MWh "
+        f"({s['curtailed_percent']:.2f} %) in {s['hours_with_curtailment_h']:g} h"
+    )
+    click.echo(
+        f"  congested {s['congested_hours_h']:g} h; {100 * s['share_without_lp']:.1f} % of the "
+        "steps needed no LP (no branch over its limit in the reference dispatch)"
+    )
+    if not no_ac:
+        click.echo(
+            f"  AC check: {s['ac_violation_hours_h']:g} h with a violation the wind makes new or "
+            f"worse ({s['ac_any_violation_hours_h']:g} h with any violation)"
+        )
+    cols = ["available_mwh", "curtailed_mwh", "curtailed_percent", "curtailed_hours_h"]
+    echo_table(result.farms[cols].head(top), "per farm:", floatfmt="{:.1f}")
+    echo_table(result.binding.head(top), "binding elements:", floatfmt="{:.1f}")
+    if not no_ac:
+        echo_table(result.ac_violations.head(top), "AC violations missed by the DC dispatch:")
+    if plot is not None:
+        from gridplan.studies.wind.plots import plot_curtailment
+
+        plot_curtailment(
+            result.steps["curtailed_mw"].to_numpy(),
+            plot,
+            title=f"curtailment duration curve, {case_name(spec)}",
+        )
+        click.echo(f"plot written to {plot}")
+    if out is not None:
+        from gridplan.model.case_hash import case_sha256
+        from gridplan.results import ResultWriter
+        from gridplan.studies.wind.curtailment import write_year
+        from gridplan.studies.wind.power import write_power
+
+        with ResultWriter(out, case_name=case_name(spec), case_sha256=case_sha256(net)) as w:
+            write_year(w, result)
+            if result.wind is not None:
+                write_power(w, result.wind)
+        click.echo(f"results written to {out}")
+
+
 @wind.command("credit")
 @click.argument("spec")
 @_wind_inputs

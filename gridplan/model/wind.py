@@ -604,17 +604,23 @@ def scenario_dir() -> Path:
 
 
 def scenario_path(name: str | os.PathLike[str]) -> Path:
-    """A scenario TOML by path, or a bundled one by case name (``seeds/wind-<case>.toml``)."""
+    """A scenario TOML by path, or a bundled one by case name (``seeds/<case>.wind.toml``)."""
     p = Path(name)
     if p.suffix.lower() == ".toml":
         if not p.is_file():
             raise CaseError(f"{p}: no such scenario file")
         return p
-    bundled = scenario_dir() / f"wind-{name}.toml"
+    bundled = scenario_dir() / f"{name}.wind.toml"
     if not bundled.is_file():
-        known = sorted(q.stem.removeprefix("wind-") for q in scenario_dir().glob("wind-*.toml"))
-        raise CaseError(f"{name}: no bundled wind scenario", hint="bundled: " + ", ".join(known))
+        raise CaseError(
+            f"{name}: no bundled wind scenario", hint="bundled: " + ", ".join(bundled_scenarios())
+        )
     return bundled
+
+
+def bundled_scenarios() -> list[str]:
+    """Case names that have a bundled wind scenario."""
+    return sorted(q.name.removesuffix(".wind.toml") for q in scenario_dir().glob("*.wind.toml"))
 
 
 def read_scenario(name: str | os.PathLike[str]) -> dict[str, Any]:

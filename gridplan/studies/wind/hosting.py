@@ -32,7 +32,7 @@ from __future__ import annotations
 import copy
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -187,14 +187,53 @@ def _bus_limits(
     return lo, hi
 
 
-def _dispatchable(
-    net: pp.pandapowerNet, model: ContingencyModel
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Dispatchable generators: ppc gen rows, ppci buses and room down (MW)."""
-    rows, buses, room = [], [], []
+@dataclass(frozen=True)
+class Dispatchable:
+    """Dispatchable generators of a compiled case (MW; ppc gen rows, ppci buses)."""
+
+    rows: np.ndarray
+    buses: np.ndarray
+    index: np.ndarray  # pandapower gen index
+    p_mw: np.ndarray
+    min_mw: np.ndarray
+    max_mw: np.ndarray
+    stable: np.ndarray  # share of its output a committed unit keeps when wind displaces it
+
+    def floor(self, p_mw: np.ndarray) -> np.ndarray:
+        """Lowest output wind can push each unit to from ``p_mw`` (MW)."""
+        return np.minimum(np.maximum(self.min_mw, self.stable * p_mw), p_mw)
+
+    @property
+    def room_down(self) -> np.ndarray:
+        """How far wind can push each down from its output in the case, MW."""
+        return np.maximum(self.p_mw - self.floor(self.p_mw), 0.0)
+
+    @property
+    def room_up(self) -> np.ndarray:
+        """How far each can go up, MW."""
+        return np.maximum(self.max_mw - self.p_mw, 0.0)
+
+
+def dispatchable(
+    net: pp.pandapowerNet,
+    model: ContingencyModel,
+    min_stable_percent: float | Mapping[str, float] | None = None,
+) -> Dispatchable:
+    """Generators that give way to (or make room for) wind.
+
+    In-service ``gen`` elements not at a slack bus, not ``controllable = False`` and whose
+    ``fuel``/``type`` is not one of :data:`NON_DISPATCHABLE`. Their range is ``min_p_mw``
+    (0 if missing) to ``max_p_mw`` (their output if missing). ``min_stable_percent`` (a
+    number for all, or per fuel, e.g. ``{"coal": 50}``) is the share of its output a unit
+    committed for the load keeps when wind displaces it (a proxy of the minimum stable
+    generation of committed thermal units, without a unit commitment): wind pushes a unit
+    at ``p`` down to ``max(min_p_mw, share * p)`` at most.
+    """
+    rows, buses, idxs, ps, mins, maxs, stab = [], [], [], [], [], [], []
     ref = set(model.ref.tolist())
     g = net.gen
     for idx, r in model.gen_rows.items():
+        fuel = str(g.at[idx, "fuel"]).strip().lower() if "fuel" in g else ""
         kind = " ".join(
             str(g.at[idx, c]).strip().lower()
             for c in ("fuel", "type")
@@ -210,12 +249,29 @@ def _dispatchable(
         p = float(g.at[idx, "p_mw"]) * float(g.at[idx, "scaling"] if "scaling" in g else 1.0)
         pmin = g.at[idx, "min_p_mw"] if "min_p_mw" in g else np.nan
         pmin = 0.0 if pmin is None or pmin != pmin else float(pmin)
-        if p - pmin <= 0:
-            continue
+        pmax = g.at[idx, "max_p_mw"] if "max_p_mw" in g else np.nan
+        pmax = p if pmax is None or pmax != pmax else max(float(pmax), p)
+        if isinstance(min_stable_percent, Mapping):
+            share = float(min_stable_percent.get(fuel, 0.0))
+        else:
+            share = float(min_stable_percent or 0.0)
+        pmin = min(pmin, p)
         rows.append(r)
         buses.append(bus)
-        room.append(p - pmin)
-    return np.array(rows, dtype=np.int64), np.array(buses, dtype=np.int64), np.array(room)
+        idxs.append(int(idx))
+        ps.append(p)
+        mins.append(pmin)
+        maxs.append(pmax)
+        stab.append(min(max(share / 100.0, 0.0), 1.0))
+    return Dispatchable(
+        np.array(rows, dtype=np.int64),
+        np.array(buses, dtype=np.int64),
+        np.array(idxs, dtype=np.int64),
+        np.array(ps, dtype=float),
+        np.array(mins, dtype=float),
+        np.array(maxs, dtype=float),
+        np.array(stab, dtype=float),
+    )
 
 
 def _areas(model: ContingencyModel) -> np.ndarray:
@@ -381,6 +437,7 @@ def hosting(
     balance: str = "auto",
     power_factor: float = 1.0,
     absorb_reactive: bool = True,
+    min_stable_percent: float | Mapping[str, float] | None = None,
     elements: Sequence[str] = DEFAULT_ELEMENTS,
     max_loading_percent: float = 100.0,
     vm_min_pu: float = DEFAULT_VM_MIN_PU,
@@ -412,6 +469,9 @@ def hosting(
     absorb_reactive : bool
         With ``power_factor < 1``, absorb (True: under-excited, lowers the voltage rise) or
         produce reactive power.
+    min_stable_percent : float or dict, optional
+        Minimum stable output of dispatchable units, percent of ``max_p_mw`` (per fuel with a
+        dict), see :func:`dispatchable`.
     elements : sequence of str
         Outaged element types with ``n1`` (``line``, ``trafo``, ``trafo3w``, ``gen``).
     max_loading_percent : float
@@ -443,7 +503,9 @@ def hosting(
     if not cand:
         raise CaseError(f"{where}: no candidate buses")
     rows = _check_buses(net, model, cand, where)
-    gen_rows, gen_buses, gen_room = _dispatchable(net, model)
+    disp = dispatchable(net, model, min_stable_percent)
+    down = disp.room_down > 0
+    gen_rows, gen_buses, gen_room = disp.rows[down], disp.buses[down], disp.room_down[down]
     if balance == "auto":
         balance = "gens" if gen_rows.size else "slack"
     if max_mw is None:
@@ -722,6 +784,7 @@ def wind_case(
     balance: str = "slack",
     power_factor: float = 1.0,
     absorb_reactive: bool = True,
+    min_stable_percent: float | Mapping[str, float] | None = None,
 ) -> pp.pandapowerNet:
     """A copy of ``net`` with ``p_mw`` of wind at ``bus`` (an sgen named ``wind``) and the
     balance applied as :func:`hosting` applies it (for checks with pandapower's ``runpp``)."""
@@ -730,7 +793,8 @@ def wind_case(
     pp.create_sgen(out, bus, p_mw=p_mw, q_mvar=q, name="wind")
     if balance == "gens":
         model = compile_contingency_model(net)
-        gen_rows, gen_buses, room = _dispatchable(net, model)
+        disp = dispatchable(net, model, min_stable_percent)
+        gen_rows, gen_buses, room = disp.rows, disp.buses, disp.room_down
         area = _areas(model)
         r = int(model.pp_bus_rows(np.array([bus]))[0])
         here = area[gen_buses] == area[r]
