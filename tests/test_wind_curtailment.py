@@ -135,7 +135,7 @@ def test_meshed_dispatch_respects_limits_in_pandapower_dc(linear_turbine, balanc
         flow = np.abs(work.res_line.p_from_mw.to_numpy())
         assert (flow <= limit + 1e-4).all(), (t, flow - limit)
         # and curtailment was needed: with the whole offer some line is over its rating
-        for j, f in enumerate(farms):
+        for j in range(len(farms)):
             work.sgen.loc[j, "p_mw"] = float(res.wind.p_mw.iloc[t, j])
         pp.rundcpp(work)
         assert (np.abs(work.res_line.p_from_mw.to_numpy()) > limit + 1e-6).any()

@@ -153,6 +153,12 @@ def power_cmd(
 @click.option(
     "--elements", default="line,trafo", show_default=True, help="Outaged element types with --n1."
 )
+@click.option(
+    "--min-stable",
+    default=None,
+    help="With --balance gens: share of its output a unit keeps when wind displaces it, "
+    "percent: a number, or per fuel like coal=70.",
+)
 @click.option("--max-loading-percent", default=100.0, show_default=True, help="Loading limit, %.")
 @click.option(
     "--vm-min-pu",
@@ -192,6 +198,7 @@ def hosting_cmd(
     power_factor: float,
     reactive: str,
     elements: str,
+    min_stable: str | None,
     max_loading_percent: float,
     vm_min_pu: float,
     vm_max_pu: float,
@@ -208,6 +215,7 @@ def hosting_cmd(
     from tqdm import tqdm
 
     from gridplan.model.cases import case_name, load_case
+    from gridplan.studies.wind.curtailment import parse_min_stable
     from gridplan.studies.wind.hosting import hosting, parse_buses
 
     net = load_case(spec)
@@ -227,6 +235,7 @@ def hosting_cmd(
             power_factor=power_factor,
             absorb_reactive=reactive == "absorb",
             elements=[e.strip() for e in elements.split(",") if e.strip()],
+            min_stable_percent=parse_min_stable(min_stable) if min_stable is not None else None,
             max_loading_percent=max_loading_percent,
             vm_min_pu=vm_min_pu,
             vm_max_pu=vm_max_pu,
