@@ -186,6 +186,7 @@ def power_cmd(
 )
 @click.option("--tol-mw", default=1.0, show_default=True, help="Search tolerance, MW (and 0.5 %).")
 @click.option("--max-mw", type=float, default=None, help="Largest injection tried, MW.")
+@click.option("--jobs", default=1, show_default=True, help="Buses refined in parallel processes.")
 @click.option("--top", default=30, show_default=True, help="Rows shown (smallest hosting first).")
 @click.option("--out", type=OUT, help="Write /wind/hosting to this HDF5 file.")
 @click.option("--csv", "csv_out", type=OUT, help="Write the table to CSV.")
@@ -206,6 +207,7 @@ def hosting_cmd(
     worsen_vm: float,
     tol_mw: float,
     max_mw: float | None,
+    jobs: int,
     top: int,
     out: Path | None,
     csv_out: Path | None,
@@ -244,6 +246,7 @@ def hosting_cmd(
             tol_mw=tol_mw,
             max_mw=max_mw,
             case_name=case_name(spec),
+            jobs=jobs,
             progress=progress,
         )
     t = result.table

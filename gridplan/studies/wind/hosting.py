@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import copy
 import math
+import multiprocessing
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -50,6 +51,7 @@ from gridplan.core.violation_rule import (
     effective_limits,
 )
 from gridplan.errors import CaseError
+from gridplan.kernels import timeseries_nr
 from gridplan.model.branches import branch_flows_of
 from gridplan.model.contingency_model import ContingencyModel, compile_contingency_model
 from gridplan.studies.n1 import DEFAULT_ELEMENTS, default_outages, engine_outages, outage_voltages
@@ -338,31 +340,50 @@ class _Evaluator:
         self.limits = limits
         self.tol = tol
         mb = model.mon_branch
-        self.mon_branch = mb
-        self.k_f = 100.0 * model.scale_f
-        self.k_t = 100.0 * model.scale_t
+        # loading is computed for the monitored branches only, by the fused kernel
+        self.cols = np.unique(mb[mb >= 0]).astype(np.int64)
+        pos = np.full(model.n_branch, -1, dtype=np.int64)
+        pos[self.cols] = np.arange(self.cols.size)
+        self.col_of = pos
+        self.mon_col = np.where(mb >= 0, pos[np.maximum(mb, 0)], -1)
+        with np.errstate(divide="ignore"):
+            self.k_f = model.base_mva / (SQRT3 * model.base_kv[model.f])
+            self.k_t = model.base_mva / (SQRT3 * model.base_kv[model.t])
+        self.col_f = 100.0 * model.scale_f[self.cols]
+        self.col_t = 100.0 * model.scale_t[self.cols]
+        self.col_row = np.where(model.branch_in_service[self.cols], self.cols, -1)
 
     def element_loading(self, v: np.ndarray, outs: Sequence[Outage | None]) -> np.ndarray:
         """(B, n_mon) element loading, percent; outaged and cut-off branches NaN."""
         m = self.m
-        _, _, i_f, i_t = branch_flows_of(m, v)
-        with np.errstate(invalid="ignore"):
-            ld = np.fmax(i_f * self.k_f, i_t * self.k_t)
-        ld[:, ~m.branch_in_service] = np.nan
+        v = np.ascontiguousarray(np.atleast_2d(v), dtype=np.complex128)
+        ld, _ = timeseries_nr.branch_loading(
+            v,
+            m.f,
+            m.t,
+            m.yff,
+            m.yft,
+            m.ytf,
+            m.ytt,
+            self.k_f,
+            self.k_t,
+            self.col_row,
+            self.col_f,
+            self.col_t,
+            m.base_mva,
+        )
+        ld[:, self.col_row < 0] = np.nan
         for j, o in enumerate(outs):
             if o is None:
                 continue
-            ld[j, o.branches] = np.nan
-            if o.dead.size:
-                dead = np.zeros(m.n_bus, dtype=bool)
-                dead[o.dead] = True
-                ld[j, dead[m.f] | dead[m.t]] = np.nan
-        mb = self.mon_branch
-        out = ld[:, mb[:, 0]]
+            c = self.col_of[o.branches]
+            ld[j, c[c >= 0]] = np.nan
+        mc = self.mon_col
+        out = ld[:, mc[:, 0]]
         for c in (1, 2):
-            has = mb[:, c] >= 0
+            has = mc[:, c] >= 0
             if has.any():
-                out[:, has] = np.fmax(out[:, has], ld[:, mb[has, c]])
+                out[:, has] = np.fmax(out[:, has], ld[:, mc[has, c]])
         return out
 
     def evaluate(
@@ -428,6 +449,104 @@ def _loading_parts(model: ContingencyModel, v: np.ndarray) -> tuple[np.ndarray, 
     return (k * p).astype(np.float32), (k * q).astype(np.float32), k.astype(np.float32)
 
 
+@dataclass
+class _Job:
+    """Everything the refinement of one candidate needs (shared with forked workers)."""
+
+    model: ContingencyModel
+    ev: _Evaluator
+    cases: _Cases
+    cand: list[int]
+    injections: list[_Injection]
+    p_sc: np.ndarray
+    caps: np.ndarray
+    n1: bool
+    tol_mw: float
+    rtol: float
+
+    def refine(self, c: int) -> dict[str, Any]:
+        """AC search for candidate ``c`` on its bound cases, confirmed against every outage."""
+        model, ev, cases, inj = self.model, self.ev, self.cases, self.injections[c]
+        p_sc = self.p_sc
+        screen = float(p_sc[:, c].min())
+        order = np.argsort(p_sc[:, c], kind="stable")
+        near = [
+            int(s)
+            for s in order[: MAX_BOUND + 1]
+            if s == 0 or p_sc[s, c] <= BIND_FACTOR * max(screen, 1e-9)
+        ]
+        bound = np.array(sorted(set(near) | {0}), dtype=np.int64)
+        trials = 0
+        confirmed = 0
+        for _round in range(MAX_ROUNDS):
+            v_cache: dict[float, np.ndarray] = {0.0: model.v0}
+
+            def evaluate(p: float, _bound=bound, _cache=v_cache) -> tuple[float, Any]:
+                near_p = min(_cache, key=lambda x: abs(x - p))
+                marg, info, v = ev.evaluate(inj, p, cases, _bound, _cache[near_p])
+                if v is not None:
+                    _cache[p] = v
+                return marg, info
+
+            m0 = core.margins(
+                cases.ld[bound],
+                cases.eff_ld[bound],
+                cases.vm[bound],
+                cases.eff_lo[bound],
+                cases.eff_hi[bound],
+            )[0]
+            max_mw_c = float(self.caps[c])
+            start = screen if np.isfinite(screen) and screen > 0 else max_mw_c / 64
+            srch = core.search_limit(
+                evaluate,
+                start_mw=min(max(1.02 * start, 1e-2), max_mw_c),
+                max_mw=max_mw_c,
+                margin_at_zero=max(m0, 0.0),
+                tol_mw=self.tol_mw,
+                rtol=self.rtol,
+            )
+            trials += len(srch.trials)
+            if not self.n1 or srch.lo <= 0:
+                break
+            # confirmation against every outage at the found value
+            violated, n_ac = _confirm(ev, cases, inj, srch.lo, bound, v_cache)
+            confirmed += n_ac
+            if not violated.size:
+                break
+            bound = np.array(sorted(set(bound.tolist()) | set(violated.tolist())), dtype=np.int64)
+        kind, s, j, value, limit = (
+            srch.info_hi if not srch.unlimited else ("unlimited", 0, -1, math.nan, math.nan)
+        )
+        if kind == "loading":
+            element = f"{model.mon_kind[j]} {model.mon_index[j]}"
+        elif kind in ("vm_max", "vm_min"):
+            element = f"bus {model.bus_index[j]}"
+        else:
+            element = ""
+        return {
+            "bus": self.cand[c],
+            "hosting_mw": srch.lo,
+            "upper_mw": srch.hi if np.isfinite(srch.hi) else math.nan,
+            "screen_mw": screen,
+            "limit_kind": kind,
+            "limit_element": element,
+            "limit_outage": "" if s == 0 else cases.names[s],
+            "limit_value": value,
+            "limit_bound": limit,
+            "ac_trials": trials,
+            "bound_outages": int((bound > 0).sum()),
+            "confirmed_ac": confirmed,
+        }
+
+
+_JOB: _Job | None = None
+
+
+def _refine_in_worker(c: int) -> dict[str, Any]:
+    assert _JOB is not None
+    return _JOB.refine(c)
+
+
 # ---------------------------------------------------------------------------------------
 def hosting(
     net: pp.pandapowerNet,
@@ -449,6 +568,7 @@ def hosting(
     max_mw: float | None = None,
     case_name: str = "",
     model: ContingencyModel | None = None,
+    jobs: int = 1,
     progress: Callable[[int], None] | None = None,
 ) -> HostingResult:
     """Hosting capacity of wind at each candidate bus of ``net`` (see the module docstring).
@@ -487,6 +607,8 @@ def hosting(
         the ratings of the branches at the bus if that is more).
     model : ContingencyModel, optional
         The compiled case, if compiled before.
+    jobs : int
+        Candidate buses refined in parallel processes (forked; 1: in this process).
     progress : callable, optional
         Called with the number of candidate buses finished.
     """
@@ -646,82 +768,26 @@ def hosting(
 
     # --- refinement and confirmation per candidate -----------------------------------------
     t3 = time.perf_counter()
-    rows_out = []
-    for c, (bus, inj) in enumerate(zip(cand, injections, strict=True)):
-        screen = float(p_sc[:, c].min())
-        order = np.argsort(p_sc[:, c], kind="stable")
-        near = [
-            int(s)
-            for s in order[: MAX_BOUND + 1]
-            if s == 0 or p_sc[s, c] <= BIND_FACTOR * max(screen, 1e-9)
-        ]
-        bound = np.array(sorted(set(near) | {0}), dtype=np.int64)
-        trials = 0
-        confirmed = 0
-        for _round in range(MAX_ROUNDS):
-            v_cache: dict[float, np.ndarray] = {0.0: model.v0}
-
-            def evaluate(p: float, _inj=inj, _bound=bound, _cache=v_cache) -> tuple[float, Any]:
-                near_p = min(_cache, key=lambda x: abs(x - p))
-                marg, info, v = ev.evaluate(_inj, p, cases, _bound, _cache[near_p])
-                if v is not None:
-                    _cache[p] = v
-                return marg, info
-
-            m0 = core.margins(
-                cases.ld[bound],
-                cases.eff_ld[bound],
-                cases.vm[bound],
-                cases.eff_lo[bound],
-                cases.eff_hi[bound],
-            )[0]
-            max_mw_c = float(caps[c])
-            start = screen if np.isfinite(screen) and screen > 0 else max_mw_c / 64
-            srch = core.search_limit(
-                evaluate,
-                start_mw=min(max(1.02 * start, 1e-2), max_mw_c),
-                max_mw=max_mw_c,
-                margin_at_zero=max(m0, 0.0),
-                tol_mw=tol_mw,
-                rtol=rtol,
-            )
-            trials += len(srch.trials)
-            if not n1 or srch.lo <= 0:
-                break
-            # confirmation against every outage at the found value
-            violated, n_ac = _confirm(ev, cases, inj, srch.lo, bound, v_cache)
-            confirmed += n_ac
-            if not violated.size:
-                break
-            bound = np.array(sorted(set(bound.tolist()) | set(violated.tolist())), dtype=np.int64)
-        info = srch.info_hi
-        kind, s, j, value, limit = (
-            info if not srch.unlimited else ("unlimited", 0, -1, math.nan, math.nan)
-        )
-        if kind in ("loading",):
-            element = f"{model.mon_kind[j]} {model.mon_index[j]}"
-        elif kind in ("vm_max", "vm_min"):
-            element = f"bus {model.bus_index[j]}"
-        else:
-            element = ""
-        rows_out.append(
-            {
-                "bus": bus,
-                "hosting_mw": srch.lo,
-                "upper_mw": srch.hi if np.isfinite(srch.hi) else math.nan,
-                "screen_mw": screen,
-                "limit_kind": kind,
-                "limit_element": element,
-                "limit_outage": "" if s == 0 else cases.names[s],
-                "limit_value": value,
-                "limit_bound": limit,
-                "ac_trials": trials,
-                "bound_outages": int((bound > 0).sum()),
-                "confirmed_ac": confirmed,
-            }
-        )
-        if progress is not None:
-            progress(c + 1)
+    job = _Job(model, ev, cases, cand, injections, p_sc, caps, n1, tol_mw, rtol)
+    rows_out: list[dict[str, Any]] = []
+    if jobs > 1 and len(cand) > 1:
+        # forked workers share the compiled arrays (copy on write); each refines whole buses
+        global _JOB
+        _JOB = job
+        try:
+            ctx = multiprocessing.get_context("fork")
+            with ctx.Pool(min(jobs, len(cand))) as pool:
+                for c, row in enumerate(pool.imap(_refine_in_worker, range(len(cand)))):
+                    rows_out.append(row)
+                    if progress is not None:
+                        progress(c + 1)
+        finally:
+            _JOB = None
+    else:
+        for c in range(len(cand)):
+            rows_out.append(job.refine(c))
+            if progress is not None:
+                progress(c + 1)
     timings["refine_s"] = time.perf_counter() - t3
     table = pd.DataFrame(rows_out).set_index("bus")
     return HostingResult(
