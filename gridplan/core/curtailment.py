@@ -117,18 +117,14 @@ class DispatchModel:
         """
         out = [(int(b), -1) for b in np.flatnonzero(self.monitored & (np.abs(f) > e0 + tol))]
         if e1 is not None and self.lodf is not None and self.lodf.shape[1]:
-            post = self.post_flows(f)
-            over = self.monitored[:, None] & (np.abs(post) > e1 + tol)
-            over[self.out_branch, np.arange(self.out_branch.size)] = False
-            b, k = np.nonzero(over)
-            if b.size:
-                # the worst outage per branch is enough per round
-                worst: dict[int, tuple[float, int]] = {}
-                excess = np.abs(post[b, k]) - e1[b, k]
-                for bb, kk, ex in zip(b.tolist(), k.tolist(), excess.tolist(), strict=True):
-                    if bb not in worst or ex > worst[bb][0]:
-                        worst[bb] = (ex, kk)
-                out += [(bb, kk) for bb, (_, kk) in worst.items()]
+            # the worst outage of every branch is enough per round
+            excess = np.abs(self.post_flows(f)) - e1
+            excess[~self.monitored] = -np.inf
+            excess[self.out_branch, np.arange(self.out_branch.size)] = -np.inf
+            k = np.argmax(excess, axis=1)
+            worst = excess[np.arange(k.size), k]
+            b = np.flatnonzero(worst > tol)
+            out += [(int(bb), int(kk)) for bb, kk in zip(b, k[b], strict=True)]
         return out
 
     def _row(self, f0: np.ndarray, row: tuple[int, int], e0: np.ndarray, e1: np.ndarray | None):  # type: ignore[no-untyped-def]

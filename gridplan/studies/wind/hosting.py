@@ -747,23 +747,36 @@ def hosting(
     mon_ok = br_el >= 0
     p_sc = np.full((len(names), len(injections)), np.inf)
     cand_rows = np.array([inj.row for inj in injections])
-    for s in range(len(names)):
-        d = df
-        col = lodf_col[s]
-        if col >= 0:
-            k = single[s]
-            d = df + lodf[:, col : col + 1] * df[k : k + 1, :]
-        eff_br = np.where(mon_ok, eff_ld[s, np.maximum(br_el, 0)], np.nan)
-        p_ld = core.loading_limit_mw(
-            lp[s][:, None].astype(float),
-            lq[s][:, None].astype(float),
-            kk[s][:, None] * d,
-            eff_br[:, None],
-        )
-        up, down = core.voltage_limit_mw(vm[s][:, None], dv, eff_lo[s][:, None], eff_hi[s][:, None])
-        best = np.minimum(p_ld.min(axis=0), np.minimum(up.min(axis=0), down.min(axis=0)))
-        dead = np.isnan(vm[s, cand_rows])
-        p_sc[s] = np.where(dead, np.inf, best)
+    # only monitored branches and buses whose voltage the injection moves, in float32
+    br = np.flatnonzero(mon_ok)
+    df_m = df[br].astype(np.float32)
+    lodf_m = lodf[br].astype(np.float32)
+    el_m = br_el[br]
+    vrows = np.flatnonzero(np.abs(dv).max(axis=1) > 1e-12)
+    dv_m = dv[vrows].astype(np.float32)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        for s in range(len(names)):
+            d = df_m
+            col = lodf_col[s]
+            if col >= 0:
+                d = df_m + lodf_m[:, col : col + 1] * df[single[s], :].astype(np.float32)[None, :]
+            eff = eff_ld[s, el_m].astype(np.float32)[:, None]
+            lq_s = lq[s, br][:, None]
+            r = np.sqrt(np.maximum(eff * eff - lq_s * lq_s, 0.0))
+            kd = kk[s, br][:, None] * d
+            # (as core.loading_limit_mw / voltage_limit_mw, fused: a crossing a rounding below
+            # zero binds at 0; no base value (NaN) or no change never binds)
+            p_ld = np.maximum((np.copysign(r, kd) - lp[s, br][:, None]) / kd, 0.0)
+            p_ld[np.isnan(p_ld) | (kd == 0)] = np.inf
+            v0 = vm[s, vrows].astype(np.float32)[:, None]
+            p_up = np.maximum((eff_hi[s, vrows].astype(np.float32)[:, None] - v0) / dv_m, 0.0)
+            p_dn = np.maximum((eff_lo[s, vrows].astype(np.float32)[:, None] - v0) / dv_m, 0.0)
+            p_up[~(dv_m > 0) | np.isnan(p_up)] = np.inf
+            p_dn[~(dv_m < 0) | np.isnan(p_dn)] = np.inf
+            best = np.minimum(
+                p_ld.min(axis=0, initial=np.inf), np.minimum(p_up, p_dn).min(axis=0, initial=np.inf)
+            )
+            p_sc[s] = np.where(np.isnan(vm[s, cand_rows]), np.inf, best)
     timings["screen_s"] = time.perf_counter() - t2
 
     # --- refinement and confirmation per candidate -----------------------------------------
