@@ -43,8 +43,8 @@ from gridplan.core.violation_rule import reported_violations
 from gridplan.errors import CaseError
 from gridplan.model import profiles as prof
 from gridplan.model.contingency_model import compile_contingency_model
+from gridplan.model.contingency_outages import DEFAULT_ELEMENTS, default_outages, engine_outages
 from gridplan.model.wind import Farm
-from gridplan.studies.n1 import DEFAULT_ELEMENTS, default_outages, engine_outages
 from gridplan.studies.wind.hosting import BALANCES, _areas, dispatchable
 from gridplan.studies.wind.power import WindPowerResult, compute_power, load_inputs
 
@@ -317,7 +317,7 @@ def year(
     out_names: list[str] = []
     if n1:
         specs = default_outages(work, elements)
-        eng, _why = engine_outages(model, specs)
+        eng, _why = engine_outages(model, specs, model.bridge_tree())
         keep = [
             j
             for j, o in enumerate(eng)

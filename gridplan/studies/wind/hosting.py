@@ -51,10 +51,10 @@ from gridplan.core.violation_rule import (
     effective_limits,
 )
 from gridplan.errors import CaseError
-from gridplan.kernels import timeseries_nr
-from gridplan.model.branches import branch_flows_of
+from gridplan.model.branches import branch_flows_of, branch_loading_of
 from gridplan.model.contingency_model import ContingencyModel, compile_contingency_model
-from gridplan.studies.n1 import DEFAULT_ELEMENTS, default_outages, engine_outages, outage_voltages
+from gridplan.model.contingency_outages import DEFAULT_ELEMENTS, default_outages, engine_outages
+from gridplan.studies.n1 import outage_voltages
 
 SQRT3 = math.sqrt(3.0)
 BALANCES = ("auto", "slack", "gens")
@@ -346,9 +346,6 @@ class _Evaluator:
         pos[self.cols] = np.arange(self.cols.size)
         self.col_of = pos
         self.mon_col = np.where(mb >= 0, pos[np.maximum(mb, 0)], -1)
-        with np.errstate(divide="ignore"):
-            self.k_f = model.base_mva / (SQRT3 * model.base_kv[model.f])
-            self.k_t = model.base_mva / (SQRT3 * model.base_kv[model.t])
         self.col_f = 100.0 * model.scale_f[self.cols]
         self.col_t = 100.0 * model.scale_t[self.cols]
         self.col_row = np.where(model.branch_in_service[self.cols], self.cols, -1)
@@ -357,21 +354,7 @@ class _Evaluator:
         """(B, n_mon) element loading, percent; outaged and cut-off branches NaN."""
         m = self.m
         v = np.ascontiguousarray(np.atleast_2d(v), dtype=np.complex128)
-        ld, _ = timeseries_nr.branch_loading(
-            v,
-            m.f,
-            m.t,
-            m.yff,
-            m.yft,
-            m.ytf,
-            m.ytt,
-            self.k_f,
-            self.k_t,
-            self.col_row,
-            self.col_f,
-            self.col_t,
-            m.base_mva,
-        )
+        ld, _ = branch_loading_of(m, v, self.col_row, self.col_f, self.col_t)
         ld[:, self.col_row < 0] = np.nan
         for j, o in enumerate(outs):
             if o is None:
@@ -678,7 +661,7 @@ def hosting(
     v_states = model.v0[None, :]
     if n1:
         specs = default_outages(net, elements)
-        eng, why = engine_outages(model, specs)
+        eng, why = engine_outages(model, specs, model.bridge_tree())
         usable = [j for j, o in enumerate(eng) if o is not None]
         for j, o in enumerate(eng):
             if o is None:
