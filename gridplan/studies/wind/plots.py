@@ -51,7 +51,7 @@ def plot_power(p_mw: pd.DataFrame, path: str | os.PathLike[str], title: str = ""
 LIMIT_COLOURS = {
     "loading": "tab:red",
     "vm_max": "tab:blue",
-    "vm_min": "tab:cyan",
+    "vm_min": "tab:orange",
     "unlimited": "tab:gray",
     "diverged": "black",
 }
@@ -70,9 +70,13 @@ def plot_hosting(table: pd.DataFrame, path: str | os.PathLike[str], title: str =
     ax.set_xticklabels([str(b) for b in table.index], rotation=90, fontsize=7)
     ax.set_xlabel("bus")
     ax.set_ylabel("hosting capacity, MW")
-    for kind in dict.fromkeys(kinds):
-        ax.bar([], [], color=LIMIT_COLOURS.get(kind, "tab:purple"), label=kind)
-    ax.legend(title="limited by", fontsize=8)
+    from matplotlib.patches import Patch
+
+    handles = [
+        Patch(color=LIMIT_COLOURS.get(kind, "tab:purple"), label=kind)
+        for kind in dict.fromkeys(kinds)
+    ]
+    ax.legend(handles=handles, title="limited by", fontsize=8)
     ax.grid(axis="y", alpha=0.3)
     if title:
         ax.set_title(title)
