@@ -1,0 +1,398 @@
+"""EV charging kernels, pure numpy/Python twins of ``ext/ev_kernels.pyx``.
+
+Three sequential kernels (each session depends on the ones before it, so they do not
+vectorize over sessions):
+
+``queue_fifo``
+    First-come-first-served assignment of charging sessions to the charge points (or swap
+    racks) of their site. A site with ``m`` points is ``m`` servers; a session takes the point
+    that frees first, at ``start = max(arrival, free time)``. A session whose start would not
+    come before its limit (the vehicle leaves) is not served. The point is then held until
+    ``t_hold`` (AC: the vehicle stays plugged in until it departs) or, when ``t_hold < 0``,
+    until ``min(start + duration, limit)`` (DC: the driver leaves when full; a swap rack is
+    free when its battery is full). Every point's busy intervals are disjoint by
+    construction, so no site ever has more sessions (batteries) charging than points (racks).
+
+``valley_fill``
+    Greedy valley filling per transformer (the sequential form of Gan, Topcu and Low's
+    valley filling, IEEE Trans. Power Syst. 28(2), 2013): sessions in the order given (by
+    arrival, as an online aggregator sees them) each take the energy they need in the steps
+    where the transformer's load so far (base load plus the EVs scheduled before) is
+    lowest. For one session with availability ``cap_k`` (kW, the charger rating times the
+    share of step ``k`` the vehicle is plugged in) and load ``b_k`` the schedule is
+    ``x_k = clip(L - b_k, 0, cap_k)``, with the water level ``L`` solving
+    ``sum_k x_k = E`` (energy in kW x steps). ``f(L) = sum_k clip(L - b_k, 0, cap_k)`` is
+    piecewise linear and non-decreasing with breakpoints ``b_k`` (slope +1) and
+    ``b_k + cap_k`` (slope -1): sorting both sets and sweeping them gives ``L`` exactly.
+    When ``sum_k cap_k < E`` the session takes every ``cap_k`` and the rest is its
+    shortfall.
+
+``ramp_deposit``
+    Adds rectangular charging blocks to a day-slotted profile buffer: a session charging at
+    ``p`` from ``t0`` to ``t1`` (in steps, real) is the events ``(t0, +p)`` and
+    ``(t1, -p)``; an event ``(t, s)`` adds ``s * clip(k + 1 - t, 0, 1)`` to the mean power of
+    every step ``k``. With ``f = floor(t)`` that is ``s`` added to the running sum from step
+    ``f + 1`` on (array ``a``) and ``s * (f + 1 - t)`` to step ``f`` alone (array ``b``); the
+    profile is then ``cumsum(a) + b`` (:class:`gridplan.core.ev_fleet.Accumulator`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def queue_fifo(
+    group: np.ndarray,
+    t_arr: np.ndarray,
+    t_limit: np.ndarray,
+    t_hold: np.ndarray,
+    duration: np.ndarray,
+    server_free: np.ndarray,
+    group_start: np.ndarray,
+    t_plug: np.ndarray,
+    t_release: np.ndarray,
+    served: np.ndarray,
+) -> None:
+    """Assign sessions (sorted by group, then arrival) to their group's points, FIFO.
+
+    Parameters
+    ----------
+    group : int64 (n,)
+        Site of each session (row into ``group_start``).
+    t_arr, t_limit : float64 (n,)
+        Arrival and latest start (the vehicle leaves; ``inf`` for swap batteries), steps.
+    t_hold : float64 (n,)
+        Time the point stays taken (AC: departure), or < 0 to hold it until
+        ``min(start + duration, t_limit)``.
+    duration : float64 (n,)
+        Steps of charging at full power the session needs.
+    server_free : float64 (m,)
+        Time each point frees, updated in place; points of group ``g`` are
+        ``group_start[g]:group_start[g + 1]``.
+    group_start : int64 (n_groups + 1,)
+    t_plug, t_release : float64 (n,), out
+        When the session takes its point and when it gives it back (``t_limit`` when not
+        served).
+    served : uint8 (n,), out
+        1 when the session got a point before its limit.
+    """
+    for i in range(group.shape[0]):
+        g = group[i]
+        lo, hi = group_start[g], group_start[g + 1]
+        j = lo + int(np.argmin(server_free[lo:hi]))
+        start = max(t_arr[i], server_free[j])
+        if start >= t_limit[i]:
+            t_plug[i] = t_limit[i]
+            t_release[i] = t_limit[i]
+            served[i] = 0
+            continue
+        rel = t_hold[i] if t_hold[i] >= 0.0 else min(start + duration[i], t_limit[i])
+        server_free[j] = rel
+        t_plug[i] = start
+        t_release[i] = rel
+        served[i] = 1
+
+
+def valley_fill(
+    load: np.ndarray,
+    trafo: np.ndarray,
+    t0: np.ndarray,
+    t1: np.ndarray,
+    p_kw: np.ndarray,
+    energy: np.ndarray,
+    k_first: np.ndarray,
+    x_out: np.ndarray,
+    delivered: np.ndarray,
+) -> None:
+    """Valley-fill sessions one after the other into ``load`` (in place).
+
+    Parameters
+    ----------
+    load : float64 (n_trafo, n_period)
+        Load of each transformer per step, kW; step ``k`` is column ``k % n_period`` (the
+        horizon wraps around). Each session's schedule is added.
+    trafo : int64 (n,)
+        Transformer row of each session.
+    t0, t1 : float64 (n,)
+        Plug-in and departure, steps (real).
+    p_kw : float64 (n,)
+        Charger rating, kW.
+    energy : float64 (n,)
+        Energy to deliver, kW x steps (kWh / step length in h).
+    k_first : int64 (n,), out
+        ``floor(t0)``: the step of column 0 of the session's row in ``x_out``.
+    x_out : float64 (n, w), out
+        Mean charging power per step, kW; ``w`` must be at least
+        ``max(ceil(t1) - floor(t0))``; unused columns are set to 0.
+    delivered : float64 (n,), out
+        ``sum_k x_k`` (kW x steps).
+    """
+    n_period = load.shape[1]
+    x_out[:] = 0.0
+    for i in range(trafo.shape[0]):
+        k0 = int(np.floor(t0[i]))
+        k1 = int(np.ceil(t1[i]))
+        k_first[i] = k0
+        if k1 <= k0 or energy[i] <= 0.0:
+            delivered[i] = 0.0
+            continue
+        k = np.arange(k0, k1)
+        frac = np.minimum(t1[i], k + 1.0) - np.maximum(t0[i], k)
+        cap = p_kw[i] * np.clip(frac, 0.0, 1.0)
+        col = k % n_period
+        row = load[trafo[i]]
+        b = row[col]
+        if cap.sum() <= energy[i]:
+            x = cap
+        else:
+            level = water_level(b, cap, energy[i])
+            x = np.clip(level - b, 0.0, cap)
+        x_out[i, : k1 - k0] = x
+        np.add.at(row, col, x)
+        delivered[i] = x.sum()
+
+
+def water_level(b: np.ndarray, cap: np.ndarray, target: float) -> float:
+    """The level ``L`` with ``sum clip(L - b, 0, cap) == target`` (``0 < target < sum cap``)."""
+    on = cap > 0.0
+    starts = np.sort(b[on])
+    ends = np.sort(b[on] + cap[on])
+    n = starts.shape[0]
+    i = j = 0
+    slope = 0
+    f = 0.0
+    level = starts[0]
+    while i < n or j < n:
+        # next breakpoint: a start (slope +1) before an end at the same value
+        if i < n and (j >= n or starts[i] <= ends[j]):
+            v, ds = starts[i], 1
+            i += 1
+        else:
+            v, ds = ends[j], -1
+            j += 1
+        step = slope * (v - level)
+        if slope > 0 and f + step >= target:
+            return float(level + (target - f) / slope)
+        f += step
+        level = v
+        slope += ds
+    return float(level)
+
+
+def ramp_deposit(
+    a: np.ndarray,
+    b: np.ndarray,
+    row: np.ndarray,
+    t: np.ndarray,
+    slope: np.ndarray,
+    steps_per_day: int,
+    n_slots: int,
+) -> None:
+    """Add ramp events ``(t, slope)`` of ``row`` to the day-slotted buffers ``a`` and ``b``.
+
+    Parameters
+    ----------
+    a, b : float64 (n_rows, n_slots * steps_per_day)
+        Buffers; absolute step ``k`` lives in slot ``(k // steps_per_day) % n_slots``.
+    row : int64 (n,)
+    t : float64 (n,)
+        Event time, steps (>= 0).
+    slope : float64 (n,)
+        Power change, kW.
+    """
+    width = n_slots * steps_per_day
+    f = np.floor(t).astype(np.int64)
+    g = f + 1
+    pos_b = (f // steps_per_day % n_slots) * steps_per_day + f % steps_per_day
+    pos_a = (g // steps_per_day % n_slots) * steps_per_day + g % steps_per_day
+    np.add.at(a.reshape(-1), row * width + pos_a, slope)
+    np.add.at(b.reshape(-1), row * width + pos_b, slope * (g - t))
+
+
+def step_deposit(
+    b: np.ndarray,
+    row: np.ndarray,
+    k_first: np.ndarray,
+    x: np.ndarray,
+    steps_per_day: int,
+    n_slots: int,
+) -> None:
+    """Add per-step values ``x[i, w]`` at step ``k_first[i] + w`` of ``row[i]`` to ``b``."""
+    width = n_slots * steps_per_day
+    w = x.shape[1]
+    k = k_first[:, None] + np.arange(w)[None, :]
+    nz = x != 0.0
+    kk = k[nz]
+    pos = (kk // steps_per_day % n_slots) * steps_per_day + kk % steps_per_day
+    rr = np.broadcast_to(row[:, None], x.shape)[nz]
+    np.add.at(b.reshape(-1), rr * width + pos, x[nz])
+
+
+# rows of the per-vehicle and per-site statistics arrays used by ``slot_run``
+VEHICLE_STATS = (
+    "distance_km",
+    "driven_km",
+    "driven_kwh",
+    "unserved_km",
+    "charged_kwh",
+    "missed_kwh",
+    "sessions",
+    "deficit_max_kwh",
+    "deficit_min_kwh",
+)
+SITE_STATS = ("sessions", "unserved_sessions", "wait_h", "max_wait_h", "energy_kwh")
+POLICY_CODES = {"uncontrolled": 0, "tou": 1, "balanced": 2, "valley": 3}
+_AC, _DC, _SWAP = 0, 1, 2
+
+
+def slot_run(
+    policy: int,
+    tou_start_h: float,
+    tou_end_h: float,
+    tou_delay_h: float,
+    tou_keep: int,
+    dt_h: float,
+    steps_per_day: int,
+    swap_wait_steps: float,
+    veh: np.ndarray,
+    t_nom: np.ndarray,
+    dwell: np.ndarray,
+    u_plug: np.ndarray,
+    u_delay: np.ndarray,
+    seg_km: np.ndarray,
+    next_km: np.ndarray,
+    active: np.ndarray,
+    multi_day: np.ndarray,
+    battery: np.ndarray,
+    cons: np.ndarray,
+    eff: np.ndarray,
+    p_kw: np.ndarray,
+    group: np.ndarray,
+    plug_prob: np.ndarray,
+    deficit: np.ndarray,
+    busy_until: np.ndarray,
+    vstats: np.ndarray,
+    site_points: np.ndarray,
+    site_kind: np.ndarray,
+    site_flex: np.ndarray,
+    sstats: np.ndarray,
+    member: np.ndarray,
+    block_row: np.ndarray,
+    row_offset: int,
+    defer_all: int,
+    a: np.ndarray,
+    b: np.ndarray,
+    n_slots: int,
+    t_max: float,
+    out_pos: np.ndarray,
+    out_t_arr: np.ndarray,
+    out_t_dep: np.ndarray,
+    out_d: np.ndarray,
+) -> int:
+    """One session slot of one day for one policy (see :mod:`gridplan.core.ev_fleet`).
+
+    For every vehicle ``veh[i]`` of the slot: skip it when inactive or still parked on a
+    multi-day stay; drive ``seg_km[i]`` (deficit capped at the battery, the rest unserved);
+    plug in when ``u_plug[i] < plug_prob`` or the next segment (``next_km[i]``) would not fit;
+    the session arrives at ``max(t_nom[i], busy_until)`` and stays ``dwell[i]`` steps.
+    Sessions at sites with a limited number of points (queue), under valley filling
+    (``policy == 3``) at flexible sites, and all when ``defer_all`` are handed back: their slot positions, arrival,
+    departure and deficit go to ``out_*`` and the count is returned. Every other session is
+    scheduled here (uncontrolled, time of use or balanced, as
+    :mod:`gridplan.core.ev_policies`), added to the profile buffers ``a``/``b`` (its site row
+    and the vehicle's coincidence-factor rows ``row_offset + member[v, :]`` and
+    ``row_offset + block_row[v]`` where >= 0) and booked in ``deficit``, ``busy_until``,
+    ``vstats`` (rows :data:`VEHICLE_STATS`) and ``sstats`` (rows :data:`SITE_STATS`).
+
+    Returns the number of handed-back sessions, or -1 when an event lies at or beyond
+    ``t_max`` (the buffer cannot hold it).
+    """
+    from gridplan.core import ev_policies as pol
+
+    v = veh
+    ok = active[v].astype(bool) & ~(multi_day[v].astype(bool) & (busy_until[v] > t_nom))
+    idx = np.flatnonzero(ok)
+    v = v[idx]
+    c = cons[v]
+    batt = battery[v]
+    e_drive = seg_km[idx] * c
+    d = deficit[v] + e_drive
+    over = np.maximum(d - batt, 0.0)
+    d = np.minimum(d, batt)
+    vstats[0, v] += seg_km[idx]
+    vstats[1, v] += seg_km[idx] - over / c
+    vstats[2, v] += e_drive - over
+    vstats[3, v] += over / c
+    vstats[7, v] = np.maximum(vstats[7, v], d)
+    deficit[v] = d
+    plug = (d > 0.0) & ((u_plug[idx] < plug_prob[v]) | (d + next_km[idx] * c > batt))
+    idx, v, d = idx[plug], v[plug], d[plug]
+    t_arr = np.maximum(t_nom[idx], busy_until[v])
+    t_dep = t_arr + dwell[idx]
+    g = group[v]
+    flex = site_flex[g].astype(bool)
+    deferred = (site_points[g] >= 0) | ((policy == 3) & flex) | bool(defer_all)
+    n_def = int(deferred.sum())
+    out_pos[:n_def] = idx[deferred]
+    out_t_arr[:n_def] = t_arr[deferred]
+    out_t_dep[:n_def] = t_dep[deferred]
+    out_d[:n_def] = d[deferred]
+    keep = ~deferred
+    v, d, t_arr, t_dep, g, flex = v[keep], d[keep], t_arr[keep], t_dep[keep], g[keep], flex[keep]
+    ud = u_delay[idx[keep]]
+    kind = site_kind[g]
+    holds = (kind == _AC) | flex
+    p = p_kw[v]
+    ef = eff[v]
+    e = d / ef
+    dur = e / (p * dt_h)
+    t_limit = np.where(kind == _SWAP, t_arr + swap_wait_steps, t_dep)
+    t_rel = np.where(holds, t_dep, np.minimum(t_arr + dur, t_limit))
+    t1 = np.where(holds, t_dep, t_rel)
+    start, end, pw = pol.uncontrolled(t_arr, t1, p, e, dt_h)
+    start, end, pw = start.copy(), end.copy(), pw.copy()
+    sh = flex & (policy in (1, 2))
+    if sh.any():
+        if policy == 1:
+            tp = pol.TouParams(tou_start_h, tou_end_h, tou_delay_h, bool(tou_keep))
+            s0, s1, sp = pol.tou(t_arr[sh], t1[sh], p[sh], e[sh], dt_h, tp, ud[sh])
+        else:
+            s0, s1, sp = pol.balanced(t_arr[sh], t1[sh], p[sh], e[sh], dt_h)
+        start[sh], end[sh], pw[sh] = s0, s1, sp
+    delivered = pw * (end - start) * dt_h
+    if end.size and end.max() >= t_max:
+        return -1
+    # deposit: the site row and the vehicle's coincidence-factor rows
+    rows = [g]
+    pos = [np.arange(v.shape[0])]
+    for col in range(member.shape[1]):
+        r = member[v, col]
+        m = r >= 0
+        rows.append(r[m] + row_offset)
+        pos.append(np.flatnonzero(m))
+    r = block_row[v]
+    m = r >= 0
+    rows.append(r[m] + row_offset)
+    pos.append(np.flatnonzero(m))
+    rr = np.concatenate(rows)
+    pp = np.concatenate(pos)
+    ramp_deposit(
+        a,
+        b,
+        np.concatenate([rr, rr]),
+        np.concatenate([start[pp], end[pp]]),
+        np.concatenate([pw[pp], -pw[pp]]),
+        steps_per_day,
+        n_slots,
+    )
+    full = delivered >= e * (1.0 - 1e-12)
+    newd = np.where(full, 0.0, np.maximum(d - delivered * ef, 0.0))
+    deficit[v] = newd
+    vstats[4, v] += delivered
+    vstats[5, v] += np.where(full, 0.0, (e - delivered) * ef)
+    vstats[6, v] += 1.0
+    vstats[8, v] = np.minimum(vstats[8, v], newd)
+    busy_until[v] = np.where(holds | (kind == _SWAP), t_dep, t_rel)
+    np.add.at(sstats[0], g, 1.0)
+    np.add.at(sstats[4], g, delivered)
+    return n_def
