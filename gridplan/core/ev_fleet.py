@@ -950,7 +950,7 @@ def simulate(
     rng = np.random.default_rng(s_draw)
     n = fleet.n
     active = np.ones(n, dtype=bool) if n_active is None else np.arange(n) < n_active
-    span_days = int(math.ceil((24.0 + fleet.max_stay_h + sites.swap_max_wait_h) / 24.0)) + 1
+    span_days = math.ceil((24.0 + fleet.max_stay_h + sites.swap_max_wait_h) / 24.0) + 1
     cf = None
     if coincidence and n_active is None:
         cf = cf_design(active, fleet.p_kw, 0, np.random.default_rng(s_cf), shuffled=fleet.shuffled)

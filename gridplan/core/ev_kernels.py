@@ -296,7 +296,8 @@ def slot_run(
     plug in when ``u_plug[i] < plug_prob`` or the next segment (``next_km[i]``) would not fit;
     the session arrives at ``max(t_nom[i], busy_until)`` and stays ``dwell[i]`` steps.
     Sessions at sites with a limited number of points (queue), under valley filling
-    (``policy == 3``) at flexible sites, and all when ``defer_all`` are handed back: their slot positions, arrival,
+    (``policy == 3``) at flexible sites, and all when ``defer_all`` are handed back: their
+    slot positions, arrival,
     departure and deficit go to ``out_*`` and the count is returned. Every other session is
     scheduled here (uncontrolled, time of use or balanced, as
     :mod:`gridplan.core.ev_policies`), added to the profile buffers ``a``/``b`` (its site row

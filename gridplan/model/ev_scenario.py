@@ -157,7 +157,7 @@ class Scenario:
     locations: dict[str, Location]
     sites: dict[tuple[int, str], int]  # (bus, charger) -> points (racks); -1: one per vehicle
     rows: tuple[FleetRow, ...]
-    tou: TouParams = TouParams()
+    tou: TouParams = field(default_factory=TouParams)
     swap_max_wait_h: float = 12.0
     hosting: HostingSpec = HostingSpec()
     includes: tuple[str, ...] = ()
@@ -408,7 +408,8 @@ def _dist(pr: _Problems, key: str, value: Any, *, positive: bool = True) -> Dist
     if not isinstance(value, dict):
         pr.add(
             key,
-            f"must be a number or a table like {{dist = 'normal', mean = 18, sd = 2}}, got {value!r}",
+            f"must be a number or a table like {{dist = 'normal', mean = 18, sd = 2}}"
+            f", got {value!r}",
         )
         return None
     kind = value.get("dist")
@@ -519,7 +520,8 @@ def _vehicle(pr: _Problems, name: str, e: dict[str, Any]) -> VehicleClass | None
         if ds.kind == "normal" and ds.params["mean"] >= cap:
             pr.add(
                 f"{ds.key}.mean",
-                f"must be below the {cap:g} km the vehicle can drive a day (max_km), got {ds.mean:g}",
+                f"must be below the {cap:g} km the vehicle can drive a day (max_km)"
+                f", got {ds.mean:g}",
             )
         elif ds.kind in ("fixed", "uniform") and top > cap:
             pr.add(
@@ -529,7 +531,8 @@ def _vehicle(pr: _Problems, name: str, e: dict[str, Any]) -> VehicleClass | None
         elif ds.kind in ("lognormal", "gamma") and ds.mean >= cap:
             pr.add(
                 f"{ds.key}.mean",
-                f"must be below the {cap:g} km the vehicle can drive a day (max_km), got {ds.mean:g}",
+                f"must be below the {cap:g} km the vehicle can drive a day (max_km)"
+                f", got {ds.mean:g}",
             )
     if dist is None or wdist is None:
         return None
@@ -574,14 +577,16 @@ def _sessions(
         if arr is not None and arr.kind not in ("fixed", "uniform", "normal"):
             pr.add(
                 f"{k}.arrival_h.dist",
-                f"must be fixed, uniform or normal (hours of the day, taken modulo 24), got {arr.kind!r}",
+                f"must be fixed, uniform or normal (hours of the day, taken modulo 24)"
+                f", got {arr.kind!r}",
             )
         if dwell is not None:
             top = dwell.params.get("value", dwell.params.get("max", 24.0))
             limit = MAX_MULTI_DAY_H if multi_day else 24.0
             if top > limit:
                 why = (
-                    "stays longer than a day are only allowed where the location sets multi_day = true"
+                    "stays longer than a day are only allowed where the location sets"
+                    " multi_day = true"
                     if not multi_day
                     else "at most a week"
                 )
@@ -611,7 +616,8 @@ def _location(
     if charger and charger not in chargers:
         pr.add(
             f"{key}.charger",
-            f"names charger class {charger!r}, which does not exist (defined: {', '.join(chargers) or 'none'})",
+            f"names charger class {charger!r}, which does not exist"
+            f" (defined: {', '.join(chargers) or 'none'})",
         )
     multi = bool(e.get("multi_day", False))
     wd = _required(pr, key, e, "weekday")
@@ -669,6 +675,8 @@ class _Buses:
 def _sites(
     pr: _Problems, raw: Any, chargers: dict[str, ChargerClass], buses: _Buses
 ) -> dict[tuple[int, str], int]:
+    """``[[sites]]``: charge points (swap racks) of one charger class at a bus, or at each
+    of ``buses`` (``points`` each, or ``total_points`` split evenly)."""
     out: dict[tuple[int, str], int] = {}
     if not isinstance(raw, list):
         pr.add("sites", "must be an array of tables ([[sites]])")
@@ -678,30 +686,52 @@ def _sites(
         if not isinstance(s, dict):
             pr.add(key, "must be a table")
             continue
-        _unknown(pr, key, s, {"bus", "charger", "points"})
-        b = _required(pr, key, s, "bus")
+        _unknown(pr, key, s, {"bus", "buses", "charger", "points", "total_points"})
         c = _required(pr, key, s, "charger")
-        n = _required(pr, key, s, "points")
-        if b is None or c is None or n is None:
+        if c is None:
             continue
-        bus = buses.check(pr, f"{key}.bus", b)
         if c not in chargers:
             pr.add(
                 f"{key}.charger",
-                f"names charger class {c!r}, which does not exist (defined: {', '.join(chargers) or 'none'})",
+                f"names charger class {c!r}, which does not exist "
+                f"(defined: {', '.join(chargers) or 'none'})",
             )
             continue
+        if ("bus" in s) == ("buses" in s):
+            pr.add(key, "must give exactly one of bus and buses")
+            continue
+        bus_list: list[int] = []
+        if "bus" in s:
+            b = buses.check(pr, f"{key}.bus", s["bus"])
+            bus_list = [b] if b is not None else []
+        elif not isinstance(s["buses"], list) or not s["buses"]:
+            pr.add(f"{key}.buses", "must be a non-empty list of bus indices")
+            continue
+        else:
+            for j, b in enumerate(s["buses"]):
+                bb = buses.check(pr, f"{key}.buses[{j}]", b)
+                if bb is not None:
+                    bus_list.append(bb)
+        if ("points" in s) == ("total_points" in s):
+            pr.add(key, "must give exactly one of points (per bus) and total_points")
+            continue
+        name = "points" if "points" in s else "total_points"
+        n = s[name]
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             pr.add(
-                f"{key}.points",
+                f"{key}.{name}",
                 f"must be an integer >= 1 (charge points, or racks of a swap station), got {n!r}",
             )
             continue
-        if bus is None:
-            continue
-        if (bus, c) in out:
-            pr.add(key, f"repeats the site of charger {c!r} at bus {bus}")
-        out[(bus, c)] = n
+        if name == "points":
+            counts = [n] * len(bus_list)
+        else:
+            counts = _largest_remainder(np.ones(len(bus_list)), n) if bus_list else []
+        for bus, k in zip(bus_list, counts, strict=True):
+            if (bus, c) in out:
+                pr.add(key, f"repeats the site of charger {c!r} at bus {bus}")
+            if k > 0:
+                out[(bus, c)] = int(k)
     return out
 
 
@@ -744,13 +774,15 @@ def _fleet(
         if veh is not None and veh not in vehicles:
             pr.add(
                 f"{key}.vehicle",
-                f"names vehicle class {veh!r}, which does not exist (defined: {', '.join(vehicles) or 'none'})",
+                f"names vehicle class {veh!r}, which does not exist"
+                f" (defined: {', '.join(vehicles) or 'none'})",
             )
             veh = None
         if loc is not None and loc not in locations:
             pr.add(
                 f"{key}.location",
-                f"names location {loc!r}, which does not exist (defined: {', '.join(locations) or 'none'})",
+                f"names location {loc!r}, which does not exist"
+                f" (defined: {', '.join(locations) or 'none'})",
             )
             loc = None
         charger = e.get("charger", locations[loc].charger if loc else "")
@@ -760,7 +792,8 @@ def _fleet(
         elif charger not in chargers:
             pr.add(
                 f"{key}.charger",
-                f"names charger class {charger!r}, which does not exist (defined: {', '.join(chargers) or 'none'})",
+                f"names charger class {charger!r}, which does not exist"
+                f" (defined: {', '.join(chargers) or 'none'})",
             )
             charger = None
         where = [k for k in ("bus", "buses", "area") if k in e]
@@ -791,7 +824,8 @@ def _fleet(
                     known = sorted(set(buses.feeder.values()))
                     pr.add(
                         f"{key}.area",
-                        f"names feeder {area!r}, which case {buses.name} does not have (feeders: {', '.join(known)})",
+                        f"names feeder {area!r}, which case {buses.name} does not have"
+                        f" (feeders: {', '.join(known)})",
                     )
         has_count, has_share = "count" in e, "adoption" in e
         if has_count == has_share:
@@ -836,7 +870,8 @@ def _fleet(
             if ch.kind == "swap" and (b, charger) not in sites:
                 pr.add(
                     key,
-                    f"puts swap charger {charger!r} at bus {b} without a [[sites]] entry giving its racks (points)",
+                    f"puts swap charger {charger!r} at bus {b} without a [[sites]]"
+                    " entry giving its racks (points)",
                 )
                 break
             if n > 0:
@@ -959,7 +994,7 @@ def calendar(start: dt.date, days: int, step_min: float) -> fl.Calendar:
     if days < 1:
         raise CaseError(f"days must be >= 1, got {days}")
     wd = np.array([(start + dt.timedelta(days=d)).weekday() >= 5 for d in range(days + 1)])
-    return fl.Calendar(n_days=int(days), steps_per_day=int(round(spd)), weekend=wd)
+    return fl.Calendar(n_days=int(days), steps_per_day=round(spd), weekend=wd)
 
 
 def build_arrays(
@@ -999,7 +1034,6 @@ def build_arrays(
         if (r.bus, r.charger) not in sc.sites and (r.bus, r.charger) not in site_keys:
             site_keys.append((r.bus, r.charger))
     site_pos = {k: i for i, k in enumerate(site_keys)}
-    ns = len(site_keys)
     st_ch = [sc.chargers[c] for _, c in site_keys]
     sites = fl.Sites(
         points=np.array([sc.sites.get(k, -1) for k in site_keys], dtype=np.int64),

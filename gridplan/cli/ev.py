@@ -1,0 +1,189 @@
+"""``gridplan ev``: EV charging demand (profile), grid impact and hosting capacity."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from gridplan.cli._common import echo_table
+
+_POLICIES = "uncontrolled,tou,balanced,valley"
+
+
+def _policies(text: str) -> list[str]:
+    from gridplan.core.ev_policies import POLICIES
+    from gridplan.errors import CaseError
+
+    out = [p.strip() for p in text.split(",") if p.strip()]
+    bad = [p for p in out if p not in POLICIES]
+    if bad or not out:
+        raise CaseError(
+            f"--policies: unknown policy {', '.join(bad) or '(none given)'}",
+            hint=f"choose from {', '.join(POLICIES)}",
+        )
+    return out
+
+
+def _bar(total: int, desc: str) -> tuple[Any, Any]:
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, desc=desc, unit="day", disable=None, leave=False)
+    done = [0]
+
+    def progress(n: int) -> None:
+        bar.update(n - done[0])
+        done[0] = n
+
+    return bar, progress
+
+
+@click.group("ev")
+def ev() -> None:
+    """EV charging: demand profiles, grid impact and hosting capacity."""
+
+
+@ev.command("profile")
+@click.argument("scenario")
+@click.option(
+    "--days",
+    default=7,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Days simulated from the scenario's start date.",
+)
+@click.option(
+    "--seed",
+    default=0,
+    show_default=True,
+    type=int,
+    help="Monte Carlo seed (same seed, same profiles).",
+)
+@click.option(
+    "--step-min",
+    default=15.0,
+    show_default=True,
+    type=float,
+    help="Step length, minutes (must divide a day).",
+)
+@click.option(
+    "--policies",
+    default=_POLICIES,
+    show_default=True,
+    help="Comma-separated charging policies to compare.",
+)
+@click.option(
+    "--case",
+    "case_spec",
+    default=None,
+    help="Case the scenario's buses refer to (default: the scenario's `case`).",
+)
+@click.option(
+    "--no-case",
+    is_flag=True,
+    help="Ignore the scenario's case (buses are labels; valley filling per bus).",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write /ev/profile to this HDF5 file.",
+)
+@click.option(
+    "--plot",
+    "plot_prefix",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write PREFIX-daily.png (daily curve with its 5-95 % band) and PREFIX-cf.png "
+    "(coincidence factor).",
+)
+@click.option("--no-vehicles", is_flag=True, help="Leave the per-vehicle table out of --out.")
+def profile(
+    scenario: str,
+    days: int,
+    seed: int,
+    step_min: float,
+    policies: str,
+    case_spec: str | None,
+    no_case: bool,
+    out: Path | None,
+    plot_prefix: Path | None,
+    no_vehicles: bool,
+) -> None:
+    """Charging demand of SCENARIO (TOML file or bundled name) per bus and charger class.
+
+    Monte Carlo over vehicles and days; prints peak, energy per day, coincidence factor and
+    after-diversity maximum demand per policy.
+    """
+    from gridplan.studies.ev.api import load_scenario_and_case
+    from gridplan.studies.ev.profile import run_profile, write_profile
+
+    pols = _policies(policies)
+    sc, net, name = load_scenario_and_case(scenario, case_spec, no_case)
+    bar, progress = _bar(days, "EV profile")
+    try:
+        result = run_profile(
+            sc, net=net, days=days, seed=seed, step_min=step_min, policies=pols, progress=progress
+        )
+    finally:
+        bar.close()
+    print_profile(result)
+    if out is not None:
+        from gridplan.model.case_hash import case_sha256
+        from gridplan.results import ResultWriter
+
+        with ResultWriter(
+            out, case_name=name, case_sha256=case_sha256(net) if net is not None else ""
+        ) as w:
+            write_profile(w, result, vehicles=not no_vehicles)
+        click.echo(f"results written to {out}")
+    if plot_prefix is not None:
+        from gridplan.studies.ev.plots import plot_cf, plot_daily
+
+        daily = Path(f"{plot_prefix}-daily.png")
+        plot_daily(result, daily)
+        msg = f"plots written to {daily}"
+        if len(result.cf):
+            cf = Path(f"{plot_prefix}-cf.png")
+            plot_cf(result, cf)
+            msg += f" and {cf}"
+        click.echo(msg)
+
+
+def print_profile(result: Any) -> None:
+    """The figures a planner reads first."""
+    sc = result.scenario
+    cal = result.arrays.calendar
+    click.echo(
+        f"{sc.name}: {result.arrays.fleet.n:,} vehicles at {len(result.sites)} sites, "
+        f"{cal.n_days} days of {cal.dt_h * 60:g}-min steps from {sc.start}, seed {result.seed} "
+        f"({result.elapsed_s:.1f} s)"
+    )
+    if result.base_note:
+        click.echo(f"  valley filling against the case's base load: {result.base_note}")
+    s = result.summary
+    cols = [
+        "energy_kwh_per_day",
+        "peak_kw",
+        "admd_kw",
+        "coincidence_factor",
+        "missed_kwh",
+        "shortfall_kwh",
+        "unserved_sessions",
+    ]
+    echo_table(s[cols], "per policy (peak and ADMD in kW, energy in kWh):", floatfmt="{:.3f}")
+    if len(result.cf):
+        cf = result.cf.pivot(index="n_vehicles", columns="policy", values="cf_mean")[list(s.index)]
+        echo_table(
+            cf,
+            "coincidence factor by number of vehicles (mean over random subsets):",
+            floatfmt="{:.3f}",
+        )
+    if len(result.classes):
+        echo_table(
+            result.classes,
+            "daily distance per vehicle class, km (sampled vs scenario):",
+            floatfmt="{:.2f}",
+        )
+
+
+COMMANDS = [ev]

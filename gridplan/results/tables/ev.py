@@ -1,0 +1,194 @@
+"""``/ev``: EV charging demand, grid impact and hosting capacity (``gridplan ev ...``)."""
+
+from gridplan.results.schema import Array, Column, Group, Table
+
+_POLICY = Column("policy", "str", "", "charging policy: uncontrolled, tou, balanced or valley")
+_ROW = Column("row", "int64", "", "row number")
+
+TABLES = (
+    Group(
+        "ev",
+        "EV charging studies",
+        notes="""Written by `gridplan ev profile | impact | hosting` and `gridplan.ev`. Every
+analysis runs each charging policy on the same Monte Carlo draws: `uncontrolled` (full
+power from plug-in), `tou` (timer at the off-peak window with a randomized delay), `balanced`
+(energy spread over the stay) and `valley` (valley filling per transformer against its base
+load). Powers are mean kW per step (grid side), energies kWh. A site is one charger class at
+one bus. docs/ev.md describes the model and the scenario file.""",
+    ),
+    Group(
+        "ev/profile",
+        "charging demand by Monte Carlo over vehicles and days",
+        attrs=(
+            Column("scenario", "str", "", "scenario name"),
+            Column("scenario_file", "str", "", "scenario file"),
+            Column("seed", "int64", "", "Monte Carlo seed"),
+            Column("days", "int64", "", "days simulated"),
+            Column("step_min", "float64", "min", "step length"),
+            Column("start", "str", "", "first day, ISO date"),
+            Column("vehicles", "int64", "", "vehicles in the fleet"),
+            Column("policies", "str", "", "comma-separated policies run"),
+            Column("base_load", "str", "", "where the base load of valley filling came from"),
+            Column("elapsed_s", "float64", "s", "run time"),
+        ),
+    ),
+    Table(
+        "ev/profile/summary",
+        "one row per policy: the fleet's energy, peak and shortfalls",
+        index=_POLICY,
+        columns=(
+            Column("vehicles", "int64", "", "vehicles"),
+            Column("energy_kwh_per_day", "float64", "kWh", "energy drawn from the grid per day"),
+            Column("peak_kw", "float64", "kW", "highest fleet demand of any step"),
+            Column("peak_step", "int64", "", "step of that peak"),
+            Column("admd_kw", "float64", "kW", "after-diversity maximum demand per vehicle"),
+            Column(
+                "coincidence_factor",
+                "float64",
+                "",
+                "fleet peak / sum of the vehicles' charger ratings",
+            ),
+            Column("charged_kwh", "float64", "kWh", "energy drawn from the grid"),
+            Column("driven_kwh", "float64", "kWh", "energy used for driving (battery side)"),
+            Column(
+                "missed_kwh",
+                "float64",
+                "kWh",
+                "energy sessions asked for and did not get before departure (battery side)",
+            ),
+            Column(
+                "shortfall_kwh",
+                "float64",
+                "kWh",
+                "driven minus charged x efficiency: what is not recharged at the end",
+            ),
+            Column("unserved_km", "float64", "km", "trips cut because the battery was empty"),
+            Column("sessions", "int64", "", "charging sessions (swaps)"),
+            Column(
+                "unserved_sessions", "int64", "", "sessions that found no free point (rack) in time"
+            ),
+        ),
+    ),
+    Table(
+        "ev/profile/sites",
+        "charging sites: one charger class at one bus",
+        index=Column("site", "int64", "", "site number (column of ev/profile/p_kw)"),
+        columns=(
+            Column("bus", "int64", "", "pandapower bus index (a label without a case)"),
+            Column("charger", "str", "", "charger class"),
+            Column("kind", "str", "", "ac, dc or swap"),
+            Column("points", "int64", "", "charge points or swap racks; -1: one per vehicle"),
+            Column("rating_kw", "float64", "kW", "rating per point (swap: per rack)"),
+            Column("vehicles", "int64", "", "vehicles charging there"),
+            Column("trafo_group", "str", "", "supplying transformer(s), valley filling's group"),
+            Column("feeder", "str", "", "feeder of the bus"),
+        ),
+    ),
+    Table(
+        "ev/profile/site_stats",
+        "per policy and site: peak, energy and queues",
+        index=_ROW,
+        columns=(
+            _POLICY,
+            Column("site", "int64", "", "site number"),
+            Column("peak_kw", "float64", "kW", "highest demand of any step"),
+            Column("energy_kwh_per_day", "float64", "kWh", "energy per day"),
+            Column("sessions_per_day", "float64", "", "sessions per day"),
+            Column("unserved_sessions", "int64", "", "sessions that found no free point in time"),
+            Column("mean_wait_h", "float64", "h", "mean wait for a point (served sessions)"),
+            Column("max_wait_h", "float64", "h", "longest wait for a point"),
+        ),
+    ),
+    Table(
+        "ev/profile/cf",
+        "coincidence factor and ADMD as a function of the number of vehicles",
+        index=_ROW,
+        columns=(
+            _POLICY,
+            Column("n_vehicles", "int64", "", "vehicles in each subset"),
+            Column("replicas", "int64", "", "disjoint random subsets of that size"),
+            Column(
+                "cf_mean",
+                "float64",
+                "",
+                "mean over the subsets of peak demand / sum of the members' charger ratings",
+            ),
+            Column("cf_min", "float64", "", "smallest coincidence factor of the subsets"),
+            Column("cf_max", "float64", "", "largest coincidence factor of the subsets"),
+            Column("admd_kw", "float64", "kW", "mean subset peak per vehicle"),
+        ),
+    ),
+    Table(
+        "ev/profile/band",
+        "the fleet's daily curve: statistics over the days per step of the day",
+        index=_ROW,
+        columns=(
+            _POLICY,
+            Column("hour", "float64", "h", "start of the step, hours after midnight"),
+            Column("mean_kw", "float64", "kW", "mean over the days"),
+            Column("p05_kw", "float64", "kW", "5th percentile over the days"),
+            Column("p50_kw", "float64", "kW", "median over the days"),
+            Column("p95_kw", "float64", "kW", "95th percentile over the days"),
+            Column("max_kw", "float64", "kW", "highest over the days"),
+        ),
+    ),
+    Table(
+        "ev/profile/classes",
+        "per vehicle class: sampled daily distance against the scenario's",
+        index=Column("vehicle_class", "str", "", "vehicle class"),
+        columns=(
+            Column("vehicles", "int64", "", "vehicles"),
+            Column("distance_km_per_day", "float64", "km", "mean sampled daily distance"),
+            Column(
+                "scenario_km_per_day",
+                "float64",
+                "km",
+                "the scenario's mean (weekday and weekend means weighted by the calendar)",
+            ),
+            Column("driven_km_per_day", "float64", "km", "mean distance driven (less cut trips)"),
+        ),
+    ),
+    Table(
+        "ev/profile/vehicles",
+        "per policy and vehicle: energy balance over the horizon",
+        index=_ROW,
+        columns=(
+            _POLICY,
+            Column("vehicle", "int64", "", "vehicle number"),
+            Column("vehicle_class", "str", "", "vehicle class"),
+            Column("location", "str", "", "charging location"),
+            Column("site", "int64", "", "site it charges at"),
+            Column("bus", "int64", "", "bus of that site"),
+            Column("battery_kwh", "float64", "kWh", "battery capacity"),
+            Column("efficiency", "float64", "", "charger efficiency, grid to battery"),
+            Column("rating_kw", "float64", "kW", "rating of its point (rack)"),
+            Column("distance_km", "float64", "km", "sampled distance"),
+            Column("driven_km", "float64", "km", "distance driven"),
+            Column("driven_kwh", "float64", "kWh", "energy used for driving (battery side)"),
+            Column("unserved_km", "float64", "km", "trips cut because the battery was empty"),
+            Column("charged_kwh", "float64", "kWh", "energy drawn from the grid"),
+            Column("missed_kwh", "float64", "kWh", "energy sessions did not get (battery side)"),
+            Column(
+                "shortfall_kwh",
+                "float64",
+                "kWh",
+                "driven_kwh - charged_kwh x efficiency (not recharged at the end)",
+            ),
+            Column("sessions", "float64", "", "charging sessions (swaps)"),
+            Column("soc_min_kwh", "float64", "kWh", "lowest state of charge reached"),
+            Column("soc_max_kwh", "float64", "kWh", "highest state of charge after a session"),
+        ),
+    ),
+    Array(
+        "ev/profile/p_kw",
+        "mean charging power per step and site (float32)",
+        "float32",
+        "kW",
+        dims=("policy (attribute policies)", "step", "site (ev/profile/sites)"),
+        attrs=(
+            Column("policies", "str", "", "comma-separated policies, in axis order"),
+            Column("start", "str", "", "start of step 0, ISO 8601"),
+            Column("step_min", "float64", "min", "step length"),
+        ),
+    ),
+)
