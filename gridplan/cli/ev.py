@@ -186,4 +186,138 @@ def print_profile(result: Any) -> None:
         )
 
 
+@ev.command("impact")
+@click.argument("spec")
+@click.option(
+    "--scenario",
+    "scenario",
+    required=True,
+    help="Scenario file (TOML) or bundled scenario name; its buses belong to SPEC.",
+)
+@click.option(
+    "--days", default=365, show_default=True, type=click.IntRange(min=1), help="Days simulated."
+)
+@click.option("--seed", default=0, show_default=True, type=int, help="Monte Carlo seed.")
+@click.option("--step-min", default=15.0, show_default=True, type=float, help="Step, minutes.")
+@click.option(
+    "--policies",
+    default=_POLICIES,
+    show_default=True,
+    help="Comma-separated charging policies to compare.",
+)
+@click.option(
+    "--base-profiles",
+    type=click.Path(dir_okay=False),
+    help="Measured profiles of the case's loads (CSV/HDF5 as `gridplan timeseries`, same "
+    "steps); default: synthetic shapes by load kind.",
+)
+@click.option("--max-loading-percent", default=100.0, show_default=True, help="Loading limit, %.")
+@click.option("--vm-min-pu", default=0.95, show_default=True, help="Lower voltage limit, pu.")
+@click.option("--vm-max-pu", default=1.05, show_default=True, help="Upper voltage limit, pu.")
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), help="Write /ev to this HDF5 file."
+)
+@click.option(
+    "--plot",
+    "plot_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the transformer loading duration curves per policy to this PNG.",
+)
+def impact(
+    spec: str,
+    scenario: str,
+    days: int,
+    seed: int,
+    step_min: float,
+    policies: str,
+    base_profiles: str | None,
+    max_loading_percent: float,
+    vm_min_pu: float,
+    vm_max_pu: float,
+    out: Path | None,
+    plot_path: Path | None,
+) -> None:
+    """Grid impact on case SPEC of the charging profiles of every policy.
+
+    One AC power flow per step and policy: transformer and cable loading, lowest voltages,
+    hours in violation and losses.
+    """
+    from tqdm import tqdm
+
+    from gridplan.model.case_hash import case_sha256
+    from gridplan.studies.ev.api import load_scenario_and_case
+    from gridplan.studies.ev.impact import run_impact, write_impact
+    from gridplan.studies.ev.profile import write_profile
+
+    pols = _policies(policies)
+    sc, net, name = load_scenario_and_case(scenario, spec)
+    n_steps = days * round(1440 / step_min)
+    bar = tqdm(total=n_steps * len(pols), desc="EV impact", unit="step", disable=None, leave=False)
+    done: dict[str, int] = {}
+
+    def progress(policy: str, n: int) -> None:
+        bar.update(n - done.get(policy, 0))
+        done[policy] = n
+
+    try:
+        result = run_impact(
+            net,
+            sc,
+            days=days,
+            seed=seed,
+            step_min=step_min,
+            policies=pols,
+            base_profiles=base_profiles,
+            max_loading_percent=max_loading_percent,
+            vm_min_pu=vm_min_pu,
+            vm_max_pu=vm_max_pu,
+            progress=progress,
+        )
+    finally:
+        bar.close()
+    print_impact(result)
+    if out is not None:
+        from gridplan.results import ResultWriter
+
+        with ResultWriter(out, case_name=name, case_sha256=case_sha256(net)) as w:
+            write_profile(w, result.profile)
+            write_impact(w, result)
+        click.echo(f"results written to {out}")
+    if plot_path is not None:
+        from gridplan.studies.ev.plots import plot_duration
+
+        plot_duration(result, plot_path)
+        click.echo(f"loading duration curves written to {plot_path}")
+
+
+def print_impact(result: Any) -> None:
+    """Summary per policy and the transformers that carry the EVs."""
+    pr = result.profile
+    cal = pr.arrays.calendar
+    click.echo(
+        f"{pr.scenario.name}: {pr.arrays.fleet.n:,} vehicles, {cal.n_days} days of "
+        f"{cal.dt_h * 60:g}-min steps, {len(pr.policies)} policies ({result.elapsed_s:.1f} s)"
+    )
+    click.echo(f"  base load: {result.base_note}")
+    s = result.summary
+    cols = [
+        "ev_energy_mwh",
+        "ev_peak_mw",
+        "trafo_max_loading_percent",
+        "trafo_hours_over_h",
+        "line_max_loading_percent",
+        "vm_min_pu",
+        "hours_with_violations_h",
+        "energy_loss_mwh",
+    ]
+    echo_table(s[cols], "per policy:", floatfmt="{:.3f}")
+    trafos = result.ev_trafos()
+    if trafos:
+        t = result.trafo[result.trafo.trafo.isin(trafos)]
+        tab = t.pivot(index=["trafo", "name"], columns="policy", values="max_loading_percent")
+        echo_table(
+            tab[pr.policies], "highest loading of the transformers supplying EVs, %:", "{:.1f}"
+        )
+
+
 COMMANDS = [ev]

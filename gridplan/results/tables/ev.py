@@ -192,3 +192,127 @@ one bus. docs/ev.md describes the model and the scenario file.""",
         ),
     ),
 )
+
+_IMPACT_ATTRS = (
+    Column("scenario", "str", "", "scenario name"),
+    Column("scenario_file", "str", "", "scenario file"),
+    Column("seed", "int64", "", "Monte Carlo seed"),
+    Column("days", "int64", "", "days simulated"),
+    Column("step_min", "float64", "min", "step length"),
+    Column("policies", "str", "", "comma-separated policies run"),
+    Column("base_load", "str", "", "where the base load profiles came from"),
+    Column("elapsed_s", "float64", "s", "run time"),
+    Column("max_loading_percent", "float64", "%", "loading limit of lines and transformers"),
+    Column("vm_min_pu", "float64", "pu", "lower voltage limit"),
+    Column("vm_max_pu", "float64", "pu", "upper voltage limit"),
+)
+
+TABLES = (
+    *TABLES,
+    Group(
+        "ev/impact",
+        "the charging profiles of every policy through the time-series power flow",
+        notes="""One AC power flow per step and policy on a copy of the case with one load per
+charging site (the case's own `ev_*` loads set to 0: the scenario replaces them).""",
+        attrs=_IMPACT_ATTRS,
+    ),
+    Table(
+        "ev/impact/summary",
+        "one row per policy: loading, voltages, violations and losses over the horizon",
+        index=_POLICY,
+        columns=(
+            Column("ev_energy_mwh", "float64", "MWh", "EV charging energy"),
+            Column("ev_peak_mw", "float64", "MW", "highest EV demand of any step"),
+            Column("trafo_max_loading_percent", "float64", "%", "highest transformer loading"),
+            Column("trafo_max", "int64", "", "pandapower index of that transformer"),
+            Column(
+                "trafo_hours_over_h", "float64", "h", "hours with a transformer above the limit"
+            ),
+            Column("line_max_loading_percent", "float64", "%", "highest line loading"),
+            Column("line_max", "int64", "", "pandapower index of that line"),
+            Column("line_hours_over_h", "float64", "h", "hours with a line above the limit"),
+            Column("vm_min_pu", "float64", "pu", "lowest bus voltage"),
+            Column("bus_vm_min", "int64", "", "bus with the lowest voltage"),
+            Column(
+                "hours_below_vm_min_h", "float64", "h", "hours with a bus below the lower limit"
+            ),
+            Column(
+                "hours_with_violations_h",
+                "float64",
+                "h",
+                "hours with any voltage or loading violation",
+            ),
+            Column("energy_loss_mwh", "float64", "MWh", "line and transformer losses"),
+            Column("steps_not_converged", "int64", "", "steps whose power flow failed"),
+        ),
+    ),
+    Table(
+        "ev/impact/ev_loads",
+        "the load added per charging site in the study's copy of the case",
+        index=Column("site", "int64", "", "site number (ev/profile/sites)"),
+        columns=(
+            Column("bus", "int64", "", "pandapower bus index"),
+            Column("load", "int64", "", "index of the added load in the study's copy"),
+        ),
+    ),
+    Table(
+        "ev/impact/trafo",
+        "per policy and transformer",
+        index=_ROW,
+        columns=(
+            _POLICY,
+            Column("trafo", "int64", "", "pandapower trafo index"),
+            Column("name", "str", "", "transformer name"),
+            Column("max_loading_percent", "float64", "%", "highest loading"),
+            Column("step_max", "int64", "", "step of the highest loading"),
+            Column("time_max", "datetime64", "s since 1970-01-01T00:00:00Z", "its time"),
+            Column("mean_loading_percent", "float64", "%", "mean loading"),
+            Column("hours_over_h", "float64", "h", "hours above the loading limit"),
+        ),
+    ),
+    Table(
+        "ev/impact/line",
+        "per policy and line",
+        index=_ROW,
+        columns=(
+            _POLICY,
+            Column("line", "int64", "", "pandapower line index"),
+            Column("name", "str", "", "line name"),
+            Column("max_loading_percent", "float64", "%", "highest loading"),
+            Column("step_max", "int64", "", "step of the highest loading"),
+            Column("time_max", "datetime64", "s since 1970-01-01T00:00:00Z", "its time"),
+            Column("mean_loading_percent", "float64", "%", "mean loading"),
+            Column("hours_over_h", "float64", "h", "hours above the loading limit"),
+        ),
+    ),
+    Table(
+        "ev/impact/bus",
+        "per policy and bus",
+        index=_ROW,
+        columns=(
+            _POLICY,
+            Column("bus", "int64", "", "pandapower bus index"),
+            Column("vm_min_pu", "float64", "pu", "lowest voltage"),
+            Column("step_min", "int64", "", "step of the lowest voltage"),
+            Column("time_min", "datetime64", "s since 1970-01-01T00:00:00Z", "its time"),
+            Column("vm_max_pu", "float64", "pu", "highest voltage"),
+            Column("hours_below_h", "float64", "h", "hours below the lower limit"),
+            Column("hours_above_h", "float64", "h", "hours above the upper limit"),
+        ),
+    ),
+    Array(
+        "ev/impact/trafo_duration",
+        "transformer loading duration curves: loading exceeded 0, 1, ..., 100 % of the time",
+        "float64",
+        "%",
+        dims=("policy (attribute policies)", "trafo (ev/impact/trafo_index)", "percent of time"),
+        attrs=(Column("policies", "str", "", "comma-separated policies, in axis order"),),
+    ),
+    Array(
+        "ev/impact/trafo_index",
+        "pandapower trafo index of each duration curve",
+        "int64",
+        "",
+        dims=("trafo",),
+    ),
+)

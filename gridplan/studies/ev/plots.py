@@ -69,20 +69,38 @@ def plot_cf(result: Any, path: str | os.PathLike[str]) -> None:
     plt.close(fig)
 
 
-def plot_duration(curves: dict[str, np.ndarray], title: str, path: str | os.PathLike[str]) -> None:
-    """Loading duration curves (sorted loading, %, against the share of time) per policy."""
+def plot_duration(impact: Any, path: str | os.PathLike[str], max_panels: int = 4) -> list[int]:
+    """Loading duration curves per policy of the transformers supplying EV sites (the most
+    loaded first, up to ``max_panels``); returns the transformers drawn."""
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(8, 4.8))
-    for p, y in curves.items():
-        x = np.linspace(0, 100, y.shape[0])
-        ax.plot(x, y, color=COLORS.get(p, None), lw=1.8, label=LABELS.get(p, p))
-    ax.axhline(100.0, color="k", lw=0.8, ls="--")
-    ax.set_xlabel("share of time loading is exceeded, %")
-    ax.set_ylabel("transformer loading, %")
-    ax.set_xlim(0, 100)
-    ax.set_title(title)
-    ax.grid(alpha=0.3)
-    ax.legend()
+    trafos = impact.ev_trafos()[:max_panels]
+    if not trafos:  # no case topology: the most loaded transformers
+        first = impact.profile.policies[0]
+        t = impact.trafo[impact.trafo.policy == first].sort_values("max_loading_percent")
+        trafos = t.trafo.to_numpy()[::-1][:max_panels].tolist()
+    n = max(1, len(trafos))
+    fig, axes = plt.subplots(1, n, figsize=(4.6 * n, 4.4), squeeze=False, sharey=True)
+    limit = impact.limits["max_loading_percent"]
+    pos = {int(t): i for i, t in enumerate(impact.trafo_index)}
+    names = impact.trafo.drop_duplicates("trafo").set_index("trafo")["name"]
+    for ax, t in zip(axes[0], trafos, strict=False):
+        for p, y in impact.duration.items():
+            curve = y[pos[int(t)]]
+            x = np.linspace(0, 100, curve.shape[0])
+            ax.plot(x, curve, color=COLORS.get(p, None), lw=1.8, label=LABELS.get(p, p))
+        ax.axhline(limit, color="k", lw=0.8, ls="--")
+        ax.set_xlim(0, 100)
+        ax.set_xlabel("share of time exceeded, %")
+        ax.set_title(f"{names.get(t, t)}", fontsize=10)
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("transformer loading, %")
+    axes[0][0].legend()
+    cal = impact.profile.arrays.calendar
+    fig.suptitle(
+        f"{impact.profile.scenario.name}: loading duration, {cal.n_days} days of "
+        f"{cal.dt_h * 60:g}-min steps"
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+    return [int(t) for t in trafos]

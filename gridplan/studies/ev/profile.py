@@ -89,6 +89,7 @@ class ProfileResult:
     elapsed_s: float
     base_note: str = ""
     group_names: list[str] = field(default_factory=list)
+    site_trafos: list[tuple[int, ...]] = field(default_factory=list)
 
     @property
     def policies(self) -> list[str]:
@@ -264,6 +265,10 @@ def run_profile(
         elapsed_s=0.0,
         base_note=base_note,
         group_names=names,
+        site_trafos=[
+            topo.groups[topo_rows[t]] if topo is not None and topo_rows[t] is not None else ()
+            for t in fa.sites.trafo
+        ],
     )
     result.elapsed_s = time.perf_counter() - t0
     return result
