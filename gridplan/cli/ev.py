@@ -320,4 +320,157 @@ def print_impact(result: Any) -> None:
         )
 
 
+@ev.command("hosting")
+@click.argument("spec")
+@click.option(
+    "--scenario",
+    "scenario",
+    required=True,
+    help="Scenario file (TOML) or bundled name; its [hosting] table says which vehicles to add.",
+)
+@click.option(
+    "--days",
+    default=7,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Days from the scenario's start date (choose the peak season).",
+)
+@click.option(
+    "--seeds", default=10, show_default=True, type=click.IntRange(min=1), help="Monte Carlo seeds."
+)
+@click.option("--seed", default=0, show_default=True, type=int, help="First seed.")
+@click.option(
+    "--percentile",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(0, 100),
+    help="Percentile of the per-seed hosting counts reported (10: 90 % of seeds host at "
+    "least that many).",
+)
+@click.option("--step-min", default=15.0, show_default=True, type=float, help="Step, minutes.")
+@click.option(
+    "--policies", default=_POLICIES, show_default=True, help="Comma-separated charging policies."
+)
+@click.option(
+    "--targets",
+    "kinds",
+    default="feeder,trafo",
+    show_default=True,
+    help="Target kinds: feeder, trafo (a transformer and all it supplies), or both.",
+)
+@click.option(
+    "--target",
+    "only",
+    multiple=True,
+    help="Only this feeder or transformer (by name; repeat for several).",
+)
+@click.option(
+    "--base-profiles",
+    type=click.Path(dir_okay=False),
+    help="Measured profiles of the case's loads (same steps); default: synthetic shapes.",
+)
+@click.option("--max-loading-percent", default=100.0, show_default=True, help="Loading limit, %.")
+@click.option("--vm-min-pu", default=0.95, show_default=True, help="Lower voltage limit, pu.")
+@click.option("--vm-max-pu", default=1.05, show_default=True, help="Upper voltage limit, pu.")
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), help="Write /ev/hosting here."
+)
+def hosting(
+    spec: str,
+    scenario: str,
+    days: int,
+    seeds: int,
+    seed: int,
+    percentile: float,
+    step_min: float,
+    policies: str,
+    kinds: str,
+    only: tuple[str, ...],
+    base_profiles: str | None,
+    max_loading_percent: float,
+    vm_min_pu: float,
+    vm_max_pu: float,
+    out: Path | None,
+) -> None:
+    """EV hosting capacity of every feeder and transformer of case SPEC, per policy.
+
+    The largest number of vehicles (and adoption share) before the first loading or voltage
+    violation in any step, at the given percentile over Monte Carlo seeds, with the limiting
+    element and hour.
+    """
+    from tqdm import tqdm
+
+    from gridplan.errors import CaseError
+    from gridplan.model.case_hash import case_sha256
+    from gridplan.studies.ev.api import load_scenario_and_case
+    from gridplan.studies.ev.hosting import run_hosting, write_hosting
+
+    pols = _policies(policies)
+    kind_list = [k.strip() for k in kinds.split(",") if k.strip()]
+    if not kind_list or any(k not in ("feeder", "trafo") for k in kind_list):
+        raise CaseError(f"--targets must be feeder, trafo or both, got {kinds!r}")
+    sc, net, name = load_scenario_and_case(scenario, spec)
+    bar = tqdm(total=1, desc="EV hosting", unit="search", disable=None, leave=False)
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    try:
+        result = run_hosting(
+            net,
+            sc,
+            days=days,
+            seeds=seeds,
+            seed=seed,
+            percentile=percentile,
+            step_min=step_min,
+            policies=pols,
+            kinds=kind_list,
+            only=list(only) or None,
+            base_profiles=base_profiles,
+            max_loading_percent=max_loading_percent,
+            vm_min_pu=vm_min_pu,
+            vm_max_pu=vm_max_pu,
+            progress=progress,
+        )
+    finally:
+        bar.close()
+    print_hosting(result)
+    if out is not None:
+        from gridplan.results import ResultWriter
+
+        with ResultWriter(out, case_name=name, case_sha256=case_sha256(net)) as w:
+            write_hosting(w, result)
+        click.echo(f"results written to {out}")
+
+
+def print_hosting(result: Any) -> None:
+    """Hosting count per target and policy, and what limits it."""
+    r = result.results
+    click.echo(
+        f"{result.scenario.name}: EV hosting capacity at the {result.percentile:g}th percentile "
+        f"of {result.n_seeds} seeds, {result.days} days ({result.elapsed_s:.1f} s; "
+        f"candidates: {result.scenario.hosting.candidates})"
+    )
+    tab = r.pivot(index=["target_kind", "target"], columns="policy", values="hosting_count")
+    order = list(dict.fromkeys(r.policy))
+    echo_table(tab[order], "vehicles hosted (max_count when nothing limits):", "{:.0f}")
+    lim = r[r.limited_seeds > 0][
+        [
+            "target",
+            "policy",
+            "hosting_count",
+            "hosting_share",
+            "limit_element",
+            "limit_quantity",
+            "limit_value",
+            "limit_time",
+        ]
+    ]
+    if len(lim):
+        echo_table(lim.set_index(["target", "policy"]), "limits (one vehicle more):", "{:.3f}")
+
+
 COMMANDS = [ev]

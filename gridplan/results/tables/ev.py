@@ -316,3 +316,80 @@ charging site (the case's own `ev_*` loads set to 0: the scenario replaces them)
         dims=("trafo",),
     ),
 )
+
+_TARGET = (
+    Column("target_kind", "str", "", "feeder, or trafo (a transformer group and all it supplies)"),
+    Column("target", "str", "", "feeder name, or the transformers' names"),
+    _POLICY,
+)
+_LIMIT = (
+    Column(
+        "limit_element", "str", "", "element whose limit one more vehicle breaks (trafo 9, bus 25)"
+    ),
+    Column(
+        "limit_quantity",
+        "str",
+        "",
+        "loading_percent, vm_min_pu, vm_max_pu, or not_converged (power flow failed)",
+    ),
+    Column("limit_value", "float64", "see limit_quantity", "its value then (% or pu)"),
+    Column("limit_time", "datetime64", "s since 1970-01-01T00:00:00Z", "the step it happens"),
+)
+
+TABLES = (
+    *TABLES,
+    Group(
+        "ev/hosting",
+        "EV hosting capacity per feeder and transformer at a percentile over Monte Carlo seeds",
+        notes="""The hosting count of a seed is the largest number of candidate vehicles (spread
+over the target's buses in proportion to customers or the scenario's fleet) with no violation
+in any step: a line or transformer above the loading limit, a bus outside the voltage band, a
+power flow that fails; limits already broken without EVs count where the EVs make them worse.
+The reported count is the stated percentile of the seeds' counts.""",
+        attrs=(
+            Column("scenario", "str", "", "scenario name"),
+            Column("scenario_file", "str", "", "scenario file"),
+            Column("candidates", "str", "", "fleet (the scenario's mix) or customers (a template)"),
+            Column("percentile", "float64", "%", "percentile of the per-seed counts reported"),
+            Column("seeds", "int64", "", "Monte Carlo seeds"),
+            Column("days", "int64", "", "days simulated"),
+            Column("step_min", "float64", "min", "step length"),
+            Column("base_load", "str", "", "where the base load profiles came from"),
+            Column("elapsed_s", "float64", "s", "run time"),
+            Column("max_loading_percent", "float64", "%", "loading limit"),
+            Column("vm_min_pu", "float64", "pu", "lower voltage limit"),
+            Column("vm_max_pu", "float64", "pu", "upper voltage limit"),
+        ),
+    ),
+    Table(
+        "ev/hosting/results",
+        "per target and policy: hosting capacity at the percentile, and what limits it",
+        index=_ROW,
+        columns=(
+            *_TARGET,
+            Column("buses", "int64", "", "buses with candidate vehicles"),
+            Column("customers", "float64", "", "customers at those buses"),
+            Column("max_count", "int64", "", "largest fleet tried"),
+            Column("hosting_count", "int64", "", "vehicles hosted at the percentile"),
+            Column("hosting_share", "float64", "", "hosting_count / customers (adoption share)"),
+            Column("mean_count", "float64", "", "mean over the seeds"),
+            Column("min_count", "int64", "", "smallest over the seeds"),
+            Column("limited_seeds", "int64", "", "seeds where a violation came before max_count"),
+            *_LIMIT,
+            Column("seed", "int64", "", "the seed whose count is reported"),
+        ),
+    ),
+    Table(
+        "ev/hosting/seeds",
+        "per target, policy and seed",
+        index=_ROW,
+        columns=(
+            *_TARGET,
+            Column("seed", "int64", "", "Monte Carlo seed"),
+            Column("hosting_count", "int64", "", "largest fleet with no violation"),
+            Column("limited", "bool", "", "a violation came before max_count"),
+            *_LIMIT,
+            Column("limit_step", "int64", "", "step of the violation (-1: none)"),
+        ),
+    ),
+)
