@@ -5,6 +5,7 @@ from __future__ import annotations
 import textwrap
 
 import h5py
+import numpy as np
 import pandapower as pp
 import pandas as pd
 import pytest
@@ -120,7 +121,7 @@ def test_hosting_command_writes_results(cli, tmp_path):
         "--seeds",
         "2",
         "--policies",
-        "uncontrolled",
+        "uncontrolled,valley",
         "--target",
         "Community T1 10/0.4kV",
         "--out",
@@ -130,5 +131,62 @@ def test_hosting_command_writes_results(cli, tmp_path):
     assert "Community T1 10/0.4kV" in res.out
     with h5py.File(out) as f:
         assert f["ev/hosting"].attrs["seeds"] == 2
-        assert f["ev/hosting/results/hosting_count"].shape == (1,)
-        assert f["ev/hosting/seeds/hosting_count"].shape == (2,)
+        assert f["ev/hosting/results/hosting_count"].shape == (2,)
+        assert f["ev/hosting/seeds/hosting_count"].shape == (4,)
+        counts = dict(
+            zip(
+                f["ev/hosting/results/policy"].asstr()[:],
+                f["ev/hosting/results/hosting_count"][:],
+                strict=True,
+            )
+        )
+    # valley filling hosts more cars on the community transformer than uncontrolled charging
+    assert counts["valley"] > 2 * counts["uncontrolled"] > 0
+
+
+def test_prefix_fleets_from_one_simulation_equal_simulating_them(tmp_path):
+    # hosting rebuilds the profile of the first n vehicles from the sessions of the largest
+    # fleet when vehicles do not interact; it must equal simulating n vehicles
+    from gridplan.core import ev_fleet as fl
+    from gridplan.model.ev_scenario import build_arrays
+    from gridplan.studies.ev.hosting import _FleetRun
+
+    path = tmp_path / "h.toml"
+    path.write_text(
+        textwrap.dedent(
+            """
+            [scenario]
+            include = ["ev-defaults"]
+            [[fleet]]
+            buses = [1, 2, 3]
+            vehicle = "private_car"
+            location = "home"
+            count = 90
+            [[fleet]]
+            bus = 3
+            vehicle = "commuter_car"
+            location = "work"
+            count = 30
+            """
+        ),
+        encoding="utf-8",
+    )
+    sc = read_scenario(path)
+    order = np.random.default_rng(0).permutation(
+        np.repeat(np.arange(len(sc.rows)), [r.count for r in sc.rows])
+    )
+    fa = build_arrays(sc, 9, vehicle_rows=order)
+    for policy in ("uncontrolled", "tou", "balanced"):
+        run = _FleetRun(fa, 4, policy, sc.tou, None, np.arange(fa.sites.n), fa.sites.n, True)
+        for n in (0, 1, 17, 60, 120):
+            direct = fl.simulate(
+                fa.fleet,
+                fa.sites,
+                fa.calendar,
+                4,
+                policies=(policy,),
+                tou=sc.tou,
+                coincidence=False,
+                n_active=n,
+            )[0].profiles
+            np.testing.assert_allclose(run.site_profiles(n), direct, rtol=0, atol=1e-9)

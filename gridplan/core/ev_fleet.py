@@ -1009,6 +1009,38 @@ def simulate(
     return [s.result() for s in states]
 
 
+def rectangles_to_profile(
+    row: np.ndarray,
+    start: np.ndarray,
+    end: np.ndarray,
+    p_kw: np.ndarray,
+    n_rows: int,
+    n_steps: int,
+) -> np.ndarray:
+    """(n_rows, n_steps) mean power per step of charging rectangles ``[start, end)`` (steps) at
+    ``p_kw`` on ``row``; what runs past the horizon wraps to its start (as :func:`simulate`).
+
+    Used to rebuild the profile of any subset of a fleet's sessions when every vehicle's
+    sessions are independent of the others (no queue, no valley filling).
+    """
+    length = max(n_steps, int(np.ceil(end.max(initial=0.0))) + 2) + 1
+    a = np.zeros((n_rows, length))
+    b = np.zeros_like(a)
+    for t, slope in ((start, p_kw), (end, -p_kw)):
+        f = np.floor(t).astype(np.int64)
+        np.add.at(a, (row, f + 1), slope)
+        np.add.at(b, (row, f), slope * (f + 1 - t))
+    full = np.cumsum(a, axis=1)
+    full += b
+    out = full[:, :n_steps].copy()
+    k = n_steps
+    while k < length:
+        m = min(n_steps, length - k)
+        out[:, :m] += full[:, k : k + m]
+        k += m
+    return out
+
+
 def _copy_cf(cf: CfDesign) -> CfDesign:
     """A CF design with its own running maxima (the subsets are shared)."""
     return CfDesign(
