@@ -104,10 +104,13 @@ def work_profile(n: int, days: int, policies: str) -> dict:
         sc = read_scenario(path)
         rss0 = _rss_mb()
         t0 = time.perf_counter()
+        c0 = time.process_time()
         r = run_profile(sc, days=days, seed=1, policies=policies.split(","))
         elapsed = time.perf_counter() - t0
+        cpu = time.process_time() - c0
     return {
         "seconds": elapsed,
+        "cpu_seconds": cpu,
         "peak_mb": _peak_mb() - rss0,
         "vehicles": int(r.arrays.fleet.n),
         "sessions": int(r.summary.sessions.sum()),
@@ -316,7 +319,7 @@ def work_emobpy(hours: int) -> dict:
     shims = []
     if not hasattr(pd.DataFrame, "append"):  # removed in pandas 2.0; emobpy 0.6.2 calls it
 
-        def append(self, other, ignore_index=False, **_kw):  # noqa: ANN001, ANN202
+        def append(self, other, ignore_index=False, **_kw):
             if isinstance(other, dict):
                 other = pd.DataFrame([other])
             elif isinstance(other, list):
@@ -502,7 +505,7 @@ def main() -> None:
                     _fmt(r["seconds"]),
                     f"{r['peak_mb']:.0f} MB",
                     "< 30 s, < 2 GB",
-                    f"{r['sessions']:,} sessions",
+                    f"{r['sessions']:,} sessions; CPU {_fmt(r['cpu_seconds'])} (all threads)",
                 )
             )
             if "seconds" in r1:
@@ -513,7 +516,7 @@ def main() -> None:
                         _fmt(r1["seconds"]),
                         f"{r1['peak_mb']:.0f} MB",
                         "",
-                        "",
+                        f"CPU {_fmt(r1['cpu_seconds'])} (all threads)",
                     )
                 )
             if "seconds" in cmd:
@@ -639,7 +642,7 @@ def main() -> None:
                 f"{e['shims']}"
             )
     w = [
-        max(len(r[i]) for r in rows + [("task", "tool", "time", "peak mem", "target", "notes")])
+        max(len(r[i]) for r in [*rows, ("task", "tool", "time", "peak mem", "target", "notes")])
         for i in range(6)
     ]
     head = ("task", "tool", "time", "peak mem", "target", "notes")

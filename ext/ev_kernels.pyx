@@ -203,53 +203,44 @@ def valley_fill(
 
 
 def ramp_deposit(
-    double[:, ::1] a,
-    double[:, ::1] b,
+    double[:, :, :, ::1] buf,
     const cnp.int64_t[::1] row,
     const double[::1] t,
     const double[::1] slope,
-    Py_ssize_t steps_per_day,
-    Py_ssize_t n_slots,
 ):
-    """Add ramp events to the day-slotted buffers (see the twin for the definition)."""
-    cdef Py_ssize_t i, f, g, pa, pb, n = row.shape[0]
+    """Add ramp events to the day-slotted buffer (see the twin for the definition)."""
+    cdef Py_ssize_t i, n = row.shape[0]
+    cdef Py_ssize_t n_slots = buf.shape[0], spd = buf.shape[2]
     with nogil:
         for i in range(n):
-            f = <Py_ssize_t> floor(t[i])
-            g = f + 1
-            pb = ((f // steps_per_day) % n_slots) * steps_per_day + f % steps_per_day
-            pa = ((g // steps_per_day) % n_slots) * steps_per_day + g % steps_per_day
-            a[row[i], pa] += slope[i]
-            b[row[i], pb] += slope[i] * (g - t[i])
+            _deposit(buf, row[i], t[i], slope[i], spd, n_slots)
 
 
 def step_deposit(
-    double[:, ::1] b,
+    double[:, :, :, ::1] buf,
     const cnp.int64_t[::1] row,
     const cnp.int64_t[::1] k_first,
     const double[:, ::1] x,
-    Py_ssize_t steps_per_day,
-    Py_ssize_t n_slots,
 ):
     """Add per-step values to the day-slotted buffer (see the twin for the definition)."""
-    cdef Py_ssize_t i, w, k, p, n = row.shape[0], width = x.shape[1]
+    cdef Py_ssize_t i, w, k, n = row.shape[0], width = x.shape[1]
+    cdef Py_ssize_t n_slots = buf.shape[0], spd = buf.shape[2]
     with nogil:
         for i in range(n):
             for w in range(width):
                 if x[i, w] != 0.0:
                     k = k_first[i] + w
-                    p = ((k // steps_per_day) % n_slots) * steps_per_day + k % steps_per_day
-                    b[row[i], p] += x[i, w]
+                    buf[(k // spd) % n_slots, row[i], k % spd, 1] += x[i, w]
 
 
 cdef inline void _deposit(
-    double[:, ::1] a, double[:, ::1] b, Py_ssize_t row, double t, double slope,
+    double[:, :, :, ::1] buf, Py_ssize_t row, double t, double slope,
     Py_ssize_t spd, Py_ssize_t n_slots
 ) noexcept nogil:
     cdef Py_ssize_t f = <Py_ssize_t> floor(t)
     cdef Py_ssize_t g = f + 1
-    a[row, ((g // spd) % n_slots) * spd + g % spd] += slope
-    b[row, ((f // spd) % n_slots) * spd + f % spd] += slope * (g - t)
+    buf[(g // spd) % n_slots, row, g % spd, 0] += slope
+    buf[(f // spd) % n_slots, row, f % spd, 1] += slope * (g - t)
 
 
 def slot_run(
@@ -287,9 +278,7 @@ def slot_run(
     const cnp.int64_t[::1] block_row,
     Py_ssize_t row_offset,
     int defer_all,
-    double[:, ::1] a,
-    double[:, ::1] b,
-    Py_ssize_t n_slots,
+    double[:, :, :, ::1] buf,
     double t_max,
     cnp.int64_t[::1] out_pos,
     double[::1] out_t_arr,
@@ -303,6 +292,7 @@ def slot_run(
     cdef double start, end, pw, delivered, hour, wait_h, need, stay_h, newd, spd_f
     cdef bint holds, flex, full, overflow = False
     cdef long kind
+    cdef Py_ssize_t n_slots = buf.shape[0]
     spd_f = <double> steps_per_day
     with nogil:
         for i in range(m):
@@ -400,17 +390,17 @@ def slot_run(
             if end >= t_max:
                 overflow = True
                 break
-            _deposit(a, b, g, start, pw, steps_per_day, n_slots)
-            _deposit(a, b, g, end, -pw, steps_per_day, n_slots)
+            _deposit(buf, g, start, pw, steps_per_day, n_slots)
+            _deposit(buf, g, end, -pw, steps_per_day, n_slots)
             for col in range(n_mem):
                 r = member[v, col]
                 if r >= 0:
-                    _deposit(a, b, r + row_offset, start, pw, steps_per_day, n_slots)
-                    _deposit(a, b, r + row_offset, end, -pw, steps_per_day, n_slots)
+                    _deposit(buf, r + row_offset, start, pw, steps_per_day, n_slots)
+                    _deposit(buf, r + row_offset, end, -pw, steps_per_day, n_slots)
             r = block_row[v]
             if r >= 0:
-                _deposit(a, b, r + row_offset, start, pw, steps_per_day, n_slots)
-                _deposit(a, b, r + row_offset, end, -pw, steps_per_day, n_slots)
+                _deposit(buf, r + row_offset, start, pw, steps_per_day, n_slots)
+                _deposit(buf, r + row_offset, end, -pw, steps_per_day, n_slots)
             full = delivered >= e * (1.0 - 1e-12)
             if full:
                 newd = 0.0

@@ -53,7 +53,7 @@ def test_peak_step_loading_matches_pandapower_runpp(impact):
     tan = math.tan(math.acos(0.99))
     work.load.loc[ev["load"], "p_mw"] = ev_kw / 1000.0
     work.load.loc[ev["load"], "q_mvar"] = ev_kw / 1000.0 * tan
-    pp.runpp(work, tolerance_mva=1e-10)
+    pp.runpp(work, tolerance_mva=1e-10, numba=False)
     assert work.res_trafo.loading_percent[t1] == pytest.approx(row.max_loading_percent, abs=1e-5)
 
 
@@ -91,3 +91,30 @@ def test_impact_command_writes_tables_and_plot(cli, tmp_path):
         assert np.allclose([d[idx.index(t), 0] for t in mx], list(mx.values()))
         assert f["ev/profile/p_kw"].shape[:2] == (2, 2 * 96)
     assert png.stat().st_size > 10_000
+
+
+def test_batch_analyses_write_their_groups_and_return_key_figures(tmp_path):
+    from gridplan.errors import CaseError
+    from gridplan.model.cases import load_case
+    from gridplan.results import ResultWriter
+    from gridplan.studies.ev.batch import ANALYSES
+
+    net = load_case("tianjin-ecocity")
+    base = {"scenario": "ev-tianjin-ecocity", "policies": "uncontrolled,valley"}
+    options = {
+        "ev_profile": {**base, "days": 2},
+        "ev_impact": {**base, "days": 1},
+        "ev_hosting": {**base, "days": 1, "seeds": 1, "only": ["Community T1 10/0.4kV"]},
+    }
+    out = tmp_path / "b.h5"
+    figures = {}
+    with ResultWriter(out, case_name="tianjin-ecocity") as w:
+        for name, fn in ANALYSES.items():
+            figures[name] = fn(net, options[name], w)
+    assert figures["ev_profile"]["ev_vehicles"] == 172
+    assert figures["ev_impact"]["ev_trafo_max_loading_percent_valley"] > 0
+    assert figures["ev_hosting"]["ev_hosting_min_count_uncontrolled"] > 0
+    with h5py.File(out) as f:
+        assert {"profile", "impact", "hosting"} <= set(f["ev"])
+    with pytest.raises(CaseError, match="unknown option"):
+        ANALYSES["ev_profile"](net, {**base, "dayz": 2}, None)

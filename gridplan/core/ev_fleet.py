@@ -37,8 +37,12 @@ The horizon wraps around: charging that runs past the last step is added to the 
 from __future__ import annotations
 
 import math
+import os
+import queue
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from scipy import optimize, special
@@ -342,7 +346,8 @@ class _Identity:
 class Accumulator:
     """Day-slotted buffer of ``n_rows`` profiles: sessions go in, finished days come out.
 
-    Ramp events go to ``a`` (running sum) and ``b`` (one step); a day's mean powers are
+    Ramp events go to ``a`` (running sum) and ``b`` (one step) of ``buf`` (layout: see
+    :func:`gridplan.core.ev_kernels.ramp_deposit`); a day's mean powers are
     ``carry + cumsum(a) + b`` over its steps. Days ``0 .. span`` are held back until
     :meth:`close` adds the part of the last sessions that runs past the horizon (wrap).
     """
@@ -358,8 +363,8 @@ class Accumulator:
         self.cal = cal
         self.spd = cal.steps_per_day
         self.n_slots = span_days + 2
-        self.a = np.zeros((n_rows, self.n_slots * self.spd))
-        self.b = np.zeros_like(self.a)
+        # day-major, a (running-sum changes) and b (one-step values) interleaved
+        self.buf = np.zeros((self.n_slots, n_rows, self.spd, 2))
         self.carry = np.zeros(n_rows)
         self.on_day = on_day
         self.n_head = min(cal.n_days, span_days + 1)
@@ -374,21 +379,20 @@ class Accumulator:
     def ramps(self, row: np.ndarray, t: np.ndarray, slope: np.ndarray) -> None:
         """Add ramp events ``(t, slope)`` (steps, kW) to ``row``."""
         if row.shape[0]:
-            self.k.ramp_deposit(self.a, self.b, row, t, slope, self.spd, self.n_slots)
+            self.k.ramp_deposit(self.buf, row, t, slope)
 
     def steps(self, row: np.ndarray, k_first: np.ndarray, x: np.ndarray) -> None:
         """Add per-step mean powers ``x[i, w]`` (kW) at step ``k_first[i] + w`` of ``row[i]``."""
         if row.shape[0]:
-            self.k.step_deposit(self.b, row, k_first, x, self.spd, self.n_slots)
+            self.k.step_deposit(self.buf, row, k_first, x)
 
     def _take(self, day: int) -> np.ndarray:
-        sl = slice((day % self.n_slots) * self.spd, (day % self.n_slots + 1) * self.spd)
-        run = np.cumsum(self.a[:, sl], axis=1)
+        block = self.buf[day % self.n_slots]
+        run = np.cumsum(block[:, :, 0], axis=1)
         run += self.carry[:, None]
         self.carry = run[:, -1].copy()
-        run += self.b[:, sl]
-        self.a[:, sl] = 0.0
-        self.b[:, sl] = 0.0
+        run += block[:, :, 1]
+        block[:] = 0.0
         return run
 
     def finish_day(self) -> None:
@@ -615,9 +619,7 @@ class _PolicyState:
             self.block_row,
             st.n,
             int(self.sessions is not None),
-            self.acc.a,
-            self.acc.b,
-            self.acc.n_slots,
+            self.acc.buf,
             self.acc.limit(),
             out_pos,
             out_t_arr,
@@ -907,6 +909,7 @@ def simulate(
     keep_sessions: bool = False,
     kernels: object | None = None,
     progress: Callable[[int], None] | None = None,
+    threads: int | None = None,
 ) -> list[PolicyRun]:
     """Run the fleet Monte Carlo for every policy on the same random draws.
 
@@ -935,7 +938,11 @@ def simulate(
         Module with ``queue_fifo``, ``valley_fill``, ``ramp_deposit``, ``step_deposit``
         (default: the compiled ones or their twins).
     progress
-        Called with the number of days done.
+        Called with the number of days drawn.
+    threads
+        Threads: one per policy plus the one drawing the next days (the default, up to the
+        cores) or 1 (all in the calling thread). The results do not depend on it: each policy
+        runs its days in order on the same draws.
     """
     if kernels is None:
         from gridplan.kernels import ev_kernels as kernels
@@ -977,16 +984,12 @@ def simulate(
     def distances(day: int) -> np.ndarray:
         return dists.draw(dplans[int(cal.weekend[day])], n, rng)
 
-    dist_next = distances(0)
-    for day in range(cal.n_days):
-        dist_today = dist_next
-        dist_next = distances(day + 1)
+    def day_draws(day: int, dist_today: np.ndarray, dist_next: np.ndarray) -> list[Any]:
+        """The day's draws, in a fixed order: (lone vehicles, their km), then per slot."""
         wt = int(cal.weekend[day])
         wt_next = int(cal.weekend[day + 1])
         lone = fleet.no_slot[wt]
-        if lone.shape[0]:
-            for s in states:
-                s.drive_only(lone, dist_today[lone])
+        out: list[Any] = [(lone, dist_today[lone])]
         for sl in fleet.slots[wt]:
             veh = sl.vehicles
             m = veh.shape[0]
@@ -1000,12 +1003,68 @@ def simulate(
                 dist_today[veh] * sl.next_share,
                 dist_next[veh] * fleet.first_share[wt_next][veh],
             )
+            out.append((veh, arr, dwell, u_plug, u_delay, seg, nxt))
+        return out
+
+    def run_day(s: _PolicyState, day: int, draws: list[Any]) -> None:
+        lone, km = draws[0]
+        if lone.shape[0]:
+            s.drive_only(lone, km)
+        for veh, arr, dwell, u_plug, u_delay, seg, nxt in draws[1:]:
+            s.slot(veh, day, arr, dwell, u_plug, u_delay, seg, nxt)
+        s.acc.finish_day()
+
+    if threads is None:
+        threads = min(len(states), os.cpu_count() or 1) + 1
+    dist_next = distances(0)
+    if threads <= 1:
+        for day in range(cal.n_days):
+            dist_today, dist_next = dist_next, distances(day + 1)
+            draws = day_draws(day, dist_today, dist_next)
             for s in states:
-                s.slot(veh, day, arr, dwell, u_plug, u_delay, seg, nxt)
-        for s in states:
-            s.acc.finish_day()
-        if progress is not None:
-            progress(day + 1)
+                run_day(s, day, draws)
+            if progress is not None:
+                progress(day + 1)
+        return [s.result() for s in states]
+    # one thread per policy (the kernels release the GIL) while this one draws the next days
+    queues = [queue.Queue(maxsize=4) for _ in states]
+    errors: list[BaseException] = []
+
+    def worker(s: _PolicyState, q: queue.Queue) -> None:
+        while True:
+            item = q.get()
+            if item is None:
+                return
+            if errors:
+                continue
+            try:
+                run_day(s, *item)
+            except BaseException as exc:  # re-raised in the caller's thread
+                errors.append(exc)
+
+    pool = [
+        threading.Thread(target=worker, args=(s, q), daemon=True)
+        for s, q in zip(states, queues, strict=True)
+    ]
+    for t in pool:
+        t.start()
+    try:
+        for day in range(cal.n_days):
+            if errors:
+                break
+            dist_today, dist_next = dist_next, distances(day + 1)
+            draws = day_draws(day, dist_today, dist_next)
+            for q in queues:
+                q.put((day, draws))
+            if progress is not None:
+                progress(day + 1)
+    finally:
+        for q in queues:
+            q.put(None)
+        for t in pool:
+            t.join()
+    if errors:
+        raise errors[0]
     return [s.result() for s in states]
 
 

@@ -32,7 +32,7 @@ vectorize over sessions):
     ``p`` from ``t0`` to ``t1`` (in steps, real) is the events ``(t0, +p)`` and
     ``(t1, -p)``; an event ``(t, s)`` adds ``s * clip(k + 1 - t, 0, 1)`` to the mean power of
     every step ``k``. With ``f = floor(t)`` that is ``s`` added to the running sum from step
-    ``f + 1`` on (array ``a``) and ``s * (f + 1 - t)`` to step ``f`` alone (array ``b``); the
+    ``f + 1`` on (part ``a``) and ``s * (f + 1 - t)`` to step ``f`` alone (part ``b``); the
     profile is then ``cumsum(a) + b`` (:class:`gridplan.core.ev_fleet.Accumulator`).
 """
 
@@ -179,53 +179,41 @@ def water_level(b: np.ndarray, cap: np.ndarray, target: float) -> float:
     return float(level)
 
 
-def ramp_deposit(
-    a: np.ndarray,
-    b: np.ndarray,
-    row: np.ndarray,
-    t: np.ndarray,
-    slope: np.ndarray,
-    steps_per_day: int,
-    n_slots: int,
-) -> None:
-    """Add ramp events ``(t, slope)`` of ``row`` to the day-slotted buffers ``a`` and ``b``.
+def _flat(k: np.ndarray, row: np.ndarray, buf: np.ndarray) -> np.ndarray:
+    """Flat position of (absolute step ``k``, ``row``) in ``buf`` (part ``a``; ``b`` is +1)."""
+    n_slots, n_rows, spd, _ = buf.shape
+    return (((k // spd) % n_slots * n_rows + row) * spd + k % spd) * 2
+
+
+def ramp_deposit(buf: np.ndarray, row: np.ndarray, t: np.ndarray, slope: np.ndarray) -> None:
+    """Add ramp events ``(t, slope)`` of ``row`` to the day-slotted buffer.
 
     Parameters
     ----------
-    a, b : float64 (n_rows, n_slots * steps_per_day)
-        Buffers; absolute step ``k`` lives in slot ``(k // steps_per_day) % n_slots``.
+    buf : float64 (n_slots, n_rows, steps_per_day, 2)
+        ``[..., 0]`` running-sum changes (``a``), ``[..., 1]`` one-step values (``b``);
+        absolute step ``k`` lives in slot ``(k // steps_per_day) % n_slots``. Day-major, so a
+        finished day is one contiguous block, and ``a`` next to ``b`` so an event's two
+        writes share a cache line.
     row : int64 (n,)
     t : float64 (n,)
         Event time, steps (>= 0).
     slope : float64 (n,)
         Power change, kW.
     """
-    width = n_slots * steps_per_day
     f = np.floor(t).astype(np.int64)
-    g = f + 1
-    pos_b = (f // steps_per_day % n_slots) * steps_per_day + f % steps_per_day
-    pos_a = (g // steps_per_day % n_slots) * steps_per_day + g % steps_per_day
-    np.add.at(a.reshape(-1), row * width + pos_a, slope)
-    np.add.at(b.reshape(-1), row * width + pos_b, slope * (g - t))
+    flat = buf.reshape(-1)
+    np.add.at(flat, _flat(f + 1, row, buf), slope)
+    np.add.at(flat, _flat(f, row, buf) + 1, slope * (f + 1 - t))
 
 
-def step_deposit(
-    b: np.ndarray,
-    row: np.ndarray,
-    k_first: np.ndarray,
-    x: np.ndarray,
-    steps_per_day: int,
-    n_slots: int,
-) -> None:
+def step_deposit(buf: np.ndarray, row: np.ndarray, k_first: np.ndarray, x: np.ndarray) -> None:
     """Add per-step values ``x[i, w]`` at step ``k_first[i] + w`` of ``row[i]`` to ``b``."""
-    width = n_slots * steps_per_day
     w = x.shape[1]
     k = k_first[:, None] + np.arange(w)[None, :]
     nz = x != 0.0
-    kk = k[nz]
-    pos = (kk // steps_per_day % n_slots) * steps_per_day + kk % steps_per_day
     rr = np.broadcast_to(row[:, None], x.shape)[nz]
-    np.add.at(b.reshape(-1), rr * width + pos, x[nz])
+    np.add.at(buf.reshape(-1), _flat(k[nz], rr, buf) + 1, x[nz])
 
 
 # rows of the per-vehicle and per-site statistics arrays used by ``slot_run``
@@ -280,9 +268,7 @@ def slot_run(
     block_row: np.ndarray,
     row_offset: int,
     defer_all: int,
-    a: np.ndarray,
-    b: np.ndarray,
-    n_slots: int,
+    buf: np.ndarray,
     t_max: float,
     out_pos: np.ndarray,
     out_t_arr: np.ndarray,
@@ -297,13 +283,13 @@ def slot_run(
     the session arrives at ``max(t_nom[i], busy_until)`` and stays ``dwell[i]`` steps.
     Sessions at sites with a limited number of points (queue), under valley filling
     (``policy == 3``) at flexible sites, and all when ``defer_all`` are handed back: their
-    slot positions, arrival,
-    departure and deficit go to ``out_*`` and the count is returned. Every other session is
-    scheduled here (uncontrolled, time of use or balanced, as
-    :mod:`gridplan.core.ev_policies`), added to the profile buffers ``a``/``b`` (its site row
-    and the vehicle's coincidence-factor rows ``row_offset + member[v, :]`` and
-    ``row_offset + block_row[v]`` where >= 0) and booked in ``deficit``, ``busy_until``,
-    ``vstats`` (rows :data:`VEHICLE_STATS`) and ``sstats`` (rows :data:`SITE_STATS`).
+    slot positions, arrival, departure and deficit go to ``out_*`` and the count is returned.
+    Every other session is scheduled here (uncontrolled, time of use or balanced, as
+    :mod:`gridplan.core.ev_policies`), added to the profile buffer ``buf`` (its site row and
+    the vehicle's coincidence-factor rows ``row_offset + member[v, :]`` and
+    ``row_offset + block_row[v]`` where >= 0; layout as :func:`ramp_deposit`) and booked in
+    ``deficit``, ``busy_until``, ``vstats`` (rows :data:`VEHICLE_STATS`) and ``sstats`` (rows
+    :data:`SITE_STATS`).
 
     Returns the number of handed-back sessions, or -1 when an event lies at or beyond
     ``t_max`` (the buffer cannot hold it).
@@ -378,13 +364,10 @@ def slot_run(
     rr = np.concatenate(rows)
     pp = np.concatenate(pos)
     ramp_deposit(
-        a,
-        b,
+        buf,
         np.concatenate([rr, rr]),
         np.concatenate([start[pp], end[pp]]),
         np.concatenate([pw[pp], -pw[pp]]),
-        steps_per_day,
-        n_slots,
     )
     full = delivered >= e * (1.0 - 1e-12)
     newd = np.where(full, 0.0, np.maximum(d - delivered * ef, 0.0))
