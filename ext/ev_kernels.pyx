@@ -128,6 +128,64 @@ cdef double _water_level(
     return level
 
 
+cdef double _fill_one(
+    double[:, ::1] load,
+    Py_ssize_t tr,
+    double t0,
+    double t1,
+    double p,
+    double energy,
+    double[:, ::1] x_out,
+    Py_ssize_t i,
+    double* b,
+    double* cap,
+    double* starts,
+    double* ends,
+) noexcept nogil:
+    """Water-fill one session into its transformer's load; returns what it delivers."""
+    cdef Py_ssize_t n_period = load.shape[1], k, k0, k1, w, col
+    cdef double frac, lo, hi, total = 0.0, level, x, s = 0.0
+    k0 = <Py_ssize_t> floor(t0)
+    k1 = <Py_ssize_t> ceil(t1)
+    w = k1 - k0
+    if w <= 0 or energy <= 0.0:
+        return 0.0
+    for k in range(w):
+        lo = t0 if t0 > k0 + k else <double> (k0 + k)
+        hi = t1 if t1 < k0 + k + 1.0 else <double> (k0 + k + 1)
+        frac = hi - lo
+        if frac < 0.0:
+            frac = 0.0
+        elif frac > 1.0:
+            frac = 1.0
+        cap[k] = p * frac
+        total += cap[k]
+        col = (k0 + k) % n_period
+        if col < 0:
+            col += n_period
+        b[k] = load[tr, col]
+    if total <= energy:
+        for k in range(w):
+            x_out[i, k] = cap[k]
+            s += cap[k]
+    else:
+        level = _water_level(b, cap, w, energy, starts, ends)
+        for k in range(w):
+            x = level - b[k]
+            if x < 0.0:
+                x = 0.0
+            elif x > cap[k]:
+                x = cap[k]
+            x_out[i, k] = x
+            s += x
+    for k in range(w):
+        col = (k0 + k) % n_period
+        if col < 0:
+            col += n_period
+        load[tr, col] += x_out[i, k]
+    return s
+
+
 def valley_fill(
     double[:, ::1] load,
     const cnp.int64_t[::1] trafo,
@@ -138,11 +196,11 @@ def valley_fill(
     cnp.int64_t[::1] k_first,
     double[:, ::1] x_out,
     double[::1] delivered,
+    int sweeps,
 ):
-    """Greedy valley filling per transformer (see the twin for the definition)."""
+    """Valley filling per transformer with refill passes (see the twin for the definition)."""
     cdef Py_ssize_t n = trafo.shape[0], n_period = load.shape[1], w_max = x_out.shape[1]
-    cdef Py_ssize_t i, k, k0, k1, w, col
-    cdef double frac, lo, hi, total, level, x, s
+    cdef Py_ssize_t i, k, k0, w, col, sweep
     cdef double* b = <double*> malloc(w_max * sizeof(double))
     cdef double* cap = <double*> malloc(w_max * sizeof(double))
     cdef double* starts = <double*> malloc(w_max * sizeof(double))
@@ -155,49 +213,27 @@ def valley_fill(
             for i in range(n):
                 for k in range(w_max):
                     x_out[i, k] = 0.0
-                k0 = <Py_ssize_t> floor(t0[i])
-                k1 = <Py_ssize_t> ceil(t1[i])
-                k_first[i] = k0
-                w = k1 - k0
-                if w <= 0 or energy[i] <= 0.0:
-                    delivered[i] = 0.0
-                    continue
-                total = 0.0
-                for k in range(w):
-                    lo = t0[i] if t0[i] > k0 + k else <double> (k0 + k)
-                    hi = t1[i] if t1[i] < k0 + k + 1.0 else <double> (k0 + k + 1)
-                    frac = hi - lo
-                    if frac < 0.0:
-                        frac = 0.0
-                    elif frac > 1.0:
-                        frac = 1.0
-                    cap[k] = p_kw[i] * frac
-                    total += cap[k]
-                    col = (k0 + k) % n_period
-                    if col < 0:
-                        col += n_period
-                    b[k] = load[trafo[i], col]
-                s = 0.0
-                if total <= energy[i]:
+                k_first[i] = <Py_ssize_t> floor(t0[i])
+                delivered[i] = _fill_one(
+                    load, trafo[i], t0[i], t1[i], p_kw[i], energy[i], x_out, i,
+                    b, cap, starts, ends,
+                )
+            for sweep in range(sweeps):
+                for i in range(n):
+                    k0 = k_first[i]
+                    w = (<Py_ssize_t> ceil(t1[i])) - k0
+                    if w <= 0:
+                        continue
                     for k in range(w):
-                        x_out[i, k] = cap[k]
-                        s += cap[k]
-                else:
-                    level = _water_level(b, cap, w, energy[i], starts, ends)
-                    for k in range(w):
-                        x = level - b[k]
-                        if x < 0.0:
-                            x = 0.0
-                        elif x > cap[k]:
-                            x = cap[k]
-                        x_out[i, k] = x
-                        s += x
-                for k in range(w):
-                    col = (k0 + k) % n_period
-                    if col < 0:
-                        col += n_period
-                    load[trafo[i], col] += x_out[i, k]
-                delivered[i] = s
+                        col = (k0 + k) % n_period
+                        if col < 0:
+                            col += n_period
+                        load[trafo[i], col] -= x_out[i, k]
+                        x_out[i, k] = 0.0
+                    delivered[i] = _fill_one(
+                        load, trafo[i], t0[i], t1[i], p_kw[i], energy[i], x_out, i,
+                        b, cap, starts, ends,
+                    )
     finally:
         free(b); free(cap); free(starts); free(ends)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import textwrap
 
 import numpy as np
@@ -55,14 +56,16 @@ def test_valley_fill_hand_worked(kernels):
     kf = np.zeros(1, dtype=np.int64)
     got = np.zeros(1)
     one = np.ones(1)
-    k.valley_fill(load, np.zeros(1, dtype=np.int64), 0 * one, 4 * one, 2 * one, 3 * one, kf, x, got)
+    k.valley_fill(
+        load, np.zeros(1, dtype=np.int64), 0 * one, 4 * one, 2 * one, 3 * one, kf, x, got, 0
+    )
     np.testing.assert_allclose(x[0], [0.0, 2.0, 1.0, 0.0], atol=1e-15)
     np.testing.assert_allclose(load[0], [3.0, 3.0, 3.0, 5.0], atol=1e-15)
     assert got[0] == pytest.approx(3.0, abs=1e-15)
     # plugged in from step 0.5 to 2.25: caps 1, 2, 0.5 kW; 5 kW x steps is more than 3.5: all of it
     load = np.array([[3.0, 1.0, 2.0, 5.0]])
     k.valley_fill(
-        load, np.zeros(1, dtype=np.int64), 0.5 * one, 2.25 * one, 2 * one, 5 * one, kf, x, got
+        load, np.zeros(1, dtype=np.int64), 0.5 * one, 2.25 * one, 2 * one, 5 * one, kf, x, got, 0
     )
     np.testing.assert_allclose(x[0, :3], [1.0, 2.0, 0.5], atol=1e-15)
     assert got[0] == pytest.approx(3.5)
@@ -120,3 +123,82 @@ def test_queue_fifo_hand_worked(kernels):
     )
     np.testing.assert_allclose(tp[:2], [0.0, 1.2])
     np.testing.assert_allclose(tr[:2], [1.2, 2.4])
+
+
+@pytest.mark.parametrize("kernels", [twin, "compiled"])
+def test_valley_fill_reaches_the_min_peak_optimum(kernels):
+    # independent reference: the LP min z s.t. base + sum_v x_v <= z, 0 <= x_v <= cap_v,
+    # sum x_v = E_v (scipy HiGHS). Refill passes are coordinate descent on the sum of squared
+    # loads: it falls with every pass and its minimizer here also has the least peak, reached
+    # to rounding after 5 passes on this instance (0: +1.0 %, 1: +0.45 %, 2: +0.03 %); no
+    # schedule may beat the optimum (that checks the reference as much as the kernel).
+    from scipy import sparse
+    from scipy.optimize import linprog
+
+    k = _compiled() if kernels == "compiled" else kernels
+    rng = np.random.default_rng(2)
+    n, steps = 60, 192
+    hour = np.arange(steps) / 4 % 24
+    base = 40 + 25 * np.exp(-(((hour - 20) / 2.5) ** 2)) - 10 * np.exp(-(((hour - 3) / 3) ** 2))
+    t0 = np.sort(np.clip(rng.normal(18.5, 2.0, n), 14, 23.5) * 4)
+    t1 = t0 + rng.uniform(8, 14, n) * 4
+    e = rng.uniform(6, 14, n) / 0.25
+    p = np.full(n, 7.0)
+    laxity = (t1 - t0) - e / p
+    order = np.lexsort((t0, laxity))
+    t0, t1, e = t0[order], t1[order], e[order]
+
+    def peak(sweeps: int) -> tuple[float, float]:
+        load = base[None, :].copy()
+        x = np.zeros((n, int((np.ceil(t1) - np.floor(t0)).max())))
+        got = np.zeros(n)
+        k.valley_fill(
+            load,
+            np.zeros(n, dtype=np.int64),
+            t0,
+            t1,
+            p,
+            e,
+            np.zeros(n, dtype=np.int64),
+            x,
+            got,
+            sweeps,
+        )
+        np.testing.assert_allclose(got, e, rtol=1e-12)  # every session gets its energy
+        return float(load.max()), float((load**2).sum())
+
+    caps, rows, cols = [], [], []
+    for v in range(n):
+        for s in range(int(np.floor(t0[v])), int(np.ceil(t1[v]))):
+            caps.append(p[v] * min(1.0, min(t1[v], s + 1) - max(t0[v], s)))
+            rows.append(s)
+            cols.append(v)
+    m = len(caps)
+    a_ub = sparse.hstack(
+        [
+            sparse.csr_matrix((np.ones(m), (rows, np.arange(m))), shape=(steps, m)),
+            -np.ones((steps, 1)),
+        ]
+    )
+    a_eq = sparse.hstack(
+        [sparse.csr_matrix((np.ones(m), (cols, np.arange(m))), shape=(n, m)), np.zeros((n, 1))]
+    )
+    c = np.r_[np.zeros(m), 1.0]
+    lp = linprog(
+        c,
+        A_ub=a_ub,
+        b_ub=-base,
+        A_eq=a_eq,
+        b_eq=e,
+        bounds=[(0, cp) for cp in caps] + [(None, None)],
+        method="highs",
+    )
+    assert lp.status == 0
+    optimum = lp.x[-1]
+    assert optimum > base.max()  # the EVs, not the base load, set the peak
+    runs = [peak(s) for s in (0, 1, 2, 10)]
+    squares = [r[1] for r in runs]
+    assert all(b <= a * (1 + 1e-12) for a, b in itertools.pairwise(squares))
+    assert all(r[0] >= optimum * (1 - 1e-9) for r in runs)
+    assert runs[0][0] > optimum * 1.005  # the plain greedy fill is not optimal
+    assert runs[-1][0] == pytest.approx(optimum, rel=1e-9)

@@ -323,3 +323,32 @@ def test_valley_filling_lowers_the_community_transformer_peak_and_keeps_the_ener
     energy = {p: r.runs[p].profiles.sum() * r.dt_h for p in r.policies}
     assert energy["valley"] == pytest.approx(energy["uncontrolled"], rel=REL)
     assert load["valley"].max() < 0.85 * load["uncontrolled"].max()
+
+
+def test_time_of_use_timer_peak_shows_and_the_random_delay_spreads_it(tmp_path):
+    text = """
+        [scenario]
+        include = ["ev-defaults"]
+        [locations.home]
+        plug_probability = 1.0
+        [policies.tou]
+        start_h = 23.0
+        end_h = 7.0
+        delay_h = {delay}
+        [[fleet]]
+        bus = 1
+        vehicle = "private_car"
+        location = "home"
+        count = 2000
+        """
+    peaks = {}
+    for delay in (0.0, 2.0):
+        sc = read_scenario(write(tmp_path, text.replace("{delay}", str(delay)), f"t{delay}.toml"))
+        r = run_profile(sc, days=7, seed=1, policies=["uncontrolled", "tou"], coincidence=False)
+        band = r.band[r.band.policy == "tou"].set_index("hour")
+        peaks[delay] = band.max_kw.max()
+        if delay == 0.0:
+            # every car home before 23:00 starts on the timer: the day's peak is the 23:00 step
+            assert band.mean_kw.idxmax() == 23.0
+            assert peaks[0.0] > 2 * r.summary.loc["uncontrolled", "peak_kw"]
+    assert peaks[2.0] < 0.6 * peaks[0.0]

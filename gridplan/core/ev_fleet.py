@@ -457,8 +457,10 @@ class _PolicyState:
         keep_profiles: bool,
         keep_sessions: bool,
         kernels: object,
+        valley_sweeps: int = 1,
     ) -> None:
         n = fleet.n
+        self.valley_sweeps = int(valley_sweeps)
         self.policy = policy
         self.fleet, self.sites, self.cal = fleet, sites, cal
         self.active = active
@@ -799,10 +801,12 @@ class _PolicyState:
         pw: np.ndarray,
         delivered: np.ndarray,
     ) -> None:
-        """Valley-fill the flexible sessions ``fl`` in arrival order; sets their schedule
-        bounds and ``delivered`` (kWh)."""
+        """Valley-fill the flexible sessions ``fl``; sets their schedule bounds and
+        ``delivered`` (kWh)."""
         dt = self.cal.dt_h
-        order = fl[np.argsort(t0[fl], kind="stable")]
+        # least laxity (time to spare at full power) first, then by arrival
+        laxity = (t1[fl] - t0[fl]) - e[fl] / (p[fl] * dt)
+        order = fl[np.lexsort((t0[fl], laxity))]
         n = order.shape[0]
         w = int((np.ceil(t1[order]) - np.floor(t0[order])).max())
         w = max(w, 1)
@@ -819,6 +823,7 @@ class _PolicyState:
             k_first,
             x,
             got,
+            self.valley_sweeps,
         )
         if float((k_first + w).max()) >= self.acc.limit():
             raise RuntimeError("ev_fleet: a session runs past the profile buffer")
@@ -910,6 +915,7 @@ def simulate(
     kernels: object | None = None,
     progress: Callable[[int], None] | None = None,
     threads: int | None = None,
+    valley_sweeps: int = 2,
 ) -> list[PolicyRun]:
     """Run the fleet Monte Carlo for every policy on the same random draws.
 
@@ -939,6 +945,10 @@ def simulate(
         (default: the compiled ones or their twins).
     progress
         Called with the number of days drawn.
+    valley_sweeps
+        Refill passes of valley filling after the first fill (0: greedy only). Each lowers the
+        sum of squared transformer loads; two come within 0.03 % of the optimal peak in the
+        tests and to 1e-6 on a tianjin-ecocity community night (``benchmarks/ev.py``).
     threads
         Threads: one per policy plus the one drawing the next days (the default, up to the
         cores) or 1 (all in the calling thread). The results do not depend on it: each policy
@@ -975,6 +985,7 @@ def simulate(
             keep_profiles=keep_profiles,
             keep_sessions=keep_sessions,
             kernels=kernels,
+            valley_sweeps=valley_sweeps,
         )
         for p in policies
     ]

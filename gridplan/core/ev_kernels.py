@@ -14,12 +14,14 @@ vectorize over sessions):
     construction, so no site ever has more sessions (batteries) charging than points (racks).
 
 ``valley_fill``
-    Greedy valley filling per transformer (the sequential form of Gan, Topcu and Low's
-    valley filling, IEEE Trans. Power Syst. 28(2), 2013): sessions in the order given (by
-    arrival, as an online aggregator sees them) each take the energy they need in the steps
-    where the transformer's load so far (base load plus the EVs scheduled before) is
-    lowest. For one session with availability ``cap_k`` (kW, the charger rating times the
-    share of step ``k`` the vehicle is plugged in) and load ``b_k`` the schedule is
+    Valley filling per transformer (Gan, Topcu and Low, IEEE Trans. Power Syst. 28(2), 2013):
+    sessions in the order given (least laxity first) each take the energy they need in the
+    steps where the transformer's load so far (base load plus the EVs scheduled before) is
+    lowest; then each refill pass takes every session out and fills it again against all the
+    others, the coordinate-descent iteration of that paper, which lowers the sum of squared
+    loads at every step and converges to the valley-filling optimum. For one session with
+    availability ``cap_k`` (kW, the charger rating times the share of step ``k`` the vehicle
+    is plugged in) and load ``b_k`` the schedule is
     ``x_k = clip(L - b_k, 0, cap_k)``, with the water level ``L`` solving
     ``sum_k x_k = E`` (energy in kW x steps). ``f(L) = sum_k clip(L - b_k, 0, cap_k)`` is
     piecewise linear and non-decreasing with breakpoints ``b_k`` (slope +1) and
@@ -103,8 +105,10 @@ def valley_fill(
     k_first: np.ndarray,
     x_out: np.ndarray,
     delivered: np.ndarray,
+    sweeps: int,
 ) -> None:
-    """Valley-fill sessions one after the other into ``load`` (in place).
+    """Valley-fill sessions one after the other into ``load`` (in place), then ``sweeps``
+    passes that take each session out and fill it again against all the others.
 
     Parameters
     ----------
@@ -126,30 +130,57 @@ def valley_fill(
         ``max(ceil(t1) - floor(t0))``; unused columns are set to 0.
     delivered : float64 (n,), out
         ``sum_k x_k`` (kW x steps).
+    sweeps : int
+        Refill passes (block coordinate descent on the sum of squared loads: each pass lowers
+        it, towards the schedule that also minimizes the peak).
     """
     n_period = load.shape[1]
     x_out[:] = 0.0
     for i in range(trafo.shape[0]):
-        k0 = int(np.floor(t0[i]))
-        k1 = int(np.ceil(t1[i]))
-        k_first[i] = k0
-        if k1 <= k0 or energy[i] <= 0.0:
-            delivered[i] = 0.0
-            continue
-        k = np.arange(k0, k1)
-        frac = np.minimum(t1[i], k + 1.0) - np.maximum(t0[i], k)
-        cap = p_kw[i] * np.clip(frac, 0.0, 1.0)
-        col = k % n_period
-        row = load[trafo[i]]
-        b = row[col]
-        if cap.sum() <= energy[i]:
-            x = cap
-        else:
-            level = water_level(b, cap, energy[i])
-            x = np.clip(level - b, 0.0, cap)
-        x_out[i, : k1 - k0] = x
-        np.add.at(row, col, x)
-        delivered[i] = x.sum()
+        k_first[i] = int(np.floor(t0[i]))
+        delivered[i] = _fill_one(load, trafo, t0, t1, p_kw, energy, x_out, i, n_period)
+    for _ in range(sweeps):
+        for i in range(trafo.shape[0]):
+            k0 = int(k_first[i])
+            w = int(np.ceil(t1[i])) - k0
+            if w <= 0:
+                continue
+            col = np.arange(k0, k0 + w) % n_period
+            np.subtract.at(load[trafo[i]], col, x_out[i, :w])
+            x_out[i, :w] = 0.0
+            delivered[i] = _fill_one(load, trafo, t0, t1, p_kw, energy, x_out, i, n_period)
+
+
+def _fill_one(
+    load: np.ndarray,
+    trafo: np.ndarray,
+    t0: np.ndarray,
+    t1: np.ndarray,
+    p_kw: np.ndarray,
+    energy: np.ndarray,
+    x_out: np.ndarray,
+    i: int,
+    n_period: int,
+) -> float:
+    """Water-fill session ``i`` into its transformer's load; returns what it delivers."""
+    k0 = int(np.floor(t0[i]))
+    k1 = int(np.ceil(t1[i]))
+    if k1 <= k0 or energy[i] <= 0.0:
+        return 0.0
+    k = np.arange(k0, k1)
+    frac = np.minimum(t1[i], k + 1.0) - np.maximum(t0[i], k)
+    cap = p_kw[i] * np.clip(frac, 0.0, 1.0)
+    col = k % n_period
+    row = load[trafo[i]]
+    b = row[col]
+    if cap.sum() <= energy[i]:
+        x = cap
+    else:
+        level = water_level(b, cap, energy[i])
+        x = np.clip(level - b, 0.0, cap)
+    x_out[i, : k1 - k0] = x
+    np.add.at(row, col, x)
+    return float(x.sum())
 
 
 def water_level(b: np.ndarray, cap: np.ndarray, target: float) -> float:
