@@ -41,14 +41,13 @@ from gridplan.core import ev_fleet as fl
 from gridplan.core.ev_policies import POLICIES
 from gridplan.core.timeseries_solver import BatchNewton
 from gridplan.errors import CaseError
-from gridplan.kernels import timeseries_nr
 from gridplan.model import profiles as prof
 from gridplan.model.ev_scenario import FleetRow, Scenario, build_arrays
-from gridplan.model.timeseries_model import TimeSeriesModel
+from gridplan.model.branches import branch_loading_of
+from gridplan.model.timeseries_model import ProfileInjections, TimeSeriesModel
 from gridplan.studies.ev import baseload
 from gridplan.studies.ev.profile import site_groups
 from gridplan.studies.ev.topology import Topology, topology
-from gridplan.studies.timeseries import _Injections
 
 LOADING_EPS = 1e-6  # %: a pre-existing overload counts when the EVs raise it by more
 VM_EPS = 1e-9  # pu
@@ -109,15 +108,15 @@ class GridCheck:
         self.solver = BatchNewton(model.ybus, model.pv, model.pq)
         profs = prof.Profiles(index, dict(tables), (index[1] - index[0]).total_seconds() / 3600.0)
         prof.validate(profs, work)
-        self.base_sbus = _Injections(model, profs).block(0, len(index))
+        self.base_sbus = ProfileInjections(model, profs).block(0, len(index))
         ids = np.array([self.load_of[k] for k in site_keys], dtype=np.int64)
         self.m_p = sp.csr_matrix(model.injection_matrix("load", "p_mw", ids)) if len(ids) else None
         self.m_q = (
             sp.csr_matrix(model.injection_matrix("load", "q_mvar", ids)) if len(ids) else None
         )
         self.branches = [b for b in ("line", "trafo") if b in model.branches]
-        *head, cols = model.loading_columns(self.branches)
-        self.ld_args = (*head, model.base_mva)
+        *_, col_row, col_f, col_t, cols = model.loading_columns(self.branches)
+        self.ld_args = (col_row, col_f, col_t)
         self.ld_cols = cols
         self.branch_names = (
             np.concatenate(
@@ -149,16 +148,7 @@ class GridCheck:
         if not sol.converged.all():
             v = v.copy()
             v[~sol.converged] = 0.0
-        ld, _loss = timeseries_nr.branch_loading(
-            v,
-            self.model.f,
-            self.model.t,
-            self.model.yff,
-            self.model.yft,
-            self.model.ytf,
-            self.model.ytt,
-            *self.ld_args,
-        )
+        ld, _loss = branch_loading_of(self.model, v, *self.ld_args)
         vm = sol.vm[:, self.model.bus_ppci[self.bus_on]]
         return ld, vm, sol.converged
 
