@@ -689,7 +689,7 @@ def main() -> None:
                     "",
                     "",
                     f"peak {q['default_peak_kw']:.1f} kW, LP +"
-                    f"{100 * (q['default_peak_kw'] / lp - 1):.3f} %; base alone "
+                    f"{100 * (q['default_peak_kw'] / lp - 1):.1e} %; base alone "
                     f"{q['base_peak_kw']:.1f} kW",
                 )
             )

@@ -158,8 +158,8 @@ def print_profile(result: Any) -> None:
         f"{cal.n_days} days of {cal.dt_h * 60:g}-min steps from {sc.start}, seed {result.seed} "
         f"({result.elapsed_s:.1f} s)"
     )
-    if result.base_note:
-        click.echo(f"  valley filling against the case's base load: {result.base_note}")
+    if "valley" in result.runs:
+        click.echo(f"  valley filling base load: {result.base_note}")
     s = result.summary
     cols = [
         "energy_kwh_per_day",

@@ -42,8 +42,8 @@ from gridplan.core.ev_policies import POLICIES
 from gridplan.core.timeseries_solver import BatchNewton
 from gridplan.errors import CaseError
 from gridplan.model import profiles as prof
-from gridplan.model.ev_scenario import FleetRow, Scenario, build_arrays
 from gridplan.model.branches import branch_loading_of
+from gridplan.model.ev_scenario import FleetRow, Scenario, build_arrays
 from gridplan.model.timeseries_model import ProfileInjections, TimeSeriesModel
 from gridplan.studies.ev import baseload
 from gridplan.studies.ev.profile import site_groups

@@ -207,13 +207,14 @@ def run_profile(
     topo = topology(net) if net is not None else None
     site_trafo, names, topo_rows = site_groups(fa0, net, topo)
     fa = build_arrays(scenario, days, step_min, site_trafo=site_trafo)
-    base_note = ""
+    base_note = "not used (no valley filling)"
     valley_base = None
     if "valley" in policies:
         valley_base = np.zeros((len(names), cal.n_steps))
+        base_note = "no case: each bus is its own group with no base load"
         if net is not None and topo is not None:
             tables = base_tables if base_tables is not None else baseload.base_tables(net, index)
-            base_note = "" if base_tables is not None else baseload.SHAPE_NOTE
+            base_note = "base load given" if base_tables is not None else baseload.SHAPE_NOTE
             rows = [r for r in topo_rows if r is not None]
             got = baseload.group_base_kw(net, tables, [topo.downstream[r] for r in rows])
             k = 0
@@ -413,7 +414,7 @@ def write_profile(
         start=sc.start.isoformat(),
         vehicles=int(result.arrays.fleet.n),
         policies=",".join(result.policies),
-        base_load=result.base_note or ("case base load" if result.group_names else "none"),
+        base_load=result.base_note,
         elapsed_s=float(result.elapsed_s),
     )
     writer.write_table("ev/profile/summary", result.summary)
