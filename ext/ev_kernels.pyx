@@ -279,6 +279,98 @@ cdef inline void _deposit(
     buf[(f // spd) % n_slots, row, f % spd, 1] += slope * (g - t)
 
 
+cdef inline void _schedule(
+    int policy, bint flex, double tou_start_h, double tou_end_h, double tou_delay_h,
+    int tou_keep, double dt_h, double spd_f, double t0, double t1, double e, double p,
+    double u, double* start, double* end, double* pw,
+) noexcept nogil:
+    """Charging rectangle of one session (as gridplan.core.ev_policies)."""
+    cdef double hour, wait_h, need, stay_h, dur
+    if flex and policy == 1:
+        hour = fmod(t0, spd_f) * dt_h
+        if tou_start_h < tou_end_h:
+            wait_h = 0.0 if (hour >= tou_start_h and hour < tou_end_h) else -1.0
+        else:
+            wait_h = 0.0 if (hour >= tou_start_h or hour < tou_end_h) else -1.0
+        if wait_h < 0.0:
+            wait_h = fmod(tou_start_h - hour, 24.0)
+            if wait_h < 0.0:
+                wait_h += 24.0
+        start[0] = t0 + (wait_h + u * tou_delay_h) / dt_h
+        need = e / (p * dt_h)
+        if tou_keep and t1 - need < start[0]:
+            start[0] = t1 - need
+        if start[0] < t0:
+            start[0] = t0
+        if start[0] > t1:
+            start[0] = t1
+        end[0] = start[0] + need
+        if end[0] > t1:
+            end[0] = t1
+        pw[0] = p
+    elif flex and policy == 2:
+        start[0] = t0
+        end[0] = t1
+        stay_h = (t1 - t0) * dt_h
+        if stay_h > 0.0:
+            pw[0] = e / stay_h
+            if p < pw[0]:
+                pw[0] = p
+        else:
+            pw[0] = 0.0
+    else:
+        start[0] = t0
+        dur = e / (p * dt_h)
+        if t1 - t0 < dur:
+            dur = t1 - t0
+        if dur < 0.0:
+            dur = 0.0
+        end[0] = t0 + dur
+        pw[0] = p
+
+
+cdef inline void _deposit_rows(
+    double[:, :, :, ::1] buf, Py_ssize_t g, Py_ssize_t v,
+    const cnp.int64_t[:, ::1] member, const cnp.int64_t[::1] block_row, Py_ssize_t row_offset,
+    double start, double end, double pw, Py_ssize_t spd, Py_ssize_t n_slots,
+) noexcept nogil:
+    """A rectangle on the site row and the vehicle's coincidence-factor rows."""
+    cdef Py_ssize_t col, r
+    _deposit(buf, g, start, pw, spd, n_slots)
+    _deposit(buf, g, end, -pw, spd, n_slots)
+    for col in range(member.shape[1]):
+        r = member[v, col]
+        if r >= 0:
+            _deposit(buf, r + row_offset, start, pw, spd, n_slots)
+            _deposit(buf, r + row_offset, end, -pw, spd, n_slots)
+    r = block_row[v]
+    if r >= 0:
+        _deposit(buf, r + row_offset, start, pw, spd, n_slots)
+        _deposit(buf, r + row_offset, end, -pw, spd, n_slots)
+
+
+cdef inline void _book(
+    double[::1] deficit, double[:, ::1] vstats, Py_ssize_t v, double d, double e, double ef,
+    double delivered,
+) noexcept nogil:
+    """A session's energy in the vehicle's deficit and statistics."""
+    cdef bint full = delivered >= e * (1.0 - 1e-12)
+    cdef double newd
+    if full:
+        newd = 0.0
+    else:
+        newd = d - delivered * ef
+        if newd < 0.0:
+            newd = 0.0
+    deficit[v] = newd
+    vstats[4, v] += delivered
+    if not full:
+        vstats[5, v] += (e - delivered) * ef
+    vstats[6, v] += 1.0
+    if newd < vstats[8, v]:
+        vstats[8, v] = newd
+
+
 def slot_run(
     int policy,
     double tou_start_h,
@@ -322,11 +414,10 @@ def slot_run(
     double[::1] out_d,
 ):
     """One session slot of one day for one policy (see the twin for the definition)."""
-    cdef Py_ssize_t i, v, g, col, n_mem = member.shape[1], m = veh.shape[0], n_def = 0
-    cdef Py_ssize_t r
+    cdef Py_ssize_t i, v, g, m = veh.shape[0], n_def = 0
     cdef double c, batt, e_drive, d, over, t_arr, t_dep, p, ef, e, dur, t_limit, t_rel, t1
-    cdef double start, end, pw, delivered, hour, wait_h, need, stay_h, newd, spd_f
-    cdef bint holds, flex, full, overflow = False
+    cdef double start, end, pw, delivered, spd_f
+    cdef bint holds, flex, overflow = False
     cdef long kind
     cdef Py_ssize_t n_slots = buf.shape[0]
     spd_f = <double> steps_per_day
@@ -380,78 +471,153 @@ def slot_run(
                 if t_limit < t_rel:
                     t_rel = t_limit
             t1 = t_dep if holds else t_rel
-            # schedule
-            if flex and policy == 1:
-                hour = fmod(t_arr, spd_f) * dt_h
-                if tou_start_h < tou_end_h:
-                    wait_h = 0.0 if (hour >= tou_start_h and hour < tou_end_h) else -1.0
-                else:
-                    wait_h = 0.0 if (hour >= tou_start_h or hour < tou_end_h) else -1.0
-                if wait_h < 0.0:
-                    wait_h = fmod(tou_start_h - hour, 24.0)
-                    if wait_h < 0.0:
-                        wait_h += 24.0
-                start = t_arr + (wait_h + u_delay[i] * tou_delay_h) / dt_h
-                need = e / (p * dt_h)
-                if tou_keep and t1 - need < start:
-                    start = t1 - need
-                if start < t_arr:
-                    start = t_arr
-                if start > t1:
-                    start = t1
-                end = start + need
-                if end > t1:
-                    end = t1
-                pw = p
-            elif flex and policy == 2:
-                start = t_arr
-                end = t1
-                stay_h = (t1 - t_arr) * dt_h
-                if stay_h > 0.0:
-                    pw = e / stay_h
-                    if p < pw:
-                        pw = p
-                else:
-                    pw = 0.0
-            else:
-                start = t_arr
-                dur = e / (p * dt_h)
-                if t1 - t_arr < dur:
-                    dur = t1 - t_arr
-                if dur < 0.0:
-                    dur = 0.0
-                end = t_arr + dur
-                pw = p
+            _schedule(
+                policy, flex, tou_start_h, tou_end_h, tou_delay_h, tou_keep, dt_h, spd_f,
+                t_arr, t1, e, p, u_delay[i], &start, &end, &pw,
+            )
             delivered = pw * (end - start) * dt_h
             if end >= t_max:
                 overflow = True
                 break
-            _deposit(buf, g, start, pw, steps_per_day, n_slots)
-            _deposit(buf, g, end, -pw, steps_per_day, n_slots)
-            for col in range(n_mem):
-                r = member[v, col]
-                if r >= 0:
-                    _deposit(buf, r + row_offset, start, pw, steps_per_day, n_slots)
-                    _deposit(buf, r + row_offset, end, -pw, steps_per_day, n_slots)
-            r = block_row[v]
-            if r >= 0:
-                _deposit(buf, r + row_offset, start, pw, steps_per_day, n_slots)
-                _deposit(buf, r + row_offset, end, -pw, steps_per_day, n_slots)
-            full = delivered >= e * (1.0 - 1e-12)
-            if full:
-                newd = 0.0
-            else:
-                newd = d - delivered * ef
-                if newd < 0.0:
-                    newd = 0.0
-            deficit[v] = newd
-            vstats[4, v] += delivered
-            if not full:
-                vstats[5, v] += (e - delivered) * ef
-            vstats[6, v] += 1.0
-            if newd < vstats[8, v]:
-                vstats[8, v] = newd
+            _deposit_rows(
+                buf, g, v, member, block_row, row_offset, start, end, pw, steps_per_day, n_slots
+            )
+            _book(deficit, vstats, v, d, e, ef, delivered)
             busy_until[v] = t_dep if (holds or kind == 2) else t_rel
             sstats[0, g] += 1.0
             sstats[4, g] += delivered
     return -1 if overflow else n_def
+
+
+def queued_run(
+    int policy,
+    double tou_start_h,
+    double tou_end_h,
+    double tou_delay_h,
+    int tou_keep,
+    double dt_h,
+    Py_ssize_t steps_per_day,
+    double swap_wait_steps,
+    const cnp.int64_t[::1] veh,
+    const double[::1] t_arr,
+    const double[::1] t_dep,
+    const double[::1] d_in,
+    const double[::1] u_delay,
+    const double[::1] eff,
+    const double[::1] p_kw,
+    const cnp.int64_t[::1] group,
+    double[::1] deficit,
+    double[::1] busy_until,
+    double[:, ::1] vstats,
+    const cnp.int64_t[::1] site_points,
+    const cnp.int64_t[::1] site_kind,
+    const cnp.uint8_t[::1] site_flex,
+    double[:, ::1] sstats,
+    double[::1] server_free,
+    const cnp.int64_t[::1] server_start,
+    const cnp.int64_t[:, ::1] member,
+    const cnp.int64_t[::1] block_row,
+    Py_ssize_t row_offset,
+    double[:, :, :, ::1] buf,
+    double t_max,
+    double[::1] out_t_plug,
+    double[::1] out_t1,
+    double[::1] out_start,
+    double[::1] out_end,
+    double[::1] out_pw,
+    double[::1] out_delivered,
+    cnp.uint8_t[::1] out_served,
+):
+    """Sessions handed back by slot_run (see the twin for the definition)."""
+    cdef Py_ssize_t i, v, g, j, jbest, lo, hi, n = veh.shape[0], n_slots = buf.shape[0]
+    cdef double p, ef, e, dur, t_limit, t_hold, t_plug, t_rel, t1, best, start, end, pw
+    cdef double delivered, wait, spd_f = <double> steps_per_day
+    cdef bint holds, flex, served, overflow = False
+    cdef long kind
+    with nogil:
+        for i in range(n):
+            v = veh[i]
+            g = group[v]
+            kind = site_kind[g]
+            flex = site_flex[g] != 0
+            holds = kind == 0 or flex
+            p = p_kw[v]
+            ef = eff[v]
+            e = d_in[i] / ef
+            dur = e / (p * dt_h)
+            t_limit = t_arr[i] + swap_wait_steps if kind == 2 else t_dep[i]
+            t_hold = t_dep[i] if holds else -1.0
+            t_plug = t_arr[i]
+            if holds:
+                t_rel = t_dep[i]
+            else:
+                t_rel = t_arr[i] + dur
+                if t_limit < t_rel:
+                    t_rel = t_limit
+            served = True
+            if site_points[g] >= 0:
+                lo = server_start[g]
+                hi = server_start[g + 1]
+                jbest = lo
+                best = server_free[lo]
+                for j in range(lo + 1, hi):
+                    if server_free[j] < best:
+                        best = server_free[j]
+                        jbest = j
+                t_plug = t_arr[i] if t_arr[i] > best else best
+                if t_plug >= t_limit:
+                    t_plug = t_limit
+                    t_rel = t_limit
+                    served = False
+                else:
+                    if t_hold >= 0.0:
+                        t_rel = t_hold
+                    else:
+                        t_rel = t_plug + dur
+                        if t_rel > t_limit:
+                            t_rel = t_limit
+                    server_free[jbest] = t_rel
+            t1 = t_dep[i] if holds else t_rel
+            out_t_plug[i] = t_plug
+            out_t1[i] = t1
+            sstats[0, g] += 1.0
+            start = t_plug
+            end = t_plug
+            pw = 0.0
+            delivered = 0.0
+            if not served:
+                sstats[1, g] += 1.0
+                out_served[i] = 0
+            else:
+                wait = (t_plug - t_arr[i]) * dt_h
+                sstats[2, g] += wait
+                if wait > sstats[3, g]:
+                    sstats[3, g] = wait
+                if policy == 3 and flex:
+                    out_served[i] = 2  # valley filling: scheduled by the caller
+                    out_start[i] = start
+                    out_end[i] = end
+                    out_pw[i] = pw
+                    out_delivered[i] = 0.0
+                    continue
+                out_served[i] = 1
+                _schedule(
+                    policy, flex, tou_start_h, tou_end_h, tou_delay_h, tou_keep, dt_h, spd_f,
+                    t_plug, t1, e, p, u_delay[i], &start, &end, &pw,
+                )
+                delivered = pw * (end - start) * dt_h
+                if end >= t_max:
+                    overflow = True
+                    break
+                _deposit_rows(
+                    buf, g, v, member, block_row, row_offset, start, end, pw, steps_per_day,
+                    n_slots,
+                )
+                sstats[4, g] += delivered
+            out_start[i] = start
+            out_end[i] = end
+            out_pw[i] = pw
+            out_delivered[i] = delivered
+            _book(deficit, vstats, v, d_in[i], e, ef, delivered)
+            busy_until[v] = t_dep[i] if (holds or kind == 2) else t_rel
+    return -1 if overflow else 0

@@ -644,86 +644,80 @@ class _PolicyState:
         d: np.ndarray,
         u_delay: np.ndarray,
     ) -> None:
-        """Sessions at sites with a limited number of points, and valley-filled ones."""
+        """Sessions ``slot_run`` handed back: at sites with a limited number of points, the
+        valley-filled ones, and all when sessions are kept (kernel ``queued_run``)."""
         f, st, cal = self.fleet, self.sites, self.cal
         dt = cal.dt_h
+        order = np.lexsort((t_arr, f.group[vs]))  # by site, then arrival: the queue's order
+        vs, t_arr, t_dep, d, u_delay = (
+            np.ascontiguousarray(x[order]) for x in (vs, t_arr, t_dep, d, u_delay)
+        )
+        n = vs.shape[0]
+        t_plug, t1, start, end, pw, delivered = (np.empty(n) for _ in range(6))
+        served = np.empty(n, dtype=np.uint8)
+        tou = self.tou
+        rc = self.k.queued_run(
+            self.code,
+            tou.start_h,
+            tou.end_h,
+            tou.delay_h,
+            int(tou.keep_energy),
+            dt,
+            cal.steps_per_day,
+            st.swap_max_wait_h / dt,
+            vs,
+            t_arr,
+            t_dep,
+            d,
+            u_delay,
+            f.efficiency,
+            f.p_kw,
+            f.group,
+            self.deficit,
+            self.busy_until,
+            self.vstats,
+            st.points,
+            st.kind,
+            self.flex_u8,
+            self.sstats,
+            self.server_free,
+            self.server_start,
+            self.member,
+            self.block_row,
+            st.n,
+            self.acc.buf,
+            self.acc.limit(),
+            t_plug,
+            t1,
+            start,
+            end,
+            pw,
+            delivered,
+            served,
+        )
+        if rc < 0:
+            raise RuntimeError("ev_fleet: a session runs past the profile buffer")
+        g = f.group[vs]
+        p = f.p_kw[vs]
         eff = f.efficiency[vs]
         e = d / eff
-        g = f.group[vs]
-        kind = st.kind[g]
-        p = f.p_kw[vs]
-        # AC points and flexible DC points (depots) are held until the vehicle leaves
-        holds = (kind == AC) | st.flexible[g]
-        dur = e / (p * dt)
-        t_limit = np.where(kind == SWAP, t_arr + st.swap_max_wait_h / dt, t_dep)
-        t_hold = np.where(holds, t_dep, -1.0)
-        t_plug = t_arr.copy()
-        t_rel = np.where(holds, t_dep, np.minimum(t_arr + dur, t_limit))
-        served = np.ones(vs.shape[0], dtype=np.uint8)
-        limited = st.points[g] >= 0
-        if limited.any():
-            q = np.flatnonzero(limited)
-            q = q[np.lexsort((t_arr[q], g[q]))]
-            tp = np.empty(q.shape[0])
-            tr = np.empty(q.shape[0])
-            sv = np.empty(q.shape[0], dtype=np.uint8)
-            self.k.queue_fifo(
-                np.ascontiguousarray(g[q]),
-                np.ascontiguousarray(t_arr[q]),
-                np.ascontiguousarray(t_limit[q]),
-                np.ascontiguousarray(t_hold[q]),
-                np.ascontiguousarray(dur[q]),
-                self.server_free,
-                self.server_start,
-                tp,
-                tr,
-                sv,
-            )
-            t_plug[q], t_rel[q], served[q] = tp, tr, sv
-        t1 = np.where(holds, t_dep, t_rel)
-        ok = served.astype(bool)
-        flex = ok & st.flexible[g] & (self.policy != "uncontrolled")
-        rect = ok & ~flex
-        delivered = np.zeros(vs.shape[0])
-        start = t_plug.copy()
-        end = t_plug.copy()
-        pw = np.zeros(vs.shape[0])
-        # rectangles: inflexible sessions under every policy, flexible ones unless valley
-        if self.policy == "valley":
-            r = np.flatnonzero(rect)
-        else:
-            r = np.flatnonzero(ok)
-        self._rectangles(r, flex, t_plug, t1, p, e, u_delay, start, end, pw)
-        delivered[r] = pw[r] * (end[r] - start[r]) * dt
         if self.valley_load is not None:
-            self._valley_inflexible(r, g, start, end, pw)
-            fl = np.flatnonzero(flex)
+            self._valley_inflexible(np.flatnonzero(served == 1), g, start, end, pw)
+            fl = np.flatnonzero(served == 2)
             if fl.shape[0]:
                 self._valley(vs, g, fl, t_plug, t1, p, e, start, end, pw, delivered)
-        if r.shape[0]:
-            pos, rows = self._rows(vs[r], g[r])
-            rr = r[pos]
-            ev_t = np.concatenate([start[rr], end[rr]])
-            if ev_t.size and ev_t.max() >= self.acc.limit():
-                raise RuntimeError("ev_fleet: a session runs past the profile buffer")
-            self.acc.ramps(np.concatenate([rows, rows]), ev_t, np.concatenate([pw[rr], -pw[rr]]))
-        # vehicle and site bookkeeping
-        full = delivered >= e * (1.0 - 1e-12)
-        self.deficit[vs] = np.where(full, 0.0, np.maximum(d - delivered * eff, 0.0))
-        v = self.v
-        v["charged_kwh"][vs] += delivered
-        v["missed_kwh"][vs] += np.where(full, 0.0, (e - delivered) * eff)
-        v["sessions"][vs] += 1.0
-        v["deficit_min_kwh"][vs] = np.minimum(v["deficit_min_kwh"][vs], self.deficit[vs])
-        # AC: until departure; DC: until it leaves the point; swap: the swap itself (dwell)
-        self.busy_until[vs] = np.where(holds | (kind == SWAP), t_dep, t_rel)
-        s = self.s
-        np.add.at(s["sessions"], g, 1.0)
-        np.add.at(s["unserved_sessions"], g, 1.0 - served)
-        wait = np.where(ok, (t_plug - t_arr) * dt, 0.0)
-        np.add.at(s["wait_h"], g, wait)
-        np.maximum.at(s["max_wait_h"], g, wait)
-        np.add.at(s["energy_kwh"], g, delivered)
+                # book what valley filling delivered (the kernel booked the rest)
+                vf = vs[fl]
+                full = delivered[fl] >= e[fl] * (1.0 - 1e-12)
+                newd = np.where(full, 0.0, np.maximum(d[fl] - delivered[fl] * eff[fl], 0.0))
+                self.deficit[vf] = newd
+                v = self.v
+                v["charged_kwh"][vf] += delivered[fl]
+                v["missed_kwh"][vf] += np.where(full, 0.0, (e[fl] - delivered[fl]) * eff[fl])
+                v["sessions"][vf] += 1.0
+                v["deficit_min_kwh"][vf] = np.minimum(v["deficit_min_kwh"][vf], newd)
+                self.busy_until[vf] = t_dep[fl]  # flexible points are held until departure
+                np.add.at(self.s["energy_kwh"], g[fl], delivered[fl])
         if self.sessions is not None:
             self.sessions.append(
                 {
@@ -738,34 +732,9 @@ class _PolicyState:
                     "rating_kw": p,
                     "requested_kwh": e,
                     "delivered_kwh": delivered,
-                    "served": ok,
+                    "served": served > 0,
                 }
             )
-
-    def _rectangles(
-        self,
-        r: np.ndarray,
-        flex: np.ndarray,
-        t0: np.ndarray,
-        t1: np.ndarray,
-        p: np.ndarray,
-        e: np.ndarray,
-        u_delay: np.ndarray,
-        start: np.ndarray,
-        end: np.ndarray,
-        pw: np.ndarray,
-    ) -> None:
-        dt = self.cal.dt_h
-        fx = r[flex[r]]
-        un = r[~flex[r]]
-        s0, s1, sp = pol.uncontrolled(t0[un], t1[un], p[un], e[un], dt)
-        start[un], end[un], pw[un] = s0, s1, sp
-        if fx.shape[0] and self.policy in ("tou", "balanced"):
-            if self.policy == "tou":
-                s0, s1, sp = pol.tou(t0[fx], t1[fx], p[fx], e[fx], dt, self.tou, u_delay[fx])
-            else:
-                s0, s1, sp = pol.balanced(t0[fx], t1[fx], p[fx], e[fx], dt)
-            start[fx], end[fx], pw[fx] = s0, s1, sp
 
     def _valley_inflexible(
         self, r: np.ndarray, g: np.ndarray, start: np.ndarray, end: np.ndarray, pw: np.ndarray

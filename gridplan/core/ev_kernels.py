@@ -411,3 +411,142 @@ def slot_run(
     np.add.at(sstats[0], g, 1.0)
     np.add.at(sstats[4], g, delivered)
     return n_def
+
+
+def queued_run(
+    policy: int,
+    tou_start_h: float,
+    tou_end_h: float,
+    tou_delay_h: float,
+    tou_keep: int,
+    dt_h: float,
+    steps_per_day: int,
+    swap_wait_steps: float,
+    veh: np.ndarray,
+    t_arr: np.ndarray,
+    t_dep: np.ndarray,
+    d_in: np.ndarray,
+    u_delay: np.ndarray,
+    eff: np.ndarray,
+    p_kw: np.ndarray,
+    group: np.ndarray,
+    deficit: np.ndarray,
+    busy_until: np.ndarray,
+    vstats: np.ndarray,
+    site_points: np.ndarray,
+    site_kind: np.ndarray,
+    site_flex: np.ndarray,
+    sstats: np.ndarray,
+    server_free: np.ndarray,
+    server_start: np.ndarray,
+    member: np.ndarray,
+    block_row: np.ndarray,
+    row_offset: int,
+    buf: np.ndarray,
+    t_max: float,
+    out_t_plug: np.ndarray,
+    out_t1: np.ndarray,
+    out_start: np.ndarray,
+    out_end: np.ndarray,
+    out_pw: np.ndarray,
+    out_delivered: np.ndarray,
+    out_served: np.ndarray,
+) -> int:
+    """The sessions ``slot_run`` handed back (arrival ``t_arr``, departure ``t_dep``, deficit
+    ``d_in``), sorted by site and arrival.
+
+    Sessions at sites with a limited number of points take one first come, first served (as
+    :func:`queue_fifo`); a session that gets none is unserved. Every served session is then
+    scheduled, added to ``buf`` and booked as in ``slot_run`` -- except, under valley filling
+    (``policy == 3``), those at flexible sites: they come back with ``out_served = 2`` for the
+    caller to valley-fill and book. Site statistics (sessions, unserved, waits) are booked for
+    all. Outputs per session: point taken and released (``out_t_plug``, ``out_t1`` = end of the
+    stay on it), the rectangle (``out_start``, ``out_end``, ``out_pw``), ``out_delivered``
+    (kWh) and ``out_served`` (0, 1 or 2). Returns 0, or -1 when an event lies at or beyond
+    ``t_max``.
+    """
+    from gridplan.core import ev_policies as pol
+
+    v = veh
+    g = group[v]
+    kind = site_kind[g]
+    flex = site_flex[g].astype(bool)
+    holds = (kind == _AC) | flex
+    p = p_kw[v]
+    ef = eff[v]
+    e = d_in / ef
+    dur = e / (p * dt_h)
+    t_limit = np.where(kind == _SWAP, t_arr + swap_wait_steps, t_dep)
+    t_hold = np.where(holds, t_dep, -1.0)
+    t_plug = t_arr.copy()
+    t_rel = np.where(holds, t_dep, np.minimum(t_arr + dur, t_limit))
+    served = np.ones(v.shape[0], dtype=np.uint8)
+    q = np.flatnonzero(site_points[g] >= 0)
+    if q.size:
+        tp, tr = np.empty(q.size), np.empty(q.size)
+        sv = np.empty(q.size, dtype=np.uint8)
+        queue_fifo(
+            g[q], t_arr[q], t_limit[q], t_hold[q], dur[q], server_free, server_start, tp, tr, sv
+        )
+        t_plug[q], t_rel[q], served[q] = tp, tr, sv
+    t1 = np.where(holds, t_dep, t_rel)
+    ok = served.astype(bool)
+    pending = ok & flex & (policy == 3)
+    sched = ok & ~pending
+    start, end, pw = t_plug.copy(), t_plug.copy(), np.zeros(v.shape[0])
+    un = sched & ~(flex & (policy in (1, 2)))
+    s0, s1, sp = pol.uncontrolled(t_plug[un], t1[un], p[un], e[un], dt_h)
+    start[un], end[un], pw[un] = s0, s1, sp
+    fx = sched & flex & (policy in (1, 2))
+    if fx.any():
+        if policy == 1:
+            tp_ = pol.TouParams(tou_start_h, tou_end_h, tou_delay_h, bool(tou_keep))
+            s0, s1, sp = pol.tou(t_plug[fx], t1[fx], p[fx], e[fx], dt_h, tp_, u_delay[fx])
+        else:
+            s0, s1, sp = pol.balanced(t_plug[fx], t1[fx], p[fx], e[fx], dt_h)
+        start[fx], end[fx], pw[fx] = s0, s1, sp
+    delivered = np.where(sched, pw * (end - start) * dt_h, 0.0)
+    if sched.any() and end[sched].max() >= t_max:
+        return -1
+    # deposit the scheduled rectangles: site rows and coincidence-factor rows
+    r = np.flatnonzero(sched)
+    rows, pos = [g[r]], [r]
+    for col in range(member.shape[1]):
+        m = member[v[r], col]
+        rows.append(m[m >= 0] + row_offset)
+        pos.append(r[m >= 0])
+    m = block_row[v[r]]
+    rows.append(m[m >= 0] + row_offset)
+    pos.append(r[m >= 0])
+    rr, pp = np.concatenate(rows), np.concatenate(pos)
+    ramp_deposit(
+        buf,
+        np.concatenate([rr, rr]),
+        np.concatenate([start[pp], end[pp]]),
+        np.concatenate([pw[pp], -pw[pp]]),
+    )
+    # book everything but the sessions left to valley filling
+    b = ~pending
+    vb = v[b]
+    full = delivered[b] >= e[b] * (1.0 - 1e-12)
+    newd = np.where(full, 0.0, np.maximum(d_in[b] - delivered[b] * ef[b], 0.0))
+    deficit[vb] = newd
+    vstats[4, vb] += delivered[b]
+    vstats[5, vb] += np.where(full, 0.0, (e[b] - delivered[b]) * ef[b])
+    vstats[6, vb] += 1.0
+    vstats[8, vb] = np.minimum(vstats[8, vb], newd)
+    busy_until[vb] = np.where(holds | (kind == _SWAP), t_dep, t_rel)[b]
+    wait = np.where(ok, (t_plug - t_arr) * dt_h, 0.0)
+    np.add.at(sstats[0], g, 1.0)
+    np.add.at(sstats[1], g, 1.0 - served)
+    np.add.at(sstats[2], g, wait)
+    np.maximum.at(sstats[3], g, wait)
+    np.add.at(sstats[4], g, delivered)
+    out_t_plug[:] = t_plug
+    out_t1[:] = t1
+    out_start[:] = start
+    out_end[:] = end
+    out_pw[:] = pw
+    out_delivered[:] = delivered
+    out_served[:] = np.where(pending, 2, served)
+    return 0
