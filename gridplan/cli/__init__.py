@@ -22,6 +22,7 @@ COMMAND_MODULES = [
     "gridplan.cli.reliability",
     "gridplan.cli.timeseries",
     "gridplan.cli.n1",
+    "gridplan.cli.validate",
     "gridplan.cli.ev",
 ]
 

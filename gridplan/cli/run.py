@@ -8,6 +8,7 @@ import click
 from tqdm import tqdm
 
 from gridplan.cli._common import echo_table
+from gridplan.cli._types import COUNT, OutPath
 from gridplan.model.cases import bundled_cases
 from gridplan.studies.batch import DEFAULT_STEPS, STEPS, run_batch
 
@@ -18,7 +19,7 @@ from gridplan.studies.batch import DEFAULT_STEPS, STEPS, run_batch
     "--out-dir",
     default="results",
     show_default=True,
-    type=click.Path(file_okay=False, path_type=Path),
+    type=OutPath(folder=True),
     help="Folder for one HDF5 result file per case and batch-summary.csv.",
 )
 @click.option(
@@ -28,7 +29,9 @@ from gridplan.studies.batch import DEFAULT_STEPS, STEPS, run_batch
     help=f"Comma-separated study steps to run per case; known: {', '.join(STEPS)}.",
 )
 @click.option("--no-resume", is_flag=True, help="Recompute cases whose result file exists.")
-@click.option("--jobs", default=1, show_default=True, help="Cases run in parallel processes.")
+@click.option(
+    "--jobs", default=1, type=COUNT, show_default=True, help="Cases run in parallel processes."
+)
 def run(specs: tuple[str, ...], out_dir: Path, studies: str, no_resume: bool, jobs: int) -> None:
     """Run the default study on SPECS (default: every bundled case), one result file per case.
 

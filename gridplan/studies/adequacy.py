@@ -42,6 +42,18 @@ class AdequacyResult:
     composite: pd.DataFrame = field(default_factory=pd.DataFrame)
     composite_bus: pd.DataFrame = field(default_factory=pd.DataFrame)
     load_model: str = "rts79"
+    #: what the study left out or assumed that changes its figures (printed as notes)
+    notes: list[str] = field(default_factory=list)
+    #: HL-II stopping rule: requested EENS coefficient of variation, sample limit
+    target_cov: float = math.nan
+    max_samples: int = 0
+
+    @property
+    def composite_converged(self) -> bool:
+        """HL-II reached the requested EENS coefficient of variation before its sample limit."""
+        if self.composite.empty:
+            return False
+        return bool(self.composite.eens_cov.iloc[0] <= self.target_cov)
 
 
 def load_series(
@@ -221,6 +233,42 @@ def _composite_system(
     )
 
 
+def _ext_grid_notes(net: pp.pandapowerNet, include_ext_grid: bool | None) -> list[str]:
+    """What happened to each in-service ext_grid (counted, left out), said once."""
+    eg = net.ext_grid[net.ext_grid.in_service.astype(bool)]
+    cap = (
+        pd.to_numeric(eg.max_p_mw, errors="coerce").to_numpy(dtype=float)
+        if "max_p_mw" in eg
+        else np.full(len(eg), np.nan)
+    )
+    limited = cap > 0
+    unlimited = np.isnan(cap)
+    ids = eg.index.to_numpy()
+    notes: list[str] = []
+    if limited.any():
+        what = f"ext_grid {', '.join(map(str, ids[limited]))} ({cap[limited].sum():g} MW max_p_mw)"
+        if include_ext_grid is False:
+            notes.append(
+                f"{what} left out (--exclude-ext-grid): the indices cover gen and sgen only"
+            )
+        else:
+            notes.append(
+                f"{what} counted as generating unit(s); --exclude-ext-grid leaves them out"
+            )
+    if unlimited.any():
+        what = f"ext_grid {', '.join(map(str, ids[unlimited]))} (no max_p_mw)"
+        if include_ext_grid:
+            notes.append(
+                f"{what} counted as an unlimited, fully reliable infeed: HL-I indices are zero"
+            )
+        else:
+            notes.append(
+                f"{what} left out: an unlimited infeed would make every HL-I index zero; give "
+                "it max_p_mw to count it as a unit, or --include-ext-grid for an unlimited one"
+            )
+    return notes
+
+
 def _unlimited_ext_grid_buses(net: pp.pandapowerNet) -> list[int]:
     """Buses of in-service ext_grids without ``max_p_mw`` (unlimited external supply)."""
     eg = net.ext_grid[net.ext_grid.in_service.astype(bool)]
@@ -236,7 +284,7 @@ def run_adequacy(
     load_model: str | Path = "rts79",
     peak_mw: float | None = None,
     step_mw: float | None = None,
-    include_ext_grid: bool = False,
+    include_ext_grid: bool | None = None,
     composite: bool = False,
     target_cov: float = 0.05,
     max_samples: int = 100000,
@@ -256,16 +304,24 @@ def run_adequacy(
         Annual peak load, MW (default: the sum of the net's loads).
     step_mw : float, optional
         COPT grid step, MW; unit capacities are rounded to it (default: :func:`auto_step_mw`).
-    include_ext_grid : bool
-        Count ``ext_grid`` elements with ``max_p_mw`` as generating units.
+    include_ext_grid : bool or None
+        None (default): ``ext_grid`` elements with ``max_p_mw`` count as generating units (as
+        the IEEE RTS case24_ieee_rts models one of its units), those without are left out.
+        True: also every ``ext_grid`` without ``max_p_mw``, as an unlimited, fully reliable
+        infeed. False: no ``ext_grid``. ``AdequacyResult.notes`` says which were counted.
     composite : bool
         Also run the HL-II Monte Carlo (generator and branch outages, DC load curtailment).
     target_cov, max_samples, seed
         Stopping rule and random seed of the Monte Carlo.
     """
     d = defaults or ReliabilityDefaults()
-    units = generating_units(net, include_ext_grid=include_ext_grid)
-    unlimited = include_ext_grid and bool(_unlimited_ext_grid_buses(net))
+    if composite and not (max_samples >= 1 and math.isfinite(target_cov) and target_cov >= 0):
+        raise CaseError(
+            f"HL-II needs max_samples >= 1 and a finite target_cov >= 0, got {max_samples} "
+            f"and {target_cov} instead"
+        )
+    units = generating_units(net, include_ext_grid=include_ext_grid is not False)
+    unlimited = bool(include_ext_grid) and bool(_unlimited_ext_grid_buses(net))
     if len(units.capacity_mw) == 0 and not unlimited:
         raise CaseError(
             f"{case_name or 'net'}: no in-service generating units (gen/sgen) with capacity > 0"
@@ -360,9 +416,12 @@ def run_adequacy(
         indices=indices,
         copt=copt_df,
         load_model=str(load_model),
+        notes=_ext_grid_notes(net, include_ext_grid),
+        target_cov=float(target_cov),
+        max_samples=int(max_samples),
     )
     if composite:
-        s = _composite_system(net, units, d, include_ext_grid)
+        s = _composite_system(net, units, d, unlimited)
         rng = np.random.default_rng(seed)
         r = sample_composite(
             s,
@@ -405,7 +464,19 @@ def run_adequacy(
 
 def write_adequacy(w: ResultWriter, result: AdequacyResult) -> None:
     """Write the study's tables under ``/adequacy`` (see docs/results-format.md)."""
-    w.set_attrs("adequacy", load_model=result.load_model, case_name=result.case_name)
+    w.set_attrs(
+        "adequacy",
+        load_model=result.load_model,
+        case_name=result.case_name,
+        notes="\n".join(result.notes),
+    )
+    if not result.composite.empty:
+        w.set_attrs(
+            "adequacy",
+            target_cov=result.target_cov,
+            max_samples=result.max_samples,
+            cov_reached=result.composite_converged,
+        )
     w.write_table("adequacy/indices", result.indices)
     w.write_table("adequacy/units", result.units)
     w.write_table("adequacy/copt", result.copt)

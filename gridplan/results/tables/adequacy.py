@@ -11,6 +11,22 @@ TABLES = (
         attrs=(
             Column("load_model", "str", "", "rts79, flat, or the load CSV"),
             Column("case_name", "str", "", "case name"),
+            Column(
+                "notes",
+                "str",
+                "",
+                "what the study counted or left out (ext_grid units), one note per line",
+            ),
+            Column(
+                "target_cov", "float64", "", "HL-II: requested coefficient of variation of EENS"
+            ),
+            Column("max_samples", "int64", "", "HL-II: sample limit"),
+            Column(
+                "cov_reached",
+                "bool",
+                "",
+                "HL-II reached target_cov; false: it stopped at max_samples, intervals wider",
+            ),
         ),
     ),
     Table(

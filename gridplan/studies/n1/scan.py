@@ -9,9 +9,12 @@ violation rows. :func:`n1_states` gives the full post-outage state of a few outa
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import signal
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 import pandapower as pp
@@ -57,6 +60,28 @@ SCREEN_MIN_CLEARED = 0.5  # below this cleared fraction, screening stops (all AC
 
 
 _NONE = np.zeros(0, np.int64)
+
+
+@contextlib.contextmanager
+def _hold_ctrl_c() -> Iterator[None]:
+    """Hold Ctrl-C (SIGINT) until the block exits, then raise it: a part of a block is booked
+    whole (statistics, statuses, cut-off MW, matrix rows) or not at all, so an outage marked
+    not_simulated never carries a value or appears as a cause."""
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    ):
+        yield
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, _frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught:
+        raise KeyboardInterrupt
+
 
 _NONE.flags.writeable = False
 
@@ -207,27 +232,35 @@ def run_n1(
     def _post(
         pos: np.ndarray, outs: list[Outage], ok: np.ndarray, ld: np.ndarray, vm: np.ndarray
     ) -> None:
-        """Per-outage and per-element statistics of one solved (or screened) part of a block."""
+        """Per-outage and per-element statistics of one solved (or screened) part of a block,
+        booked whole: Ctrl-C is held meanwhile (:func:`_hold_ctrl_c`)."""
         nbr = np.array([o.branches.size for o in outs], dtype=np.int64)
         ld[
             np.repeat(np.arange(len(outs)), nbr),
             np.concatenate([_NONE, *(o.branches for o in outs)]),
         ] = np.nan
-        eld = stats.add(pos, ok, ld, vm)
-        if matrix_sink is not None:
-            matrix_sink(pos, eld.astype(np.float32))
-        # statuses last: a Ctrl-C inside a sink leaves this part marked not_simulated
-        cut = [j for j, o in enumerate(outs) if o.dead.size]
-        if cut:
-            own = np.repeat(np.arange(len(cut)), [outs[j].dead.size for j in cut])
-            dead = np.concatenate([outs[j].dead for j in cut])
-            p = pos[cut]
-            cut_load[p] = np.bincount(own, model.load_mw[dead], minlength=len(cut))
-            cut_gen[p] = np.bincount(own, model.gen_mw[dead], minlength=len(cut))
-            n_cut[p] = np.bincount(own, model.bus_index[dead] >= 0, minlength=len(cut))
-        for p in pos[~ok]:
-            reason[p] = f"no convergence, last mismatch {mism[p]:.3g} pu"
-        status[pos] = np.where(ok, np.where(n_cut[pos] > 0, "islanded", "converged"), "diverged")
+        with _hold_ctrl_c():
+            eld = stats.add(pos, ok, ld, vm)
+            # cut-off MW: 0 for a simulated outage that cuts nothing (NaN until simulated)
+            cut_load[pos] = 0.0
+            cut_gen[pos] = 0.0
+            cut = [j for j, o in enumerate(outs) if o.dead.size]
+            if cut:
+                own = np.repeat(np.arange(len(cut)), [outs[j].dead.size for j in cut])
+                dead = np.concatenate([outs[j].dead for j in cut])
+                p = pos[cut]
+                cut_load[p] = np.bincount(own, model.load_mw[dead], minlength=len(cut))
+                cut_gen[p] = np.bincount(own, model.gen_mw[dead], minlength=len(cut))
+                n_cut[p] = np.bincount(own, model.bus_index[dead] >= 0, minlength=len(cut))
+            for p in pos[~ok]:
+                reason[p] = f"no convergence, last mismatch {mism[p]:.3g} pu"
+            status[pos] = np.where(
+                ok, np.where(n_cut[pos] > 0, "islanded", "converged"), "diverged"
+            )
+            # the matrix last: an error writing it leaves the part booked and its rows
+            # missing (loading_matrix_outage names every row), never the other way round
+            if matrix_sink is not None:
+                matrix_sink(pos, eld.astype(np.float32))
 
     bounds = _block_bounds(sizes, todo.size, block)
 
