@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from gridplan.cli._common import echo_table
+from gridplan.cli._types import COUNT, POSITIVE, Number, OutPath, require_order
 
 _POLICIES = "uncontrolled,tou,balanced,valley"
 
@@ -50,7 +51,7 @@ def ev() -> None:
     "--days",
     default=7,
     show_default=True,
-    type=click.IntRange(min=1),
+    type=COUNT,
     help="Days simulated from the scenario's start date.",
 )
 @click.option(
@@ -64,7 +65,7 @@ def ev() -> None:
     "--step-min",
     default=15.0,
     show_default=True,
-    type=float,
+    type=POSITIVE,
     help="Step length, minutes (must divide a day).",
 )
 @click.option(
@@ -86,13 +87,13 @@ def ev() -> None:
 )
 @click.option(
     "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=OutPath(),
     help="Write /ev/profile to this HDF5 file.",
 )
 @click.option(
     "--plot",
     "plot_prefix",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=OutPath(),
     help="Write PREFIX-daily.png (daily curve with its 5-95 % band) and PREFIX-cf.png "
     "(coincidence factor).",
 )
@@ -194,11 +195,9 @@ def print_profile(result: Any) -> None:
     required=True,
     help="Scenario file (TOML) or bundled scenario name; its buses belong to SPEC.",
 )
-@click.option(
-    "--days", default=365, show_default=True, type=click.IntRange(min=1), help="Days simulated."
-)
+@click.option("--days", default=365, show_default=True, type=COUNT, help="Days simulated.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Monte Carlo seed.")
-@click.option("--step-min", default=15.0, show_default=True, type=float, help="Step, minutes.")
+@click.option("--step-min", default=15.0, show_default=True, type=POSITIVE, help="Step, minutes.")
 @click.option(
     "--policies",
     default=_POLICIES,
@@ -211,16 +210,24 @@ def print_profile(result: Any) -> None:
     help="Measured profiles of the case's loads (CSV/HDF5 as `gridplan timeseries`, same "
     "steps); default: synthetic shapes by load kind.",
 )
-@click.option("--max-loading-percent", default=100.0, show_default=True, help="Loading limit, %.")
-@click.option("--vm-min-pu", default=0.95, show_default=True, help="Lower voltage limit, pu.")
-@click.option("--vm-max-pu", default=1.05, show_default=True, help="Upper voltage limit, pu.")
 @click.option(
-    "--out", type=click.Path(dir_okay=False, path_type=Path), help="Write /ev to this HDF5 file."
+    "--max-loading-percent",
+    default=100.0,
+    show_default=True,
+    type=POSITIVE,
+    help="Loading limit, %.",
 )
+@click.option(
+    "--vm-min-pu", default=0.95, show_default=True, type=POSITIVE, help="Lower voltage limit, pu."
+)
+@click.option(
+    "--vm-max-pu", default=1.05, show_default=True, type=POSITIVE, help="Upper voltage limit, pu."
+)
+@click.option("--out", type=OutPath(), help="Write /ev to this HDF5 file.")
 @click.option(
     "--plot",
     "plot_path",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=OutPath(),
     help="Write the transformer loading duration curves per policy to this PNG.",
 )
 def impact(
@@ -249,6 +256,7 @@ def impact(
     from gridplan.studies.ev.impact import run_impact, write_impact
     from gridplan.studies.ev.profile import write_profile
 
+    require_order(vm_min_pu, vm_max_pu, "--vm-min-pu", "--vm-max-pu")
     pols = _policies(policies)
     sc, net, name = load_scenario_and_case(scenario, spec)
     n_steps = days * round(1440 / step_min)
@@ -332,22 +340,20 @@ def print_impact(result: Any) -> None:
     "--days",
     default=7,
     show_default=True,
-    type=click.IntRange(min=1),
+    type=COUNT,
     help="Days from the scenario's start date (choose the peak season).",
 )
-@click.option(
-    "--seeds", default=10, show_default=True, type=click.IntRange(min=1), help="Monte Carlo seeds."
-)
+@click.option("--seeds", default=10, show_default=True, type=COUNT, help="Monte Carlo seeds.")
 @click.option("--seed", default=0, show_default=True, type=int, help="First seed.")
 @click.option(
     "--percentile",
     default=10.0,
     show_default=True,
-    type=click.FloatRange(0, 100),
+    type=Number(0.0, 100.0),
     help="Percentile of the per-seed hosting counts reported (10: 90 % of seeds host at "
     "least that many).",
 )
-@click.option("--step-min", default=15.0, show_default=True, type=float, help="Step, minutes.")
+@click.option("--step-min", default=15.0, show_default=True, type=POSITIVE, help="Step, minutes.")
 @click.option(
     "--policies", default=_POLICIES, show_default=True, help="Comma-separated charging policies."
 )
@@ -369,12 +375,20 @@ def print_impact(result: Any) -> None:
     type=click.Path(dir_okay=False),
     help="Measured profiles of the case's loads (same steps); default: synthetic shapes.",
 )
-@click.option("--max-loading-percent", default=100.0, show_default=True, help="Loading limit, %.")
-@click.option("--vm-min-pu", default=0.95, show_default=True, help="Lower voltage limit, pu.")
-@click.option("--vm-max-pu", default=1.05, show_default=True, help="Upper voltage limit, pu.")
 @click.option(
-    "--out", type=click.Path(dir_okay=False, path_type=Path), help="Write /ev/hosting here."
+    "--max-loading-percent",
+    default=100.0,
+    show_default=True,
+    type=POSITIVE,
+    help="Loading limit, %.",
 )
+@click.option(
+    "--vm-min-pu", default=0.95, show_default=True, type=POSITIVE, help="Lower voltage limit, pu."
+)
+@click.option(
+    "--vm-max-pu", default=1.05, show_default=True, type=POSITIVE, help="Upper voltage limit, pu."
+)
+@click.option("--out", type=OutPath(), help="Write /ev/hosting here.")
 def hosting(
     spec: str,
     scenario: str,
@@ -405,6 +419,7 @@ def hosting(
     from gridplan.studies.ev.api import load_scenario_and_case
     from gridplan.studies.ev.hosting import run_hosting, write_hosting
 
+    require_order(vm_min_pu, vm_max_pu, "--vm-min-pu", "--vm-max-pu")
     pols = _policies(policies)
     kind_list = [k.strip() for k in kinds.split(",") if k.strip()]
     if not kind_list or any(k not in ("feeder", "trafo") for k in kind_list):
