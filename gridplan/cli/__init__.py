@@ -24,6 +24,7 @@ COMMAND_MODULES = [
     "gridplan.cli.n1",
     "gridplan.cli.validate",
     "gridplan.cli.wind",
+    "gridplan.cli.ev",
 ]
 
 
