@@ -23,6 +23,8 @@ COMMAND_MODULES = [
     "gridplan.cli.timeseries",
     "gridplan.cli.n1",
     "gridplan.cli.validate",
+    "gridplan.cli.wind",
+    "gridplan.cli.ev",
 ]
 
 

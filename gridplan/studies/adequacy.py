@@ -23,6 +23,7 @@ from gridplan.errors import CaseError
 from gridplan.model.reliability_data import (
     LV_MAX_KV,
     MV_MAX_KV,
+    GeneratingUnits,
     ReliabilityDefaults,
     generating_units,
 )
@@ -277,6 +278,31 @@ def _unlimited_ext_grid_buses(net: pp.pandapowerNet) -> list[int]:
     return [int(x) for x in eg.bus]
 
 
+def system_copt(units: GeneratingUnits, cap_grid: np.ndarray, step_mw: float) -> core.Copt:
+    """COPT of the units (capacities ``cap_grid`` on the grid of ``step_mw``), two-state
+    units by the frequency-tracking recursion, units with derated states as multi-state."""
+    der = units.derated_probability > 0
+    multistate = []
+    for i in np.flatnonzero(der):
+        st_out, st_p = units.derated_states[i]
+        multistate.append(
+            (
+                np.r_[0.0, np.round(st_out / step_mw) * step_mw, cap_grid[i]],
+                np.r_[
+                    1 - units.forced_outage_rate[i] - st_p.sum(), st_p, units.forced_outage_rate[i]
+                ],
+            )
+        )
+    # frequencies (LOLF) are tracked for two-state units only
+    return core.build_copt(
+        cap_grid[~der],
+        units.forced_outage_rate[~der],
+        mttr_h=None if der.any() else units.mttr_h[~der],
+        step_mw=step_mw,
+        multistate=multistate,
+    )
+
+
 def run_adequacy(
     net: pp.pandapowerNet,
     *,
@@ -340,28 +366,7 @@ def run_adequacy(
             f"COPT grid of {cap_grid.sum() / step_mw:.3g} steps is too large; "
             f"use a coarser --step than {step_mw} MW"
         )
-    der = units.derated_probability > 0
-    multistate = [
-        (
-            np.array([0.0, np.round(units.derated_outage_mw[i] / step_mw) * step_mw, cap_grid[i]]),
-            np.array(
-                [
-                    1 - units.forced_outage_rate[i] - units.derated_probability[i],
-                    units.derated_probability[i],
-                    units.forced_outage_rate[i],
-                ]
-            ),
-        )
-        for i in np.flatnonzero(der)
-    ]
-    # frequencies (LOLF) are tracked for two-state units only
-    copt = core.build_copt(
-        cap_grid[~der],
-        units.forced_outage_rate[~der],
-        mttr_h=None if der.any() else units.mttr_h,
-        step_mw=step_mw,
-        multistate=multistate,
-    )
+    copt = system_copt(units, cap_grid, step_mw)
     h = core.loss_of_load(copt, hourly, period_h=1.0)
     if unlimited:
         # an unlimited external infeed (ext_grid without max_p_mw) always covers the load:
@@ -400,6 +405,7 @@ def run_adequacy(
             "mttr_h": units.mttr_h,
             "derated_outage_mw": units.derated_outage_mw,
             "derated_probability": units.derated_probability,
+            "derated_states": units.states_text(),
         }
     )
     k = np.arange(len(copt.p_cum))

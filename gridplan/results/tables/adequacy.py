@@ -58,8 +58,19 @@ TABLES = (
             Column("forced_outage_rate", "float64", "", "forced outage rate (probability)"),
             Column("mttf_h", "float64", "h", "mean time to failure"),
             Column("mttr_h", "float64", "h", "mean time to repair"),
-            Column("derated_outage_mw", "float64", "MW", "capacity lost in the derated state"),
-            Column("derated_probability", "float64", "", "probability of the derated state"),
+            Column(
+                "derated_outage_mw",
+                "float64",
+                "MW",
+                "capacity lost in the derated state (mean over several, by probability)",
+            ),
+            Column("derated_probability", "float64", "", "probability of the derated state(s)"),
+            Column(
+                "derated_states",
+                "str",
+                "",
+                "derated states as 'outage_mw:probability;...' (empty: two-state unit)",
+            ),
         ),
     ),
     Table(

@@ -455,3 +455,67 @@ def n1_states(
             has = order >= 0
             ld_out[k][j, has] = eld[order[has]]
     return status, vm_out, ld_out
+
+
+# ---------------------------------------------------------------------------------------
+# hook for studies that evaluate outages on a modified base case (wind hosting capacity)
+def outage_voltages(
+    model: ContingencyModel,
+    outs: Sequence[Outage],
+    *,
+    tol: float = TOL_PU,
+    block: int = BLOCK,
+) -> tuple[np.ndarray, np.ndarray]:
+    """AC post-outage bus voltages of engine outages on ``model``.
+
+    ``model`` may carry a modified base case: ``dataclasses.replace(model, sbus=...,
+    v0=..., gen_s_pu=...)`` with ``v0`` solved for that injection (e.g. by
+    :func:`gridplan.core.contingency.newton_pf`); the network itself must be the model's.
+    Outages are ordered and blocked as :func:`run_n1` does (similar ones together, W^-1
+    within budget), and an outage with a much larger update than the block's first gets a
+    block of its own (every W of a block is padded to the block's largest).
+
+    Returns
+    -------
+    v : complex128 (n_out, n_bus)
+        Post-outage voltages, pu; NaN at cut-off buses and for outages that did not converge.
+    converged : bool (n_out,)
+    """
+    n_out = len(outs)
+    v = np.full((n_out, model.n_bus), np.nan + 0j)
+    ok = np.zeros(n_out, dtype=bool)
+    if n_out == 0:
+        return v, ok
+    solver = model.ac_solver(tol)
+    _b, _c, tin, _t, _o = model.bridge_tree()
+    sizes = np.array(
+        [
+            (o.branches.size, o.dead.size, o.gens.size, o.branches[0] if o.branches.size else -1)
+            for o in outs
+        ],
+        dtype=np.int64,
+    ).reshape(-1, 4)
+    key_bus = np.where(sizes[:, 3] >= 0, tin[model.f[np.maximum(sizes[:, 3], 0)]], 0)
+    order = np.lexsort((key_bus, sizes[:, :3].sum(axis=1)))
+    est = 4 * sizes[order, 0] + 2 * sizes[order, 1] + 2 * sizes[order, 2]
+    bounds = [0]
+    widest = first = 0
+    for i, e in enumerate(est.tolist()):
+        widest = max(widest, e)
+        if i > bounds[-1] and (
+            i - bounds[-1] >= block
+            or (i - bounds[-1] + 1) * widest**2 > WINV_BUDGET
+            or e > 2 * first + 8
+        ):
+            bounds.append(i)
+            widest = e
+        if i == bounds[-1]:
+            first = e
+    bounds.append(n_out)
+    for s, s_end in itertools.pairwise(bounds):
+        pos = order[s:s_end]
+        res = solver.solve_block([outs[j] for j in pos])
+        good = res.status == STATUS_CONVERGED
+        v[pos[good]] = res.v[good]
+        ok[pos] = good
+    return v, ok
