@@ -15,6 +15,7 @@ import numpy as np
 import pandapower as pp
 import pandas as pd
 import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
 
 from gridplan.core.contingency import TOL_PU, ACOutageSolver
 from gridplan.core.contingency_dc import DCOutageSolver
@@ -116,6 +117,14 @@ class ContingencyModel:
             self.scale_t,
             self.base_kv,
         )
+
+    def areas(self) -> np.ndarray:
+        """Synchronous area (connected component of in-service branches) of every ppci bus."""
+        live = self.branch_in_service
+        graph = sp.coo_matrix(
+            (np.ones(int(live.sum())), (self.f[live], self.t[live])), shape=(self.n_bus,) * 2
+        )
+        return connected_components(graph, directed=False)[1]
 
     def bridge_tree(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Bridges of the in-service branch graph and its depth-first tree from the slack.
