@@ -49,21 +49,21 @@ def test_every_exported_name_resolves():
         gridplan.run_everything  # noqa: B018
 
 
-def test_import_gridplan_stays_light():
+def test_import_gridplan_stays_light(tmp_path):
     # the study modules (pandapower, scipy, h5py) load on first use, not on import
     code = (
         "import sys, gridplan; "
         "print(sorted(m for m in ('pandapower', 'scipy', 'h5py', 'pandas') if m in sys.modules))"
     )
     out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path
     )
     assert out.stdout.strip() == "[]"
 
 
 def test_python_dash_m_gridplan_runs_the_cli(tmp_path):
     out = subprocess.run(
-        [sys.executable, "-m", "gridplan", "--help"], capture_output=True, text=True, cwd=ROOT
+        [sys.executable, "-m", "gridplan", "--help"], capture_output=True, text=True, cwd=tmp_path
     )
     assert out.returncode == 0, out.stderr
     assert "Usage: gridplan" in out.stdout and "n1" in out.stdout
