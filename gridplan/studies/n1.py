@@ -101,6 +101,7 @@ VIOLATION_COLUMNS = (
 VIOLATION_UNITS = {"value": "", "limit": "", "base_value": "", "change": ""}
 
 OutageSpec = tuple[str, list[tuple[str, int]]]
+OTHER_CHUNK = "in another chunk"  # reason of the outages a ``chunk=`` scan leaves to others
 
 
 @dataclass
@@ -496,6 +497,7 @@ def run_n1(
     matrix_sink: Callable[[np.ndarray, np.ndarray], None] | None = None,
     violation_sink: Callable[[pd.DataFrame], None] | None = None,
     model: ContingencyModel | None = None,
+    chunk: tuple[int, int] | None = None,
 ) -> N1Result:
     """Scan outages of ``net`` and summarize loading and voltage after each.
 
@@ -531,6 +533,14 @@ def run_n1(
         worst rows, see :class:`N1Result`), so memory does not grow with the outages.
     model : ContingencyModel, optional
         A model compiled before (skips solving the base case again).
+    chunk : (i, n), optional
+        Scan only chunk ``i`` (0-based) of ``n``: the outages are ordered and cut into blocks
+        exactly as for the whole scan, and chunk ``i`` takes the ``i``-th of ``n`` runs of
+        whole consecutive blocks (about equal outage counts). Every outage of the chunk is
+        therefore solved in the same block, in the same order, as in the whole scan, and
+        gives the same numbers; the others stay ``not_simulated`` with reason
+        :data:`OTHER_CHUNK`. Statistics cover the chunk's outages only; chunks are merged
+        in order ``0 .. n-1`` by :func:`gridplan.studies.batch.n1split.merge_chunks`.
 
     Returns
     -------
@@ -706,6 +716,11 @@ def run_n1(
                 bounds.append(i)
                 widest = e
         bounds.append(todo.size)
+    if chunk is not None:
+        bounds = _chunk_bounds(bounds, *chunk)
+        mine = np.zeros(n_out, dtype=bool)
+        mine[todo[bounds[0] : bounds[-1]]] = True
+        reason[~mine & (reason == "")] = OTHER_CHUNK
 
     screen_on = True
     tried = 0
@@ -849,6 +864,19 @@ def run_n1(
         violation_counts=vcounts,
         n_violation_outages=int(has_viol.sum()),
     )
+
+
+def _chunk_bounds(bounds: list[int], i: int, n: int) -> list[int]:
+    """The block bounds of chunk ``i`` of ``n``: runs of whole blocks, cut where the
+    outage count comes closest to ``k / n`` of the total."""
+    if not (isinstance(n, int) and isinstance(i, int) and n >= 1 and 0 <= i < n):
+        raise CaseError(f"chunk must be (i, n) with 0 <= i < n, got ({i}, {n}) instead")
+    b = np.asarray(bounds)
+    targets = b[-1] * np.arange(n + 1) / n
+    cuts = np.abs(b[None, :] - targets[:, None]).argmin(axis=1)
+    cuts[0], cuts[-1] = 0, b.size - 1
+    cuts = np.maximum.accumulate(cuts)
+    return [int(x) for x in b[cuts[i] : cuts[i + 1] + 1]]
 
 
 def _merge_by_outage(parts: list[tuple[np.ndarray, ...]], n_out: int) -> tuple[np.ndarray, ...]:
