@@ -1,0 +1,279 @@
+"""The driver of a batch run: tasks out to an executor, outcomes back, the index written.
+
+:func:`run_study` is the one code path behind ``gridplan run``, whatever runs the tasks
+(this process, local workers, a Dask scheduler, a Slurm/PBS cluster) and for every shard
+of an array job. A split task (one big N-1) comes back from its worker as a request; the
+driver then submits its chunks, merges them when all are back and writes the task file.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from gridplan.errors import BatchError, CaseError
+from gridplan.studies.batch.index import Index, collect, write_index
+from gridplan.studies.batch.study import Study, Task, write_snapshot
+from gridplan.studies.batch.worker import (
+    Outcome,
+    RunContext,
+    finish_split,
+    record_failure,
+    run_chunk,
+    run_task,
+)
+
+MAX_ATTEMPTS = 2  # a task whose worker process dies runs once more, in a new pool
+
+
+@dataclass
+class Progress:
+    """Hooks the CLI sets to draw progress bars (all optional)."""
+
+    tasks_total: Callable[[int], None] | None = None
+    task_done: Callable[[Outcome], None] | None = None
+    items_total: Callable[[int], None] | None = None  # outages of split N-1 scans
+    items_done: Callable[[int], None] | None = None
+
+
+@dataclass
+class BatchResult:
+    """Outcome of one run: this run's tasks, and the folder's index after it."""
+
+    outcomes: list[Outcome]
+    index: Index | None
+    out_dir: Path
+    where: str = ""
+    shard: tuple[int, int] | None = None
+    elapsed_s: float = 0.0
+    index_written: bool = False
+    failed: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def table(self) -> pd.DataFrame:
+        """One row per task of this run: status, action, reason, run time, key figures."""
+        rows = [
+            {
+                "task": o.task_id,
+                "status": o.status,
+                "action": o.action,
+                "reason": o.reason,
+                "elapsed_s": o.elapsed_s,
+                **o.figures,
+            }
+            for o in sorted(self.outcomes, key=lambda o: o.index)
+        ]
+        return pd.DataFrame(rows).set_index("task") if rows else pd.DataFrame()
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"I/N"`` -> (I, N) with 1 <= I <= N."""
+    try:
+        i, n = (int(x) for x in text.split("/"))
+    except ValueError:
+        raise CaseError(f"--shard must be I/N (e.g. 2/8), got {text!r} instead") from None
+    if not (n >= 1 and 1 <= i <= n):
+        raise CaseError(f"--shard must be I/N with 1 <= I <= N, got {text!r} instead")
+    return i, n
+
+
+def shard_tasks(tasks: list[Task], shard: tuple[int, int] | None) -> list[Task]:
+    """The tasks of shard ``I/N``: every N-th task of the study order, from the I-th."""
+    if shard is None:
+        return tasks
+    i, n = shard
+    return [t for t in tasks if t.index % n == i - 1]
+
+
+def run_study(
+    study: Study,
+    out_dir: str | os.PathLike[str],
+    executor: Any = None,
+    *,
+    shard: tuple[int, int] | None = None,
+    force: bool = False,
+    progress: Progress | None = None,
+    raise_on_failure: bool = True,
+) -> BatchResult:
+    """Run every task of ``study`` (of shard ``I/N``) that is not up to date in ``out_dir``.
+
+    Parameters
+    ----------
+    study
+        From :func:`gridplan.studies.batch.study.load_study`.
+    out_dir
+        The batch folder: task files ``<case>/<scenario>/<analysis>.h5``, ``index.h5``,
+        ``batch-summary.csv``, ``study.json``.
+    executor
+        From :mod:`gridplan.studies.batch.executors` (default: this process).
+    shard
+        ``(I, N)``: run only shard I of N (array jobs). The index is written when the
+        last shard finds every task of the study complete; else ``gridplan batch merge``.
+    force
+        Recompute tasks whose file is up to date.
+
+    Raises
+    ------
+    BatchError
+        After every task was tried, when some of this run's tasks failed.
+    """
+    from gridplan.studies.batch.executors import SerialExecutor
+
+    t_start = time.perf_counter()
+    ex = executor or SerialExecutor()
+    out = Path(out_dir).resolve()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        if not os.access(out, os.W_OK):
+            raise CaseError(f"{out}: output folder is not writable")
+        write_snapshot(study, out / "study.json")
+    except OSError as exc:
+        ex.close(cancel=True)
+        raise CaseError(f"{out}: cannot write to the output folder ({exc.strerror})") from None
+    except BaseException:
+        ex.close(cancel=True)
+        raise
+    tasks = shard_tasks(study.tasks(), shard)
+    p = progress or Progress()
+    ctx = RunContext(
+        out_dir=str(out),
+        run_id=f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}",
+        study=study.name,
+        command=shlex.join(["gridplan", *sys.argv[1:]]),
+        force=force,
+        split_workers=ex.n_workers,
+    )
+    if p.tasks_total:
+        p.tasks_total(len(tasks))
+    outcomes: dict[str, Outcome] = {}
+    by_id = {t.id: t for t in tasks}
+    # future -> (kind, task id, function, arguments, attempt); kind "task" or "chunk"
+    pending: dict[Any, tuple[str, str, Callable[..., Any], tuple[Any, ...], int]] = {}
+    splits: dict[str, dict[str, Any]] = {}
+
+    def submit(kind: str, tid: str, fn: Callable[..., Any], args: tuple[Any, ...], n: int) -> None:
+        pending[ex.submit(fn, *args)] = (kind, tid, fn, args, n)
+
+    def finished(o: Outcome) -> None:
+        outcomes[o.task_id] = o
+        if p.task_done:
+            p.task_done(o)
+
+    clean = False
+    try:
+        for t in tasks:
+            submit("task", t.id, run_task, (t, ctx), 1)
+        while pending:
+            done, _ = ex.wait_any(pending)
+            for fut in done:
+                kind, tid, fn, args, attempt = pending.pop(fut)
+                task = by_id[tid]
+                try:
+                    value = fut.result()
+                except Exception as exc:
+                    if _lost_worker(exc) and attempt < MAX_ATTEMPTS and hasattr(ex, "revive"):
+                        # a worker process died (killed, out of memory): every task it
+                        # shared the pool with fails too; they run again in a new pool
+                        ex.revive()
+                        submit(kind, tid, fn, args, attempt + 1)
+                        continue
+                    value = exc
+                if kind == "task":
+                    if isinstance(value, Exception):
+                        o = Outcome(tid, task.index, "failed", "computed")
+                        finished(
+                            record_failure(task, ctx, o, _lost(value), "", "", time.perf_counter())
+                        )
+                    elif value.split is not None:
+                        req = value.split
+                        splits[tid] = {
+                            "req": req,
+                            "parts": [],
+                            "left": req.chunks,
+                            "t0": time.perf_counter() - value.elapsed_s,
+                            "action": value.action,
+                            "error": None,
+                        }
+                        if p.items_total:
+                            p.items_total(req.items)
+                        for i in range(req.chunks):
+                            submit("chunk", tid, run_chunk, (task, ctx, i, req.chunks, req.key), 1)
+                    else:
+                        finished(value)
+                    continue
+                s = splits[tid]
+                s["left"] -= 1
+                if isinstance(value, Exception):
+                    s["error"] = s["error"] or _lost(value)
+                else:
+                    s["parts"].append(value)
+                    if p.items_done:
+                        p.items_done(_chunk_items(value))
+                if s["left"] == 0:
+                    req = s["req"]
+                    if s["error"] is not None:
+                        o = Outcome(tid, task.index, "failed", s["action"])
+                        o = record_failure(
+                            task, ctx, o, s["error"], req.case_sha256, req.key, s["t0"]
+                        )
+                    else:
+                        o = finish_split(task, ctx, req, s["parts"], s["t0"], s["action"])
+                    finished(o)
+        clean = True
+    finally:
+        ex.close(cancel=not clean)
+    result = BatchResult(
+        outcomes=list(outcomes.values()),
+        index=None,
+        out_dir=out,
+        where=ex.where,
+        shard=shard,
+    )
+    index = collect(out, study)
+    complete = index.summary.status.isin(["done", "not_applicable", "failed"]).all()
+    if shard is None or complete:
+        index = write_index(out, study, index)
+        result.index_written = True
+    result.index = index
+    result.elapsed_s = time.perf_counter() - t_start
+    result.failed = {o.task_id: o.reason for o in result.outcomes if o.status == "failed"}
+    if result.failed and raise_on_failure:
+        raise BatchError(
+            f"{len(result.failed)} of {len(tasks)} tasks failed: "
+            + "; ".join(f"{k}: {v}" for k, v in result.failed.items()),
+            failed=result.failed,
+            hint="fix the cause and run again: finished tasks are kept, failed ones run again",
+        )
+    return result
+
+
+def _chunk_items(part: Any) -> int:
+    outages = getattr(getattr(part, "result", None), "outages", None)
+    if outages is None:
+        return 0
+    from gridplan.studies.n1 import OTHER_CHUNK
+
+    return int((outages["reason"] != OTHER_CHUNK).sum())
+
+
+def _lost_worker(exc: BaseException) -> bool:
+    from concurrent.futures.process import BrokenProcessPool
+
+    return isinstance(exc, BrokenProcessPool)
+
+
+def _lost(exc: Exception) -> Exception:
+    if _lost_worker(exc):
+        return RuntimeError(
+            f"the worker process running it died {MAX_ATTEMPTS} times (killed or out of memory)"
+        )
+    return exc
