@@ -9,7 +9,7 @@ import pandapower.networks as pn
 import pytest
 import tolerances as tol
 
-from gridplan.results import read_table
+from gridplan.results import SCHEMA_VERSION, read_table
 
 
 def _col(h5: h5py.File, table: str, col: str) -> np.ndarray:
@@ -24,7 +24,7 @@ def test_pf_case9241pegase_file_equals_runpp(cli, tmp_path, case9241_solved):
     assert "converged" in res.out
     ref = case9241_solved
     with h5py.File(out, "r") as h5:
-        assert h5.attrs["schema_version"] == 1
+        assert h5.attrs["schema_version"] == SCHEMA_VERSION
         assert h5.attrs["case_name"] == "case9241pegase"
         assert len(h5.attrs["case_sha256"]) == 64
         np.testing.assert_array_equal(_col(h5, "bus", "index"), ref.bus.index.to_numpy())

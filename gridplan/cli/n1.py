@@ -164,36 +164,16 @@ def n1(
             with ResultWriter(out, case_name=name, case_sha256=case_sha256(net)) as w:
                 sink = None
                 if store_matrix:
-                    grp = w.h5.require_group("contingency")
-                    ds: dict[str, object] = {}
 
                     def sink(pos: np.ndarray, eld: np.ndarray) -> None:
                         # rows in scan order; loading_matrix_outage names each row's outage
-                        if not ds:
-                            ds["m"] = grp.create_dataset(
-                                "loading_matrix",
-                                shape=(0, eld.shape[1]),
-                                dtype=np.float32,
-                                maxshape=(None, eld.shape[1]),
-                                chunks=(64, min(8192, max(1, eld.shape[1]))),
-                                compression="gzip",
-                                compression_opts=4,
-                                shuffle=True,
-                            )
-                            ds["m"].attrs["units"] = "%"
-                            ds["o"] = grp.create_dataset(
-                                "loading_matrix_outage",
-                                shape=(0,),
-                                dtype=np.int64,
-                                maxshape=(None,),
-                                chunks=(4096,),
-                            )
-                        m, o = ds["m"], ds["o"]
-                        n0 = m.shape[0]
-                        m.resize((n0 + eld.shape[0], eld.shape[1]))
-                        m[n0:] = eld
-                        o.resize((n0 + pos.size,))
-                        o[n0:] = pos
+                        w.append_array("contingency/loading_matrix", eld)
+                        w.append_array(
+                            "contingency/loading_matrix_outage",
+                            pos,
+                            chunk_rows=4096,
+                            compression_level=None,
+                        )
 
                 # violation rows go to the file block by block, not into memory
                 result = run_n1(

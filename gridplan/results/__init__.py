@@ -1,7 +1,7 @@
-"""HDF5 result files: schema (names, units), atomic writer, reader."""
+"""HDF5 result files: declared schema (tables, units), atomic writer, reader."""
 
 from gridplan.results.reader import list_tree, read_attrs, read_table
-from gridplan.results.schema import SCHEMA_VERSION, unit_of
+from gridplan.results.schema import SCHEMA_VERSION, SchemaError
 from gridplan.results.writer import ResultWriter
 
-__all__ = ["SCHEMA_VERSION", "ResultWriter", "list_tree", "read_attrs", "read_table", "unit_of"]
+__all__ = ["SCHEMA_VERSION", "ResultWriter", "SchemaError", "list_tree", "read_attrs", "read_table"]

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from gridplan.errors import CaseError
+from gridplan.results.schema import corrected_unit
 
 
 def _open(path: str | os.PathLike[str]) -> h5py.File:
@@ -49,7 +50,10 @@ def read_table(path: str | os.PathLike[str], table: str) -> pd.DataFrame:
         data = {c: _decode(grp[c]) for c in columns}
         index = pd.Index(_decode(grp["index"]), name=str(grp.attrs.get("index_name", "index")))
         df = pd.DataFrame(data, index=index, columns=columns)
-        df.attrs["units"] = {c: str(grp[c].attrs.get("units", "")) for c in columns}
+        version = int(h5.attrs.get("schema_version", 1))
+        df.attrs["units"] = {
+            c: corrected_unit(c, str(grp[c].attrs.get("units", "")), version) for c in columns
+        }
         return df
 
 

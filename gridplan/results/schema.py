@@ -1,70 +1,202 @@
-"""The one source of truth for result tables: names, columns, units.
+"""The one declared source of truth for result files: tables, arrays, attributes and units.
 
-Units follow pandapower's suffix convention and are derived from the column name, so the
-writer, the reader and ``docs/results-format.md`` cannot disagree. ``TABLES`` lists every
-table gridplan writes, with a one-line description; a test checks the docs cover it.
+Every table, n-D array and attribute gridplan writes is declared here as data, with its dtype,
+its unit and a one-line description. Each study declares its own in a module of
+:mod:`gridplan.results.tables` listed in :data:`TABLE_MODULES`. The writer looks every unit up
+here and refuses anything undeclared (:class:`SchemaError`), and ``docs/results-format.md`` is
+generated from these declarations (``python -m gridplan.results.docs --write``), so the files,
+the writer and the documentation cannot disagree.
+
+Schema versions: 1 (gridplan 0.1) guessed units from column-name suffixes and wrote some
+wrong (``saidi_h_per_year``, ``lole_h_per_year`` ... as ``1/yr``); 2 declares every unit.
+Version-1 files are still read; :func:`corrected_unit` gives the right unit of their columns.
 """
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 1
+import importlib
+import re
+from dataclasses import dataclass, field
+from functools import cache
 
-# Longest suffix first: the first match wins.
-_SUFFIX_UNITS: tuple[tuple[str, str], ...] = (
-    ("_mwh_per_year", "MWh/yr"),
-    ("_per_km_year", "1/(km*yr)"),
-    ("_per_year", "1/yr"),
-    ("_h_per_year", "h/yr"),
-    ("_min_per_year", "min/yr"),
-    ("_mwh", "MWh"),
-    ("_mw", "MW"),
-    ("_mvar", "Mvar"),
-    ("_mva", "MVA"),
-    ("_kw", "kW"),
-    ("_pu", "pu"),
-    ("_degree", "degree"),
-    ("_percent", "%"),
-    ("_ka", "kA"),
-    ("_kv", "kV"),
-    ("_km", "km"),
-    ("_h", "h"),
-    ("_s", "s"),
-    ("_hz", "Hz"),
+SCHEMA_VERSION = 2
+
+#: modules declaring ``TABLES`` (tables, arrays and groups), one per study
+TABLE_MODULES: tuple[str, ...] = (
+    "gridplan.results.tables.common",
+    "gridplan.results.tables.powerflow",
+    "gridplan.results.tables.n1",
+    "gridplan.results.tables.timeseries",
+    "gridplan.results.tables.reliability",
+    "gridplan.results.tables.adequacy",
 )
 
-
-def unit_of(column: str) -> str:
-    """Unit of a result column from its pandapower-style suffix; ``""`` if dimensionless."""
-    for suffix, unit in _SUFFIX_UNITS:
-        if column.endswith(suffix):
-            return unit
-    return ""
-
-
-# table path -> description (columns and units come from the data and unit_of)
-TABLES: dict[str, str] = {
-    "powerflow/bus": "bus results: vm_pu, va_degree, p_mw, q_mvar (injection), vn_kv; index = pandapower bus index",
-    "powerflow/line": "line results: p/q at both ends, pl_mw, ql_mvar, i_from_ka, i_to_ka, i_ka, loading_percent",
-    "powerflow/trafo": "2-winding transformer results: p/q at hv and lv side, i_hv_ka, i_lv_ka, loading_percent",
-    "powerflow/trafo3w": "3-winding transformer results: p at hv/mv/lv, loading_percent",
-    "powerflow/summary": "one row: converged, iterations, losses, extreme voltages and loadings",
-    "reliability/load_points": "per load point: failure_rate_per_year, outage_duration_h, unavailability_h_per_year, ens_mwh_per_year, customers, feeder, class",
-    "reliability/feeders": "per feeder: SAIFI, SAIDI, CAIDI, ASAI, ASUI, ENS, AENS, customers, reliability_class",
-    "reliability/system": "one row: system SAIFI, SAIDI, CAIDI, ASAI, ASUI, ENS, AENS",
-    "reliability/components": "per failing component: rate, repair time, SAIFI/SAIDI/ENS contribution and share, sorted by SAIDI",
-    "reliability/verdict": "per feeder and system: target_percent, asai_percent (RS-1), margin_min_per_year, passed",
-    "reliability/what_if": "per candidate change: indices and their change against the base case",
-    "reliability/mc_summary": "Monte Carlo: per index analytical value, mean, 95 % CI, percentiles",
-    "reliability/mc_years": "Monte Carlo: simulated annual saifi_per_year, saidi_h_per_year, ens_mwh_per_year",
-    "adequacy/indices": "HL-I: installed_mw, peak_load_mw, lolp, lole_h_per_year, lole_d_per_year, eens_mwh_per_year, lolf_per_year",
-    "adequacy/units": "generating units: capacity_mw, forced_outage_rate, mttf_h, mttr_h, bus",
-    "adequacy/copt": "capacity outage probability table: outage_mw, probability, cumulative_probability",
-    "adequacy/composite": "HL-II Monte Carlo: samples, LOLE and EENS with 95 % CI, CoV, states_per_s",
-    "adequacy/composite_bus": "HL-II per bus: lole_h_per_year, eens_mwh_per_year",
-    "timeseries/steps": "time series, one row per step: time, converged, iterations, p_loss_mw, vm_min_pu, vm_max_pu, max_loading_percent, violation",
-    "timeseries/worst": "time series, worst step per element: element, element_index, quantity, value, step, time",
-    "contingency/outages": "N-1/N-k, one row per outage: status, reason, iterations, cut_load_mw, cut_gen_mw, worst loading and voltages with where",
-    "contingency/elements": "N-1, per line/trafo/trafo3w: base and worst post-outage loading_percent, cause outage, top-N worst outages",
-    "contingency/buses": "N-1, per bus: base_vm_pu, lowest/highest post-outage vm_pu and the outage causing it",
-    "contingency/violations": "N-1, long format: outage, element, quantity, value, limit, base_value, change",
+#: declared dtypes and how each is stored in HDF5
+DTYPES: dict[str, str] = {
+    "float64": "64-bit float",
+    "float32": "32-bit float",
+    "int64": "64-bit integer",
+    "int32": "32-bit integer",
+    "bool": "uint8 with attribute dtype=bool",
+    "str": "UTF-8 variable-length string",
+    "datetime64": "int64 seconds since 1970-01-01T00:00:00Z",
 }
+
+
+class SchemaError(ValueError):
+    """A table, column, array or attribute that the schema does not declare (a bug, not input)."""
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column (or attribute): ``name`` may hold ``{k}`` for a run of digits (``top{k}_outage``)."""
+
+    name: str
+    dtype: str
+    unit: str
+    description: str
+
+    def __post_init__(self) -> None:
+        if self.dtype not in DTYPES:
+            raise SchemaError(f"column {self.name}: unknown dtype {self.dtype!r}")
+
+    @property
+    def pattern(self) -> re.Pattern[str] | None:
+        """Regex for names with ``{k}`` placeholders, else None."""
+        if "{" not in self.name:
+            return None
+        return re.compile(re.sub(r"\\\{\w+\\\}", r"\\d+", re.escape(self.name)) + r"\Z")
+
+
+@dataclass(frozen=True)
+class _Declared:
+    path: str
+    description: str
+
+    def _find(self, items: tuple[Column, ...], name: str, what: str) -> Column:
+        for col in items:
+            if col.name == name:
+                return col
+        for col in items:
+            pat = col.pattern
+            if pat is not None and pat.match(name):
+                return col
+        raise SchemaError(
+            f"{self.path}: {what} {name!r} is not declared in the result schema "
+            f"(gridplan/results/tables/)"
+        )
+
+
+@dataclass(frozen=True)
+class Table(_Declared):
+    """A table: an HDF5 group with one 1-D dataset per column, plus ``index``."""
+
+    index: Column = field(default_factory=lambda: Column("index", "int64", "", "row number"))
+    columns: tuple[Column, ...] = ()
+    attrs: tuple[Column, ...] = ()
+
+    def column(self, name: str) -> Column:
+        """The declaration of column ``name`` (``index`` included); SchemaError if undeclared."""
+        if name == "index":
+            return self.index
+        return self._find(self.columns, name, "column")
+
+    def attr(self, name: str) -> Column:
+        """The declaration of attribute ``name`` of this table's group."""
+        return self._find(self.attrs, name, "attribute")
+
+
+@dataclass(frozen=True)
+class Array(_Declared):
+    """An n-D dataset (per-step or per-outage matrices); ``dims`` name its axes."""
+
+    dtype: str = "float64"
+    unit: str = ""
+    dims: tuple[str, ...] = ()
+    attrs: tuple[Column, ...] = ()
+
+    def attr(self, name: str) -> Column:
+        """The declaration of attribute ``name`` of this dataset."""
+        return self._find(self.attrs, name, "attribute")
+
+
+@dataclass(frozen=True)
+class Group(_Declared):
+    """A group (a study's top level, or the file root ``/``), its attributes and notes."""
+
+    attrs: tuple[Column, ...] = ()
+    notes: str = ""
+
+    def attr(self, name: str) -> Column:
+        """The declaration of attribute ``name`` of this group."""
+        return self._find(self.attrs, name, "attribute")
+
+
+Declaration = Table | Array | Group
+
+
+@cache
+def declarations() -> dict[str, Declaration]:
+    """Every declared path (``/`` for the root) -> its declaration, in declaration order."""
+    out: dict[str, Declaration] = {}
+    for module in TABLE_MODULES:
+        for decl in importlib.import_module(module).TABLES:
+            if decl.path in out:
+                raise SchemaError(f"{decl.path} declared twice ({module})")
+            out[decl.path] = decl
+    return out
+
+
+def _get(path: str, kind: type) -> Declaration:
+    key = path if path == "/" else path.strip("/")
+    decl = declarations().get(key)
+    if not isinstance(decl, kind):
+        raise SchemaError(
+            f"{key!r} is not a declared {kind.__name__.lower()} of the result schema "
+            "(gridplan/results/tables/)"
+        )
+    return decl
+
+
+def table(path: str) -> Table:
+    """The declared table at ``path`` (e.g. ``"powerflow/bus"``)."""
+    return _get(path, Table)  # type: ignore[return-value]
+
+
+def array(path: str) -> Array:
+    """The declared n-D array at ``path`` (e.g. ``"contingency/loading_matrix"``)."""
+    return _get(path, Array)  # type: ignore[return-value]
+
+
+def group(path: str) -> Group:
+    """The declared group at ``path`` (``"/"`` for the root attributes)."""
+    return _get(path, Group)  # type: ignore[return-value]
+
+
+def attr_of(path: str, name: str) -> Column:
+    """The declaration of attribute ``name`` on the group, table or array at ``path``."""
+    key = path if path == "/" else path.strip("/")
+    decl = declarations().get(key)
+    if decl is None:
+        raise SchemaError(
+            f"{key!r} is not declared in the result schema (gridplan/results/tables/)"
+        )
+    return decl.attr(name)
+
+
+def tables() -> dict[str, Table]:
+    """Every declared table, path -> declaration."""
+    return {p: d for p, d in declarations().items() if isinstance(d, Table)}
+
+
+# units schema version 1 wrote wrongly, by column suffix (it guessed "1/yr" for these)
+_V1_WRONG_SUFFIXES = (("_h_per_year", "h/yr"), ("_min_per_year", "min/yr"))
+
+
+def corrected_unit(column: str, stored_unit: str, schema_version: int) -> str:
+    """The right unit of ``column`` in a file of ``schema_version`` that stored ``stored_unit``."""
+    if schema_version < 2:
+        for suffix, unit in _V1_WRONG_SUFFIXES:
+            if column.endswith(suffix):
+                return unit
+    return stored_unit

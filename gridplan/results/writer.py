@@ -1,8 +1,11 @@
 """Atomic, streaming HDF5 writer for result tables.
 
-Layout (schema version 1): root attributes describe the run; one group per study; a table
-is a group holding one 1-D dataset per column (``units`` attribute on each), plus ``index``
-(element index) and an attribute ``columns`` giving the column order. Strings are UTF-8.
+Layout (docs/results-format.md, generated from :mod:`gridplan.results.schema`): root attributes
+describe the run; one group per study; a table is a group holding one 1-D dataset per column
+(``units`` attribute on each), plus ``index`` (element index) and an attribute ``columns``
+giving the column order. Strings are UTF-8. Every table, column, array and attribute must be
+declared in the schema: the writer takes units and dtypes from there and raises
+:class:`~gridplan.results.schema.SchemaError` for anything undeclared.
 The file is written under a temporary name in the target's folder and renamed on success,
 so a run killed half-way never leaves a broken file under the final name.
 """
@@ -23,21 +26,30 @@ import h5py
 import numpy as np
 import pandas as pd
 
-from gridplan.results.schema import SCHEMA_VERSION, unit_of
+from gridplan.results import schema
+from gridplan.results.schema import SCHEMA_VERSION, Column
 
 STR_DTYPE = h5py.string_dtype(encoding="utf-8")
 CHUNK_ROWS = 65536
 COMPRESS_ABOVE = 4096  # rows; smaller datasets stay contiguous and uncompressed
 
 
-def _column_array(values: Any) -> np.ndarray:
+_EPOCH_UNIT = "s since 1970-01-01T00:00:00Z"
+
+
+def _column_array(values: Any, col: Column | None = None) -> np.ndarray:
+    """``values`` as stored in HDF5, converted to the declared dtype of ``col``."""
     arr = np.asarray(values)
-    if arr.dtype.kind in "OUS":
+    if arr.dtype.kind in "OUS" or (col is not None and col.dtype == "str"):
         return np.array(["" if v is None or v != v else str(v) for v in arr], dtype=object)
     if arr.dtype.kind == "b":
         return arr.astype(np.uint8)
     if arr.dtype.kind == "M":
         return arr.astype("datetime64[s]").astype(np.int64)
+    if col is not None and col.dtype == "bool":
+        return arr.astype(bool).astype(np.uint8)
+    if col is not None and col.dtype in ("float64", "float32", "int64", "int32"):
+        return arr.astype(col.dtype, copy=False)
     return arr
 
 
@@ -95,6 +107,7 @@ class ResultWriter:
         }
         root.update(attrs or {})
         for key, value in root.items():
+            schema.attr_of("/", key)
             self._file.attrs[key] = _attr_value(value)
 
     # -- context manager -------------------------------------------------------------
@@ -140,73 +153,113 @@ class ResultWriter:
 
     # -- groups and attributes --------------------------------------------------------
     def set_attrs(self, group: str, **attrs: Any) -> None:
-        """Set attributes on ``group`` (created if missing)."""
+        """Set declared attributes on ``group`` (created if missing)."""
+        for key in attrs:
+            schema.attr_of(group, key)
         grp = self.h5.require_group(group)
         for key, value in attrs.items():
             grp.attrs[key] = _attr_value(value)
 
     # -- tables ----------------------------------------------------------------------
-    def write_table(
-        self, name: str, df: pd.DataFrame, *, units: Mapping[str, str] | None = None, **attrs: Any
-    ) -> None:
-        """Write a whole DataFrame as table ``name`` (e.g. ``"powerflow/bus"``)."""
-        self._create_table(name, df, units=units, resizable=False)
+    def write_table(self, name: str, df: pd.DataFrame, **attrs: Any) -> None:
+        """Write a whole DataFrame as the declared table ``name`` (e.g. ``"powerflow/bus"``)."""
+        self._create_table(name, df, resizable=False)
         if attrs:
             self.set_attrs(name, **attrs)
 
-    def append_table(
-        self, name: str, df: pd.DataFrame, *, units: Mapping[str, str] | None = None
-    ) -> None:
-        """Append rows to table ``name``; the first call creates it (resizable, chunked)."""
+    def append_table(self, name: str, df: pd.DataFrame) -> None:
+        """Append rows to the declared table ``name``; the first call creates it (resizable)."""
         if name not in self.h5:
-            self._create_table(name, df, units=units, resizable=True)
+            self._create_table(name, df, resizable=True)
             return
+        decl = schema.table(name)
         grp = self.h5[name]
         n_old = grp["index"].shape[0]
         n_new = len(df)
         for col, data in [("index", df.index.to_numpy()), *((c, df[c].to_numpy()) for c in df)]:
-            arr = _column_array(data)
+            arr = _column_array(data, decl.column(str(col)))
             ds = grp[str(col)]
             ds.resize((n_old + n_new, *ds.shape[1:]))
             ds[n_old:] = arr
         grp.attrs["n_rows"] = n_old + n_new
 
+    # -- n-D arrays --------------------------------------------------------------------
     def write_array(
         self,
         name: str,
         data: np.ndarray,
         *,
-        unit: str = "",
         maxshape: tuple[int | None, ...] | None = None,
         chunks: tuple[int, ...] | bool | None = True,
         **attrs: Any,
     ) -> h5py.Dataset:
-        """Write an n-D array (chunked and gzip-compressed) with its unit; returns the dataset."""
+        """Write the declared n-D array ``name`` (chunked, gzip level 4); returns the dataset."""
+        decl = schema.array(name)
+        compress = chunks is not None and chunks is not False
         ds = self.h5.create_dataset(
             name,
-            data=data,
+            data=np.asarray(data, dtype=decl.dtype),
             maxshape=maxshape,
             chunks=chunks,
-            compression="gzip",
-            compression_opts=4,
-            shuffle=True,
+            **({"compression": "gzip", "compression_opts": 4, "shuffle": True} if compress else {}),
         )
-        ds.attrs["units"] = unit
+        ds.attrs["units"] = decl.unit
         for key, value in attrs.items():
+            decl.attr(key)
             ds.attrs[key] = _attr_value(value)
         return ds
 
-    def _create_table(
-        self, name: str, df: pd.DataFrame, *, units: Mapping[str, str] | None, resizable: bool
-    ) -> None:
+    def append_array(
+        self,
+        name: str,
+        block: np.ndarray,
+        *,
+        chunk_rows: int = 64,
+        chunk_width: int = 8192,
+        compression_level: int | None = 4,
+    ) -> h5py.Dataset:
+        """Append ``block`` along axis 0 of the declared array ``name`` (created on first call).
+
+        The dataset is resizable along its first axis, chunked ``chunk_rows`` x (up to
+        ``chunk_width``) and gzip-compressed at ``compression_level`` (``None``: uncompressed).
+        """
+        decl = schema.array(name)
+        block = np.asarray(block, dtype=decl.dtype)
+        if name not in self.h5:
+            tail = block.shape[1:]
+            chunks = (max(1, chunk_rows), *(min(chunk_width, max(1, n)) for n in tail))
+            filters: dict[str, Any] = (
+                {"compression": "gzip", "compression_opts": compression_level, "shuffle": True}
+                if compression_level is not None
+                else {}
+            )
+            ds = self.h5.create_dataset(
+                name, data=block, maxshape=(None, *tail), chunks=chunks, **filters
+            )
+            ds.attrs["units"] = decl.unit
+            return ds
+        ds = self.h5[name]
+        n0 = ds.shape[0]
+        ds.resize((n0 + block.shape[0], *ds.shape[1:]))
+        ds[n0:] = block
+        return ds
+
+    def _create_table(self, name: str, df: pd.DataFrame, *, resizable: bool) -> None:
+        decl = schema.table(name)
+        cols = [(str(c), decl.column(str(c))) for c in df.columns]
+        index_col = decl.column("index")
         if name in self.h5:
             del self.h5[name]
         grp = self.h5.create_group(name)
-        grp.attrs["columns"] = [str(c) for c in df.columns]
-        grp.attrs["index_name"] = str(df.index.name or "index")
+        grp.attrs["columns"] = [c for c, _ in cols]
+        grp.attrs["index_name"] = str(df.index.name or index_col.name)
         grp.attrs["n_rows"] = len(df)
-        for col, data in [("index", df.index.to_numpy()), *((c, df[c].to_numpy()) for c in df)]:
-            arr = _column_array(data)
+        for (col, decl_col), data in zip(
+            [("index", index_col), *cols],
+            [df.index.to_numpy(), *(df[c].to_numpy() for c in df.columns)],
+            strict=True,
+        ):
+            arr = _column_array(data, decl_col)
             big = resizable or arr.shape[0] > COMPRESS_ABOVE
             kwargs: dict[str, Any] = {}
             if big:
@@ -220,10 +273,11 @@ class ResultWriter:
                 }
             if resizable:
                 kwargs["maxshape"] = (None,)
-            ds = grp.create_dataset(str(col), data=arr, dtype=_h5_dtype(arr), **kwargs)
-            unit = (units or {}).get(str(col), unit_of(str(col)))
-            ds.attrs["units"] = unit
-            if np.asarray(data).dtype.kind == "b":
+            ds = grp.create_dataset(col, data=arr, dtype=_h5_dtype(arr), **kwargs)
+            kind = np.asarray(data).dtype.kind
+            if decl_col.dtype == "datetime64" and kind != "M":
+                ds.attrs["units"] = ""  # plain step numbers, not timestamps
+            else:
+                ds.attrs["units"] = decl_col.unit
+            if decl_col.dtype == "bool" or kind == "b":
                 ds.attrs["dtype"] = "bool"
-            if np.asarray(data).dtype.kind == "M":
-                ds.attrs["units"] = "s since 1970-01-01T00:00:00Z"

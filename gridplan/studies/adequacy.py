@@ -406,23 +406,9 @@ def run_adequacy(
 def write_adequacy(w: ResultWriter, result: AdequacyResult) -> None:
     """Write the study's tables under ``/adequacy`` (see docs/results-format.md)."""
     w.set_attrs("adequacy", load_model=result.load_model, case_name=result.case_name)
-    w.write_table("adequacy/indices", result.indices, units={"lolp": "", "hours": "h"})
-    w.write_table(
-        "adequacy/units", result.units, units={"forced_outage_rate": "", "derated_probability": ""}
-    )
-    w.write_table(
-        "adequacy/copt", result.copt, units={"probability": "", "cumulative_probability": ""}
-    )
+    w.write_table("adequacy/indices", result.indices)
+    w.write_table("adequacy/units", result.units)
+    w.write_table("adequacy/copt", result.copt)
     if not result.composite.empty:
-        w.write_table(
-            "adequacy/composite",
-            result.composite,
-            units={
-                "samples": "",
-                "lp_solved": "",
-                "lp_failed": "",
-                "eens_cov": "",
-                "states_per_s": "1/s",
-            },
-        )
+        w.write_table("adequacy/composite", result.composite)
         w.write_table("adequacy/composite_bus", result.composite_bus)

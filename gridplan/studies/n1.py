@@ -98,7 +98,6 @@ VIOLATION_COLUMNS = (
     "base_value",
     "change",
 )
-VIOLATION_UNITS = {"value": "", "limit": "", "base_value": "", "change": ""}
 
 OutageSpec = tuple[str, list[tuple[str, int]]]
 OTHER_CHUNK = "in another chunk"  # reason of the outages a ``chunk=`` scan leaves to others
@@ -982,7 +981,7 @@ def n1_violation_sink(writer: Any, group: str = "contingency") -> Callable[[pd.D
     name = f"{group}/violations"
 
     def sink(df: pd.DataFrame) -> None:
-        writer.append_table(name, df, units=VIOLATION_UNITS)
+        writer.append_table(name, df)
 
     return sink
 
@@ -996,7 +995,7 @@ def _finish_streamed_violations(writer: Any, name: str, result: N1Result) -> Non
         del h5[name]  # only a first append can be incomplete; nothing was counted then
     if name not in h5:
         empty = result.violations.iloc[:0]
-        writer.write_table(name, empty, units=VIOLATION_UNITS)
+        writer.write_table(name, empty)
         return
     grp = h5[name]
     for c in cols:
@@ -1073,30 +1072,13 @@ def write_n1(writer: Any, result: N1Result, group: str = "contingency") -> None:
     When ``result.violations_streamed``, the violation rows are already in the file (from
     :func:`n1_violation_sink` on the same writer and group); they are not written again.
     """
-    writer.write_table(
-        f"{group}/outages",
-        result.outages,
-        units={
-            "iterations": "",
-            "n_bus_cut": "",
-            "min_vm_bus": "",
-            "max_vm_bus": "",
-            "max_mismatch_pu": "pu",
-        },
-    )
-    writer.write_table(
-        f"{group}/elements",
-        result.elements,
-        units={c: "" for c in result.elements.columns if c.endswith("_outage")}
-        | {"cause_index": ""},
-    )
-    writer.write_table(
-        f"{group}/buses", result.buses, units={"min_vm_cause": "", "max_vm_cause": ""}
-    )
+    writer.write_table(f"{group}/outages", result.outages)
+    writer.write_table(f"{group}/elements", result.elements)
+    writer.write_table(f"{group}/buses", result.buses)
     if result.violations_streamed:
         _finish_streamed_violations(writer, f"{group}/violations", result)
     else:
-        writer.write_table(f"{group}/violations", result.violations, units=VIOLATION_UNITS)
+        writer.write_table(f"{group}/violations", result.violations)
     counts = result.status_counts()
     writer.set_attrs(
         group,

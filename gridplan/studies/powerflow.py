@@ -13,6 +13,7 @@ import pandas as pd
 
 from gridplan.errors import CaseError, ConvergenceError
 from gridplan.model.branches import BranchModel
+from gridplan.results.tables.powerflow import ELEMENT_TABLES
 from gridplan.results.writer import ResultWriter
 
 TOLERANCE_MVA = 1e-8  # pandapower's default NR tolerance on the pu power mismatch
@@ -125,6 +126,7 @@ def _collect(net: pp.pandapowerNet, name: str, algorithm: Literal["nr", "dc"]) -
         tables.update(model.element_tables(net, v))
     else:
         tables.update(_dc_tables(net))
+    tables.update(_element_tables(net, skip=set(tables)))
     tables["summary"] = _summary(net, tables, iterations)
     return PowerFlowResult(name, algorithm, True, iterations, tables)
 
@@ -142,6 +144,28 @@ def _dc_tables(net: pp.pandapowerNet) -> dict[str, pd.DataFrame]:
             df["name"] = net[el].name.to_numpy()
             df.index = net[el].index.rename(el)
             out[el] = df
+    return out
+
+
+def _element_tables(net: pp.pandapowerNet, skip: set[str]) -> dict[str, pd.DataFrame]:
+    """pandapower's result table of every other element type the case has (declared columns)."""
+    out: dict[str, pd.DataFrame] = {}
+    for el, (_desc, keys, results) in ELEMENT_TABLES.items():
+        if el in skip or el not in net or not len(net[el]) or f"res_{el}" not in net:
+            continue
+        tab = net[el]
+        res = net[f"res_{el}"].reindex(tab.index)
+        df = pd.DataFrame(index=tab.index.rename(el))
+        for col in keys:
+            if col in tab:
+                df[col] = tab[col].to_numpy()
+        for col in results:
+            if col in res:
+                df[col] = res[col].to_numpy(dtype=float)
+        if "in_service" in tab:
+            df["in_service"] = tab.in_service.to_numpy(dtype=bool)
+        df["name"] = tab.name.to_numpy() if "name" in tab else ""
+        out[el] = df
     return out
 
 

@@ -511,11 +511,7 @@ def write_reliability(w: ResultWriter, result: ReliabilityResult) -> None:
     if not result.what_if.empty:
         w.write_table("reliability/what_if", result.what_if)
     if not result.mc_summary.empty:
-        w.write_table(
-            "reliability/mc_summary",
-            result.mc_summary,
-            units={c: "" for c in result.mc_summary.columns},
-        )
+        w.write_table("reliability/mc_summary", result.mc_summary)
         w.write_table("reliability/mc_years", result.mc_years)
 
 

@@ -386,38 +386,25 @@ def _write_block(
 ) -> None:
     """Append one block of per-step arrays to the open result file."""
     writer.append_table(f"{GROUP}/steps", steps)
-    arrays = [("bus/vm_pu", vm, "pu"), ("bus/va_degree", va, "degree")]
-    arrays += [(f"{b}/loading_percent", loading[b], "%") for b in branch_names]
-    for name, arr, unit in arrays:
+    arrays = [("bus/vm_pu", vm), ("bus/va_degree", va)]
+    arrays += [(f"{b}/loading_percent", loading[b]) for b in branch_names]
+    for name, arr in arrays:
         path = f"{GROUP}/{name}"
-        if start == 0:
-            width = arr.shape[1]
-            rows = max(1, min(n_total, max(1, (1 << 20) // (8 * max(width, 1)))))
-            # gzip level 1 (not the writer's 4): per-step arrays are large and float noise
-            # compresses little, level 4 costs more time than it saves space
-            ds = writer.h5.create_dataset(
-                path,
-                data=arr,
-                maxshape=(None, width),
-                chunks=(min(rows, max(arr.shape[0], 1)), max(width, 1)),
-                **(
-                    {"compression": "gzip", "compression_opts": 1, "shuffle": True}
-                    if compress
-                    else {}
-                ),
-            )
-            ds.attrs["units"] = unit
-            elem = name.split("/")[0]
+        width = arr.shape[1]
+        # about 1 MB per chunk; gzip level 1 (not the writer's 4): per-step arrays are large
+        # and float noise compresses little, level 4 costs more time than it saves space
+        rows = max(1, min(n_total, max(1, (1 << 20) // (8 * max(width, 1)))))
+        writer.append_array(
+            path,
+            arr,
+            chunk_rows=min(rows, max(arr.shape[0], 1)),
+            chunk_width=max(width, 1),
+            compression_level=1 if compress else None,
+        )
+        elem = name.split("/")[0]
+        if start == 0 and f"{GROUP}/{elem}/index" not in writer.h5:
             idx = model.bus_index if elem == "bus" else model.branches[elem]["index"]
-            if f"{GROUP}/{elem}/index" not in writer.h5:
-                writer.write_array(
-                    f"{GROUP}/{elem}/index", np.asarray(idx, dtype=np.int64), chunks=None
-                )
-        else:
-            ds = writer.h5[path]
-            old = ds.shape[0]
-            ds.resize((old + arr.shape[0], ds.shape[1]))
-            ds[old:] = arr
+            writer.write_array(f"{GROUP}/{elem}/index", np.asarray(idx), chunks=None)
 
 
 def _worst_table(
