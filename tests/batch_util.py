@@ -16,12 +16,11 @@ VOLATILE = (
     "created_utc",
     "indexed_utc",
     "command",
-    "task_elapsed_s",
-    "task_run_id",
+    "run_id",
     "elapsed_s",
     "steps_per_s",
     "study_source",
-    "split_chunks",
+    "chunks",
 )
 
 ROOT = Path(__file__).resolve().parents[1]

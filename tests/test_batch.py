@@ -36,7 +36,7 @@ def _stamp(path: Path) -> tuple[int, int, str]:
     """What changes whenever a file is written again: inode, mtime, run id."""
     st = path.stat()
     with h5py.File(path, "r") as h5:
-        return st.st_ino, st.st_mtime_ns, str(h5.attrs["task_run_id"])
+        return st.st_ino, st.st_mtime_ns, str(h5["task"].attrs["run_id"])
 
 
 # ---------------------------------------------------------------------------------------
@@ -121,7 +121,7 @@ def test_stale_and_partial_tasks_are_recomputed_and_named(tmp_path):
     pp.to_json(net, str(grid))
     # a task file without its completion mark is partial
     with h5py.File(out / "case14/base/n1.h5", "r+") as h5:
-        del h5.attrs["task_complete"]
+        del h5["task"].attrs["complete"]
     res = _run(study, out)
     act = {o.task_id: o.action for o in res.outcomes}
     assert act["g/base/pf"] == "recomputed: stale: the case data changed"

@@ -265,7 +265,7 @@ def test_split_n1_of_case2869pegase_over_two_workers_equals_one_process(dask_clu
     res2 = run_study(s, two, DaskExecutor(dask_cluster), progress=Progress(items_done=seen.append))
     assert res2.outcomes[0].status == "done"
     with h5py.File(two / "case2869pegase/base/n1.h5") as h5:
-        assert h5["contingency"].attrs["split_chunks"] == 2
+        assert h5["task"].attrs["chunks"] == 2
         n_out = h5["contingency"].attrs["n_outages"]
     assert sorted(seen) and sum(seen) == n_out == 4582  # both chunks reported their outages
     assert all(x > 1000 for x in seen)

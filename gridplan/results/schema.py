@@ -29,6 +29,7 @@ TABLE_MODULES: tuple[str, ...] = (
     "gridplan.results.tables.timeseries",
     "gridplan.results.tables.reliability",
     "gridplan.results.tables.adequacy",
+    "gridplan.results.tables.batch",
 )
 
 #: declared dtypes and how each is stored in HDF5

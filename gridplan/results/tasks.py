@@ -2,12 +2,12 @@
 
 A batch task (one case, one scenario, one analysis) writes one ordinary gridplan result file
 through :class:`gridplan.results.ResultWriter`, which builds it under a hidden temporary name
-and renames it only when it is whole. The task's identity and outcome are root attributes
-(``task_*``, see :data:`TASK_ATTRS`); ``task_complete`` is set last, just before the rename,
-so a file that lacks it (a copy cut short, a file from a crashed older tool) is *partial*
-and is computed again. A complete file is trusted only while its ``task_key`` equals the
-key of the task as it stands now (case data, scenario, options, gridplan version): anything
-else is *stale*.
+and renames it only when it is whole. The task's identity and outcome are the attributes of
+its ``/task`` group (declared in :mod:`gridplan.results.tables.batch`); ``complete`` is set
+last, just before the rename, so a file that lacks it (a copy cut short, a file from an older
+tool) is *partial* and is computed again. A complete file is trusted only while its ``key``
+equals the key of the task as it stands now (case data, scenario, options, gridplan version):
+anything else is *stale*.
 """
 
 from __future__ import annotations
@@ -22,25 +22,7 @@ import h5py
 
 from gridplan.results.writer import ResultWriter
 
-#: root attributes of a task file, with their meaning
-TASK_ATTRS: dict[str, str] = {
-    "task_id": "case/scenario/analysis",
-    "task_case": "case name (unique within the study)",
-    "task_case_spec": "the case as given: bundled or pandapower.networks name, or absolute path",
-    "task_scenario": "scenario name",
-    "task_analysis": "analysis name (a key of the study's [analyses] table)",
-    "task_kind": "analysis kind in the registry (pf, n1, reliability, ...)",
-    "task_options": "JSON: the analysis options, defaults filled in",
-    "task_scenario_def": "JSON: the scenario definition (with file digests)",
-    "task_key": "SHA-256 over case_sha256, scenario, analysis, options and gridplan version",
-    "task_status": "done, not_applicable or failed",
-    "task_reason": "why not applicable, or the error of a failed task",
-    "task_figures": "JSON: the task's key figures (name -> number, bool or text)",
-    "task_elapsed_s": "wall time of the task, s",
-    "task_run_id": "identifier of the run that wrote the file",
-    "task_complete": "1, set last: the file is whole",
-}
-
+GROUP = "task"
 STATUSES = ("done", "not_applicable", "failed")
 
 
@@ -68,22 +50,20 @@ class TaskRecord:
 
 
 def mark_complete(writer: ResultWriter, **task: Any) -> None:
-    """Write the ``task_*`` root attributes of an open writer, ``task_complete`` last.
+    """Write the ``/task`` attributes of an open writer, ``complete`` last.
 
-    ``task`` holds the keys of :data:`TASK_ATTRS` without the ``task_`` prefix; dicts are
-    stored as JSON. Call it after every table is written, just before the writer commits.
+    ``task`` holds attributes declared for ``/task`` (``id``, ``key``, ``status`` ...); dicts
+    are stored as JSON. Call it after every table is written, just before the writer commits.
     """
-    unknown = sorted(set(task) - {k.removeprefix("task_") for k in TASK_ATTRS})
-    if unknown:
-        raise ValueError(f"unknown task attribute(s): {', '.join(unknown)}")
-    attrs = writer.h5.attrs
+    attrs: dict[str, Any] = {}
     for name, value in task.items():
         if isinstance(value, dict):
             # figures keep the analysis's order; the other dicts are sorted (comparable)
             value = json.dumps(value, sort_keys=name != "figures", allow_nan=True, default=str)
-        attrs[f"task_{name}"] = value
+        attrs[name] = value
+    writer.set_attrs(GROUP, **attrs)
     writer.h5.flush()
-    attrs["task_complete"] = 1
+    writer.set_attrs(GROUP, complete=1)
 
 
 def _text(value: Any) -> str:
@@ -93,18 +73,19 @@ def _text(value: Any) -> str:
 def file_state(path: str | os.PathLike[str]) -> tuple[str, TaskRecord | None]:
     """``("missing" | "partial" | "complete", record)`` of the task file at ``path``.
 
-    *partial*: a file is there but it is not a readable HDF5 file or it lacks
-    ``task_complete``; the record is None unless the state is *complete*.
+    *partial*: a file is there but it is not a readable HDF5 file or it lacks the
+    completion mark; the record is None unless the state is *complete*.
     """
     p = Path(path)
     if not p.exists():
         return "missing", None
     try:
         with h5py.File(p, "r") as h5:
-            a = dict(h5.attrs)
-    except (OSError, ValueError):
+            root = dict(h5.attrs)
+            a = dict(h5[GROUP].attrs) if GROUP in h5 else {}
+    except (OSError, ValueError, KeyError):
         return "partial", None
-    if int(a.get("task_complete", 0)) != 1 or "task_key" not in a:
+    if int(a.get("complete", 0)) != 1 or "key" not in a:
         return "partial", None
 
     def js(name: str) -> dict[str, Any]:
@@ -116,20 +97,20 @@ def file_state(path: str | os.PathLike[str]) -> tuple[str, TaskRecord | None]:
 
     return "complete", TaskRecord(
         path=p,
-        task_id=_text(a.get("task_id", "")),
-        case=_text(a.get("task_case", "")),
-        scenario=_text(a.get("task_scenario", "")),
-        analysis=_text(a.get("task_analysis", "")),
-        kind=_text(a.get("task_kind", "")),
-        key=_text(a["task_key"]),
-        status=_text(a.get("task_status", "")),
-        reason=_text(a.get("task_reason", "")),
-        case_sha256=_text(a.get("case_sha256", "")),
-        elapsed_s=float(a.get("task_elapsed_s", float("nan"))),
-        created_utc=_text(a.get("created_utc", "")),
-        run_id=_text(a.get("task_run_id", "")),
-        figures=js("task_figures"),
-        options=js("task_options"),
-        scenario_def=js("task_scenario_def"),
-        gridplan_version=_text(a.get("gridplan_version", "")),
+        task_id=_text(a.get("id", "")),
+        case=_text(a.get("case", "")),
+        scenario=_text(a.get("scenario", "")),
+        analysis=_text(a.get("analysis", "")),
+        kind=_text(a.get("kind", "")),
+        key=_text(a["key"]),
+        status=_text(a.get("status", "")),
+        reason=_text(a.get("reason", "")),
+        case_sha256=_text(root.get("case_sha256", "")),
+        elapsed_s=float(a.get("elapsed_s", float("nan"))),
+        created_utc=_text(root.get("created_utc", "")),
+        run_id=_text(a.get("run_id", "")),
+        figures=js("figures"),
+        options=js("options"),
+        scenario_def=js("scenario_def"),
+        gridplan_version=_text(root.get("gridplan_version", "")),
     )

@@ -27,6 +27,7 @@ from gridplan.results.tasks import file_state
 from gridplan.studies.batch.study import Study, read_snapshot
 
 INDEX_FILE = "index.h5"
+STATES = ("done", "not_applicable", "failed", "partial", "missing")
 SUMMARY_CSV = "batch-summary.csv"
 SUMMARY_COLUMNS = (
     "case",
@@ -122,22 +123,17 @@ def write_index(out_dir: str | Path, study: Study, index: Index | None = None) -
     """Write ``index.h5`` and ``batch-summary.csv`` of ``out_dir`` (atomically)."""
     out = Path(out_dir)
     index = index or collect(out, study)
-    from gridplan import __version__
-
     summary = index.summary.reset_index()
     counts = index.counts()
-    with ResultWriter(
-        out / INDEX_FILE,
-        case_name="",
-        attrs={
-            "study": study.name,
-            "study_source": study.source,
-            "n_tasks": len(summary),
-            **{f"n_{k}": v for k, v in counts.items()},
-            "gridplan_version": __version__,
-            "indexed_utc": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        },
-    ) as w:
+    with ResultWriter(out / INDEX_FILE, case_name="") as w:
+        w.set_attrs(
+            "batch",
+            study=study.name,
+            study_source=study.source,
+            n_tasks=len(summary),
+            **{f"n_{k}": counts.get(k, 0) for k in STATES},
+            indexed_utc=_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        )
         table = summary.rename(columns={"task": "task_id"})
         table.index = pd.RangeIndex(len(table), name="row")
         w.write_table("batch/summary", table)

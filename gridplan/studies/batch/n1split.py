@@ -87,7 +87,6 @@ class N1Split:
         """Merge the chunks, write ``/contingency`` and return the key figures."""
         merged = merge_chunks(parts)
         write_n1(writer, merged)
-        writer.set_attrs("contingency", split_chunks=len(parts))
         return n1_figures(merged)
 
 

@@ -160,7 +160,6 @@ def _writer(task: Task, ctx: RunContext, case_sha: str) -> ResultWriter:
         case_name=task.case.name,
         case_sha256=case_sha,
         command=ctx.command or shlex.join(["gridplan", *sys.argv[1:]]),
-        attrs={"study": ctx.study},
     )
 
 
@@ -175,6 +174,7 @@ def write_record(
     figures: Figures | None = None,
     elapsed_s: float = 0.0,
     writer: ResultWriter | None = None,
+    chunks: int = 0,
 ) -> None:
     """Finish the task file: the ``task_*`` attributes, ``task_complete`` last, then commit.
 
@@ -185,6 +185,7 @@ def write_record(
         mark_complete(
             w,
             id=task.id,
+            study=ctx.study,
             case=task.case.name,
             case_spec=task.case.spec,
             scenario=task.scenario.name,
@@ -198,6 +199,7 @@ def write_record(
             figures=figures or {},
             elapsed_s=float(elapsed_s),
             run_id=ctx.run_id,
+            chunks=chunks,
         )
         w.commit()
     except BaseException:
@@ -342,7 +344,7 @@ def finish_split(
         out.elapsed_s = time.perf_counter() - t0
         write_record(
             task, ctx, case_sha=req.case_sha256, key=req.key, status="done", figures=figures,
-            elapsed_s=out.elapsed_s, writer=writer,
+            elapsed_s=out.elapsed_s, writer=writer, chunks=len(parts),
         )  # fmt: skip
         return out
     except Exception as exc:
