@@ -373,3 +373,12 @@ def test_index_links_survive_moving_the_folder(tmp_path):
     snap = json.loads((moved / "study.json").read_text())
     assert snap["cases"] == [{"name": "case9", "spec": "case9"}]
     assert_same_file(moved / "case9/base/pf.h5", moved / "case9/base/pf.h5")
+
+
+def test_docs_list_every_analysis_and_option():
+    from gridplan.studies.batch.analyses import options_block
+
+    doc = (Path(__file__).parents[1] / "docs" / "batch.md").read_text(encoding="utf-8")
+    assert options_block() in doc, (
+        "docs/batch.md is stale: run `python -m gridplan.studies.batch.docs --write docs/batch.md`"
+    )

@@ -116,7 +116,7 @@ def print_result(result: BatchResult, study: Study) -> None:
 
 
 @click.command("run")
-@click.argument("args", nargs=-1, metavar="[STUDY.toml | SPEC...]")
+@click.argument("args", nargs=-1, metavar="[STUDY.toml or SPEC...]")
 @click.option(
     "--out-dir",
     type=click.Path(file_okay=False, path_type=Path),

@@ -32,6 +32,7 @@ floats); ``choices=`` restricts the values. Unknown options in a study file are 
 from __future__ import annotations
 
 import importlib
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -57,6 +58,7 @@ class Opt:
     choices: tuple[Any, ...] | None = None
     types: tuple[type, ...] | None = None
     path: bool = False  # a file path, relative to the study file; its content enters the key
+    keywords: tuple[str, ...] = ()  # values of a path option that are not paths ("rts79")
     validate: Callable[[Any, str], Any] | None = None  # further check: (value, where) -> value
 
     def check(self, where: str, value: Any) -> Any:
@@ -431,7 +433,12 @@ ANALYSES: dict[str, Analysis] = {
             "adequacy",
             run_adequacy_analysis,
             {
-                "load_model": Opt("rts79", "rts79, flat, or a CSV file of hourly load", path=False),
+                "load_model": Opt(
+                    "rts79",
+                    "rts79, flat, or a CSV file of hourly load",
+                    path=True,
+                    keywords=("rts79", "flat"),
+                ),
                 "include_ext_grid": Opt(False, "count ext_grids with max_p_mw as units"),
                 "composite": Opt(False, "add the HL-II Monte Carlo"),
                 "target_cov": Opt(0.05, "HL-II stopping coefficient of variation"),
@@ -466,3 +473,28 @@ def get_analysis(kind: str, where: str = "") -> Analysis:
         return ANALYSES[kind]
     except KeyError:
         raise CaseError(f"{where}unknown analysis {kind!r}; known: {', '.join(ANALYSES)}") from None
+
+
+# ---------------------------------------------------------------------------------------
+# docs/batch.md's table of analyses and options, generated from this registry
+DOC_START = "<!-- analyses:start (python -m gridplan.studies.batch.docs --write docs/batch.md) -->"
+DOC_END = "<!-- analyses:end -->"
+
+
+def options_markdown() -> str:
+    """Every registered analysis with its options (default, meaning) as markdown."""
+    lines: list[str] = []
+    for a in ANALYSES.values():
+        lines += [f"**`{a.name}`**: {a.description}.", ""]
+        if a.options:
+            lines += ["| option | default | meaning |", "|---|---|---|"]
+            for k, o in a.options.items():
+                default = json.dumps(o.default)
+                lines.append(f"| `{k}` | `{default}` | {o.doc} |")
+            lines.append("")
+    return "\n".join(lines).rstrip("\n")
+
+
+def options_block() -> str:
+    """The generated block with its markers."""
+    return f"{DOC_START}\n{options_markdown()}\n{DOC_END}"

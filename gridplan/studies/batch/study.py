@@ -295,7 +295,7 @@ def _analysis(
     for key, opt in reg.options.items():
         if key in table:
             value = opt.check(f"{at}.{key}", table.pop(key))
-            if opt.path and value:
+            if opt.path and value and value not in opt.keywords:
                 p = Path(value)
                 p = p if p.is_absolute() else base / p
                 if not p.is_file():

@@ -118,7 +118,7 @@ def task_key(task: Task, case_sha: str) -> str:
     options: dict[str, Any] = {}
     for k, v in task.analysis.key_options().items():
         opt = reg.options.get(k)
-        if opt is not None and opt.path and v:
+        if opt is not None and opt.path and v and v not in opt.keywords:
             v = {"path": v, "sha256": file_digest(v)}
         options[k] = v
     payload = {
