@@ -80,12 +80,22 @@ def test_study_tasks_files_and_figures_against_runpp(tmp_path):
     )
 
 
-def test_rerun_skips_up_to_date_tasks_and_keeps_their_figures(tmp_path):
+def test_rerun_skips_up_to_date_tasks_and_keeps_their_figures(tmp_path, monkeypatch):
     study = write_study(tmp_path, SMALL_STUDY)
     out = tmp_path / "out"
     first = _run(study, out)
     stamps = {p: _stamp(p) for p in out.rglob("*.h5") if p.name != "index.h5"}
+    # an untouched case is not even read again to check the keys
+    import gridplan.model.cases as cases_mod
+    from gridplan.studies.batch import worker
+
+    def no_load(spec, **_kw):
+        raise AssertionError(f"{spec} was read again")
+
+    worker._cases.clear()
+    monkeypatch.setattr(cases_mod, "load_case", no_load)
     again = _run(study, out)
+    monkeypatch.undo()
     assert {o.action for o in again.outcomes} == {"up to date"}
     assert {p: _stamp(p) for p in stamps} == stamps  # not one byte rewritten
     # issue 21: the summary keeps every task's figures on a rerun

@@ -47,6 +47,7 @@ class TaskRecord:
     options: dict[str, Any] = field(default_factory=dict)
     scenario_def: dict[str, Any] = field(default_factory=dict)
     gridplan_version: str = ""
+    case_signature: str = ""
 
 
 def mark_complete(writer: ResultWriter, **task: Any) -> None:
@@ -113,4 +114,5 @@ def file_state(path: str | os.PathLike[str]) -> tuple[str, TaskRecord | None]:
         options=js("options"),
         scenario_def=js("scenario_def"),
         gridplan_version=_text(root.get("gridplan_version", "")),
+        case_signature=_text(a.get("case_signature", "")),
     )

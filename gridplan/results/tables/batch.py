@@ -22,6 +22,14 @@ next run tries again).""",
             Column(
                 "case_spec", "str", "", "the case as given: a bundled or pandapower name, or a path"
             ),
+            Column(
+                "case_signature",
+                "str",
+                "",
+                "JSON: the case file's size, inode, modification and change times (or the "
+                "pandapower version of a pandapower.networks case); while it is unchanged, "
+                "the case is not read again to check the key",
+            ),
             Column("scenario", "str", "", "scenario name"),
             Column("analysis", "str", "", "analysis name in the study"),
             Column("kind", "str", "", "analysis in the registry (pf, n1, reliability, ...)"),

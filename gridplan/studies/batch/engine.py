@@ -27,6 +27,7 @@ from gridplan.studies.batch.worker import (
     Outcome,
     RunContext,
     finish_split,
+    prefetch,
     record_failure,
     run_chunk,
     run_task,
@@ -172,6 +173,13 @@ def run_study(
     try:
         for t in tasks:
             submit("task", t.id, run_task, (t, ctx), 1)
+        # workers left idle by a short task list load (and compile) the cases of tasks
+        # that may be split, so their chunks start at once
+        idle = ex.n_workers - len(tasks)
+        may_split = [t for t in tasks if _may_split(t)]
+        for i in range(max(idle, 0) if may_split else 0):
+            t = may_split[i % len(may_split)]
+            submit("prefetch", t.id, prefetch, (t, ctx), MAX_ATTEMPTS)
         while pending:
             done, _ = ex.wait_any(pending)
             for fut in done:
@@ -187,6 +195,8 @@ def run_study(
                         submit(kind, tid, fn, args, attempt + 1)
                         continue
                     value = exc
+                if kind == "prefetch":
+                    continue
                 if kind == "task":
                     if isinstance(value, Exception):
                         o = Outcome(tid, task.index, "failed", "computed")
@@ -254,6 +264,15 @@ def run_study(
             hint="fix the cause and run again: finished tasks are kept, failed ones run again",
         )
     return result
+
+
+def _may_split(task: Task) -> bool:
+    from gridplan.studies.batch.analyses import get_analysis
+
+    return (
+        get_analysis(task.analysis.kind).split is not None
+        and task.analysis.options.get("split", "never") != "never"
+    )
 
 
 def _chunk_items(part: Any) -> int:

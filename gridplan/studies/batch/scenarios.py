@@ -53,11 +53,11 @@ def file_digest(path: str | Path) -> str:
     """SHA-256 of a file's bytes (``file.h5:/group`` reads ``file.h5``)."""
     p = Path(_file_part(str(path)))
     st = p.stat()
-    return _digest(str(p), st.st_mtime_ns, st.st_size)
+    return _digest(str(p), (st.st_size, st.st_ino, st.st_mtime_ns, st.st_ctime_ns))
 
 
 @lru_cache(maxsize=64)
-def _digest(path: str, _mtime_ns: int, _size: int) -> str:
+def _digest(path: str, _stat: tuple[int, ...]) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):

@@ -54,6 +54,7 @@ class SplitRequest:
     items: int
     key: str
     case_sha256: str
+    signature: str = ""
 
 
 @dataclass
@@ -107,6 +108,22 @@ def load_cached(spec: str) -> tuple[pp.pandapowerNet, str]:
     while len(_cases) > CASE_CACHE_SIZE:
         _cases.popitem(last=False)
     return entry
+
+
+def case_signature(spec: str) -> str:
+    """What identifies the case's source without reading it: a file's path, size, inode,
+    modification and change times (any write changes the change time, and no tool sets it
+    back), or a pandapower.networks name with the pandapower version."""
+    from gridplan.model.cases import bundled_cases
+
+    path = Path(spec) if Path(spec).is_absolute() else bundled_cases().get(spec)
+    if path is None:
+        return json.dumps(["pandapower.networks", spec, pp.__version__])
+    try:
+        st = path.stat()
+    except OSError:
+        return ""
+    return json.dumps([str(path), st.st_size, st.st_ino, st.st_mtime_ns, st.st_ctime_ns])
 
 
 def task_key(task: Task, case_sha: str) -> str:
@@ -175,6 +192,7 @@ def write_record(
     elapsed_s: float = 0.0,
     writer: ResultWriter | None = None,
     chunks: int = 0,
+    signature: str = "",
 ) -> None:
     """Finish the task file: the ``task_*`` attributes, ``task_complete`` last, then commit.
 
@@ -188,6 +206,7 @@ def write_record(
             study=ctx.study,
             case=task.case.name,
             case_spec=task.case.spec,
+            case_signature=signature if case_sha else "",  # taken before the case was read
             scenario=task.scenario.name,
             analysis=task.analysis.name,
             kind=task.analysis.kind,
@@ -224,20 +243,23 @@ def run_task(task: Task, ctx: RunContext) -> Outcome:
     out = Outcome(task.id, task.index, "failed", "computed")
     case_sha = key = ""
     try:
+        signature = case_signature(task.case.spec)
+        if (
+            state == "complete"
+            and rec is not None
+            and signature
+            and rec.case_signature == signature
+            and rec.status in ("done", "not_applicable")
+            and not ctx.force
+            and task_key(task, rec.case_sha256) == rec.key
+        ):
+            # the case source is untouched since the file was written: its stored hash holds
+            return _up_to_date(task, rec)
         net, case_sha = load_cached(task.case.spec)
         key = task_key(task, case_sha)
         if state == "complete" and rec is not None:
             if rec.key == key and rec.status in ("done", "not_applicable") and not ctx.force:
-                return Outcome(
-                    task.id,
-                    task.index,
-                    rec.status,
-                    "up to date",
-                    rec.reason,
-                    rec.figures,
-                    rec.elapsed_s,
-                    key,
-                )
+                return _up_to_date(task, rec)
             if rec.status == "failed":
                 out.previous = "failed before"
                 out.action = "retried: failed before"
@@ -260,14 +282,16 @@ def run_task(task: Task, ctx: RunContext) -> Outcome:
             out.elapsed_s = time.perf_counter() - t0
             write_record(
                 task, ctx, case_sha=case_sha, key=key, status=out.status, reason=why,
-                elapsed_s=out.elapsed_s,
+                elapsed_s=out.elapsed_s, signature=signature,
             )  # fmt: skip
             return out
         split = reg.split_support()
         if split is not None and ctx.split_workers > 1:
             n_chunks = split.chunks(work, options, ctx.split_workers)
             if n_chunks > 1:
-                out.split = SplitRequest(n_chunks, split.size(work, options), key, case_sha)
+                out.split = SplitRequest(
+                    n_chunks, split.size(work, options), key, case_sha, signature
+                )
                 return out
         writer = _writer(task, ctx, case_sha)
         try:
@@ -279,11 +303,18 @@ def run_task(task: Task, ctx: RunContext) -> Outcome:
         out.elapsed_s = time.perf_counter() - t0
         write_record(
             task, ctx, case_sha=case_sha, key=key, status="done", figures=figures,
-            elapsed_s=out.elapsed_s, writer=writer,
+            elapsed_s=out.elapsed_s, writer=writer, signature=signature,
         )  # fmt: skip
         return out
     except Exception as exc:  # a failing task is recorded; the batch goes on
         return record_failure(task, ctx, out, exc, case_sha, key, t0)
+
+
+def _up_to_date(task: Task, rec: Any) -> Outcome:
+    return Outcome(
+        task.id, task.index, rec.status, "up to date", rec.reason, rec.figures, rec.elapsed_s,
+        rec.key,
+    )  # fmt: skip
 
 
 def record_failure(
@@ -327,6 +358,27 @@ def run_chunk(task: Task, ctx: RunContext, i: int, n: int, key: str) -> Any:
     return split.chunk(work, analysis_options(task), i, n, model)
 
 
+def prefetch(task: Task, ctx: RunContext) -> None:
+    """Load the case of a task that may be split, and compile it when it will be, on a
+    worker that would otherwise wait: its chunk then starts at once instead of after a
+    case load of its own (the driver sends this only to idle workers)."""
+    try:
+        net, case_sha = load_cached(task.case.spec)
+        key = task_key(task, case_sha)
+        state, rec = file_state(task.path(ctx.out_dir))
+        if state == "complete" and rec is not None and rec.key == key and not ctx.force:
+            return
+        split = get_analysis(task.analysis.kind).split_support()
+        work = task.scenario.apply(net)
+        options = analysis_options(task)
+        if key not in _models and split.chunks(work, options, ctx.split_workers) > 1:
+            model = split.prepare(work, options)
+            _models.clear()
+            _models[key] = model
+    except Exception:  # the task itself reports whatever went wrong
+        return
+
+
 def finish_split(
     task: Task, ctx: RunContext, req: SplitRequest, parts: list[Any], t0: float, action: str
 ) -> Outcome:
@@ -344,7 +396,7 @@ def finish_split(
         out.elapsed_s = time.perf_counter() - t0
         write_record(
             task, ctx, case_sha=req.case_sha256, key=req.key, status="done", figures=figures,
-            elapsed_s=out.elapsed_s, writer=writer, chunks=len(parts),
+            elapsed_s=out.elapsed_s, writer=writer, chunks=len(parts), signature=req.signature,
         )  # fmt: skip
         return out
     except Exception as exc:
