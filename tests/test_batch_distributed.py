@@ -274,3 +274,36 @@ def test_split_n1_of_case2869pegase_over_two_workers_equals_one_process(dask_clu
     assert res1.outcomes[0].figures == res2.outcomes[0].figures
     index = merge(two)
     assert index.counts() == {"done": 1}
+
+
+def test_sigterm_stops_cleanly_without_debris(tmp_path):
+    """SIGTERM (scancel, a walltime) stops a run as Ctrl-C does: the running task unwinds and
+    deletes its temporary file, nothing half-written gets a final name, the index is written."""
+    study = write_study(tmp_path, '\ncases = ["case9", "case1354pegase"]\n[analyses.n1]\n')
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        gridplan_cmd("run", str(study), "--out-dir", str(out)),
+        env=env_with_source(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and proc.poll() is None:
+            if list((out / "case1354pegase").rglob(".*.part")):
+                break  # the big task is being written
+            time.sleep(0.02)
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130, err
+    assert not list(out.rglob(".*.part"))
+    done = _complete_files(out)
+    assert list(done) == [out / "case9/base/n1.h5"]
+    assert file_state(out / "case1354pegase/base/n1.h5")[0] == "missing"
+    assert (out / "index.h5").is_file()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -113,6 +114,10 @@ def print_result(result: BatchResult, study: Study) -> None:
             f"results: {result.out_dir}/; index.h5 not written yet: {missing} tasks of other "
             f"shards are not finished (`gridplan batch merge {result.out_dir}` writes it)"
         )
+
+
+def _terminate(_sig: int, _frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 @click.command("run")
@@ -255,6 +260,9 @@ def run(
         f"{len(study.scenarios)} scenarios x {len(study.analyses)} analyses) on "
         f"{executor.where} -> {target}/"
     )
+    # SIGTERM (scancel, a walltime, kill) stops the run as Ctrl-C does: running tasks
+    # unwind and delete their temporary files, workers stop, the index is written
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         result = run_study(
             study,
@@ -266,6 +274,7 @@ def run(
             raise_on_failure=False,
         )
     finally:
+        signal.signal(signal.SIGTERM, previous)
         for bar in bars.values():
             bar.close()
     print_result(result, study)

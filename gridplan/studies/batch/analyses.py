@@ -8,7 +8,10 @@ figures, a flat dict of numbers, bools or short texts named with pandapower's un
 ``options`` is a plain dict: the analysis options from the study file with defaults filled
 in, plus two entries gridplan adds, ``case_name`` (str) and ``scenario``
 (:class:`gridplan.studies.batch.scenarios.Scenario`: its ``profile`` path, its ``files``
-for wind and EV scenario files, ``load_scale`` ...).
+for wind and EV scenario files, ``load_scale`` ...), ``analysis`` (its name in the study) and
+``progress``: None, or, when the task runs in the driver's process, an object whose
+``total(n)`` announces ``n`` items (outages, steps) and ``update(k)`` reports ``k`` done, for
+the progress bar of a long analysis.
 
 ``applies(net, options)`` returns None when the analysis applies to the case, else one
 sentence saying why not; the task is then recorded *not applicable* with that sentence
@@ -46,7 +49,7 @@ from gridplan.results import ResultWriter
 Figures = dict[str, Any]
 RunFn = Callable[[pp.pandapowerNet, dict[str, Any], ResultWriter], Figures]
 AppliesFn = Callable[[pp.pandapowerNet, dict[str, Any]], "str | None"]
-RESERVED_OPTIONS = ("case_name", "scenario", "analysis")
+RESERVED_OPTIONS = ("case_name", "scenario", "analysis", "progress")
 
 
 @dataclass(frozen=True)
@@ -194,9 +197,17 @@ def run_n1_analysis(
     net: pp.pandapowerNet, options: dict[str, Any], writer: ResultWriter
 ) -> Figures:
     """N-1 scan in one process: ``/contingency`` tables, violations streamed to the file."""
-    from gridplan.studies.n1 import n1_violation_sink, run_n1, write_n1
+    from gridplan.studies.n1 import default_outages, n1_violation_sink, run_n1, write_n1
 
-    result = run_n1(net, violation_sink=n1_violation_sink(writer), **n1_kwargs(net, options))
+    kw = n1_kwargs(net, options)
+    progress = options.get("progress")
+    if progress is not None:  # in the driver's process: the outage bar follows the scan
+        n = len(kw["outages"]) if "outages" in kw else len(default_outages(net, kw["elements"]))
+        progress.total(n)
+        kw["progress"] = progress.update
+    result = run_n1(net, violation_sink=n1_violation_sink(writer), **kw)
+    if result.interrupted:  # run_n1 keeps a Ctrl-C'd scan; a batch task is whole or nothing
+        raise KeyboardInterrupt
     write_n1(writer, result)
     return n1_figures(result)
 

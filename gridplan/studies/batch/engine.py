@@ -24,6 +24,7 @@ from gridplan.errors import BatchError, CaseError
 from gridplan.studies.batch.index import Index, collect, write_index
 from gridplan.studies.batch.study import Study, Task, write_snapshot
 from gridplan.studies.batch.worker import (
+    ItemProgress,
     Outcome,
     RunContext,
     finish_split,
@@ -31,6 +32,7 @@ from gridplan.studies.batch.worker import (
     record_failure,
     run_chunk,
     run_task,
+    set_item_progress,
 )
 
 MAX_ATTEMPTS = 2  # a task whose worker process dies runs once more, in a new pool
@@ -170,6 +172,9 @@ def run_study(
             p.task_done(o)
 
     clean = False
+    serial = isinstance(ex, SerialExecutor)
+    if serial and p.items_total and p.items_done:
+        set_item_progress(ItemProgress(p.items_total, p.items_done))
     try:
         for t in tasks:
             submit("task", t.id, run_task, (t, ctx), 1)
@@ -239,8 +244,22 @@ def run_study(
                         o = finish_split(task, ctx, req, s["parts"], s["t0"], s["action"])
                     finished(o)
         clean = True
+    except KeyboardInterrupt:
+        # stopped: finished tasks are files; the index says what is there
+        ex.close(cancel=True)
+        clean = True
+        if shard is None:
+            try:
+                write_index(out, study)
+            except Exception:  # the interruption is what matters; merge can do it later
+                pass
+        raise
     finally:
-        ex.close(cancel=not clean)
+        if serial:
+            set_item_progress(None)
+        if not clean:
+            ex.close(cancel=True)
+    ex.close()
     result = BatchResult(
         outcomes=list(outcomes.values()),
         index=None,

@@ -78,6 +78,8 @@ class N1Split:
         result = run_n1(
             net, model=model, chunk=(i, n), violation_sink=rows.append, **n1_kwargs(net, options)
         )
+        if result.interrupted:  # a chunk is whole or nothing
+            raise KeyboardInterrupt
         viol = pd.concat(rows) if rows else result.violations.iloc[:0]
         return ChunkPart(i, result, viol)
 

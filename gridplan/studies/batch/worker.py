@@ -149,6 +149,23 @@ def task_key(task: Task, case_sha: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class ItemProgress:
+    """Progress inside one long task (outages of an N-1), for the driver's second bar."""
+
+    total: Any  # callable: total(n) announces n more items
+    update: Any  # callable: update(k) says k more are finished
+
+
+_item_progress: ItemProgress | None = None
+
+
+def set_item_progress(progress: ItemProgress | None) -> None:
+    """Report items of tasks run in this process (the serial executor) to ``progress``."""
+    global _item_progress
+    _item_progress = progress
+
+
 def analysis_options(task: Task) -> dict[str, Any]:
     """The options dict an analysis function receives (see analyses.py)."""
     return {
@@ -156,6 +173,7 @@ def analysis_options(task: Task) -> dict[str, Any]:
         "case_name": task.case.name,
         "scenario": task.scenario,
         "analysis": task.analysis.name,
+        "progress": _item_progress,
     }
 
 
