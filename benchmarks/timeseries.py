@@ -216,12 +216,12 @@ def work_pgm(case: str, steps: int, threading: int) -> dict:
     from power_grid_model import DatasetType as DT
     from power_grid_model import PowerGridModel, initialize_array
 
-    from gridplan.studies.timeseries import _Injections
+    from gridplan.model.timeseries_model import ProfileInjections
 
     net, profiles = _net_and_profiles(case, steps)
     model, inp, load_ids = _pgm_input(net)
     # per-step bus injections, the same the gridplan engine solves (not timed: profile mapping)
-    sbus = _Injections(model, profiles).block(0, steps)
+    sbus = ProfileInjections(model, profiles).block(0, steps)
     # PV buses as PQ with the reactive power gridplan found for that step, so that both
     # tools solve the same state (power-grid-model has no voltage-controlled nodes)
     pv = model.pv

@@ -9,6 +9,7 @@ from libc.math cimport INFINITY, cos, fabs, sin, sqrt
 cnp.import_array()
 
 include "counting_sort.pxi"
+include "two_port.pxi"
 
 cdef enum:
     DC_TILE = 8
@@ -94,8 +95,9 @@ def mismatch_block(
                 else:
                     y1 = br_ytf[p]
                     y2 = br_ytt[p]
-                ir[c] -= y1.real * vfr - y1.imag * vfi + y2.real * vtr - y2.imag * vti
-                ii[c] -= y1.real * vfi + y1.imag * vfr + y2.real * vti + y2.imag * vtr
+                end_current(y1.real, y1.imag, y2.real, y2.imag, vfr, vfi, vtr, vti, &xr, &xi)
+                ir[c] -= xr
+                ii[c] -= xi
             fp = &fx[i, 0]
             fq = &fx[n + i, 0]
             ps = p_spec[i]

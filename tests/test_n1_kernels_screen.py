@@ -14,7 +14,7 @@ from scipy.sparse.linalg import spsolve
 import gridplan.core.contingency_ac as ac_py
 import gridplan.core.contingency_graph as graph_py
 import gridplan.core.contingency_lu as lu_py
-import gridplan.studies.n1 as n1_study
+import gridplan.studies.n1.scan as n1_study
 from gridplan.core.contingency import ACOutageSolver, full_jacobian
 from gridplan.model.contingency_model import compile_contingency_model
 from gridplan.studies.n1 import run_n1
@@ -102,7 +102,7 @@ def test_sparse_compensation_solves_post_outage_matrix(model1354):
 def test_bridge_updates_equal_the_per_outage_updates(model1354):
     # every islanding single-branch outage of case1354pegase: the vectorized row changes
     # give exactly (1e-15) the post-outage matrix the outage-by-outage builder gives
-    from gridplan.studies.n1 import _engine_outages, default_outages
+    from gridplan.model.contingency_outages import default_outages, engine_outages
 
     m = model1354
     s = ACOutageSolver(
@@ -110,7 +110,7 @@ def test_bridge_updates_equal_the_per_outage_updates(model1354):
     )
     net = pn.case1354pegase()
     bridge = graph_c.bridge_tree(m.n_bus, m.f, m.t, m.branch_in_service.astype(np.uint8), m.ref)
-    eng, _ = _engine_outages(m, default_outages(net, ("line", "trafo")), bridge)
+    eng, _ = engine_outages(m, default_outages(net, ("line", "trafo")), bridge)
     outs = [o for o in eng if o is not None and o.dead.size and o.branches.size == 1]
     assert len(outs) > 20
     br = np.array([o.branches[0] for o in outs])

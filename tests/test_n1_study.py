@@ -137,26 +137,12 @@ def test_dc_mode_matches_pandapower_rundcpp_on_lodf(net118):
     # dc computes no voltages: NaN voltage columns and no voltage violations
     assert res.outages.min_vm_pu.isna().all() and res.buses.min_vm_pu.isna().all()
     assert not (res.violations.quantity == "vm_pu").any()
-    from gridplan.kernels import branchflow, contingency_graph
-    from gridplan.studies.n1 import _dc_block, _dc_setup, _engine_outage
+    from gridplan.model.contingency_outages import engine_outage
 
     m = compile_contingency_model(net118)
-    dc = _dc_setup(m)
-    br = contingency_graph.bridge_tree(
-        m.n_bus, m.f, m.t, m.branch_in_service.astype(np.uint8), m.ref
-    )
-    o, _ = _engine_outage(m, [("line", 20)], br)
-    s_f0, s_t0, _, _ = branchflow.branch_flows(
-        np.ascontiguousarray(m.v0[None, :]),
-        m.f,
-        m.t,
-        m.yff,
-        m.yft,
-        m.ytf,
-        m.ytt,
-        m.base_kv,
-        m.base_mva,
-    )
+    dc = m.dc_solver()
+    br = m.bridge_tree()
+    o, _ = engine_outage(m, [("line", 20)], br)
     work = copy.deepcopy(net118)
     pp.rundcpp(work)
     p0 = work.res_line.p_from_mw.to_numpy().copy()
@@ -169,17 +155,15 @@ def test_dc_mode_matches_pandapower_rundcpp_on_lodf(net118):
     k = o.branches[0]
     rhs[m.f[k], 0] = 1.0
     rhs[m.t[k], 0] = -1.0
-    rhs[dc["held"], :] = 0.0
-    from gridplan.kernels import contingency_lu
-
-    th = contingency_lu.lu_solve_rows(*dc["factors"], rhs)[:, 0]
-    ptdf = dc["b"] * (th[dc["f"]] - th[dc["t"]])  # angle rows in the setup's bus order
+    rhs[dc.held, :] = 0.0
+    th = dc.unit_transfer_angles(rhs)[:, 0]
+    ptdf = dc.b * (th[dc.f_rcm] - th[dc.t_rcm])  # angle rows in the setup's bus order
     dp = ptdf * (p0[20] / m.base_mva) / (1 - ptdf[k]) * m.base_mva
     a, b = 0, len(net118.line)
     mask = np.arange(a, b) != 20
     # pandapower's DC model (no taps' magnitude in B, same susceptances): 1e-6 MW agreement
     assert np.max(np.abs(dp[a:b][mask] - dp_ref[mask])) < 1e-6
-    ld, _ = _dc_block(m, dc, [o], m.v0, s_f0[0], s_t0[0])
+    ld, _ = dc.solve_block([o])
     assert np.isnan(ld[0, k])
 
 

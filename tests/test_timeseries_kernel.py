@@ -132,8 +132,11 @@ def test_branch_loading_equals_twin_and_pandapower(model):
     v[2] = 0.0  # a state without voltages (the engine zeroes unconverged steps): no flow
     v = np.ascontiguousarray(v)
     args = (v, model.f, model.t, model.yff, model.yft, model.ytf, model.ytt, *head)
-    ld_c, loss_c = _compiled().branch_loading(*args, model.base_mva)
-    ld_t, loss_t = twin.branch_loading(*args, model.base_mva)
+    from gridplan._ext import branchflow as compiled_bf
+    from gridplan.core import branchflow as twin_bf
+
+    ld_c, loss_c = compiled_bf.branch_loading(*args, model.base_mva)
+    ld_t, loss_t = twin_bf.branch_loading(*args, model.base_mva)
     np.testing.assert_allclose(ld_c, ld_t, rtol=1e-12, atol=tol.KERNEL_TWIN_ABS)
     np.testing.assert_allclose(loss_c, loss_t, rtol=1e-12, atol=tol.KERNEL_TWIN_ABS)
     assert np.all(ld_c[2] == 0.0) and loss_c[2] == 0.0

@@ -7,7 +7,6 @@ import time
 from pathlib import Path
 
 import click
-import numpy as np
 
 from gridplan.cli._common import echo_table
 from gridplan.model.case_hash import case_sha256
@@ -17,6 +16,7 @@ from gridplan.studies.n1 import (
     ELEMENT_TYPES,
     MODES,
     N1Result,
+    n1_matrix_sink,
     n1_violation_sink,
     run_n1,
     write_n1,
@@ -162,19 +162,7 @@ def n1(
             result = run_n1(net, **kwargs)
         else:
             with ResultWriter(out, case_name=name, case_sha256=case_sha256(net)) as w:
-                sink = None
-                if store_matrix:
-
-                    def sink(pos: np.ndarray, eld: np.ndarray) -> None:
-                        # rows in scan order; loading_matrix_outage names each row's outage
-                        w.append_array("contingency/loading_matrix", eld)
-                        w.append_array(
-                            "contingency/loading_matrix_outage",
-                            pos,
-                            chunk_rows=4096,
-                            compression_level=None,
-                        )
-
+                sink = n1_matrix_sink(w) if store_matrix else None
                 # violation rows go to the file block by block, not into memory
                 result = run_n1(
                     net, matrix_sink=sink, violation_sink=n1_violation_sink(w), **kwargs

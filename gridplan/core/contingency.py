@@ -34,6 +34,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import splu
 
+from gridplan.core.branchflow import branch_row_change
 from gridplan.kernels import contingency_ac, contingency_lu
 
 NEWTON_NEAR_ITER = 3  # Newton steps from where the chord method stopped
@@ -136,28 +137,6 @@ def full_jacobian(
     out.eliminate_zeros()
     out.sort_indices()
     return out
-
-
-def branch_row_change(
-    vf: np.ndarray,
-    vt: np.ndarray,
-    yff: np.ndarray,
-    yft: np.ndarray,
-    ytf: np.ndarray,
-    ytt: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Derivatives of a branch's end injections w.r.t. ``(va_f, va_t, vm_f, vm_t)``.
-
-    Returns ``(dsf, dst)``, complex (m, 4): removing the branch subtracts these from the
-    P (real part) and Q (imaginary part) rows of its from / to bus.
-    """
-    af = np.abs(vf)
-    at = np.abs(vt)
-    cf = np.conj(yft) * vf * np.conj(vt)  # S_f = conj(yff)|vf|^2 + cf
-    ct = np.conj(ytf) * vt * np.conj(vf)  # S_t = conj(ytt)|vt|^2 + ct
-    dsf = np.stack([1j * cf, -1j * cf, 2 * np.conj(yff) * af + cf / af, cf / at], axis=1)
-    dst = np.stack([-1j * ct, 1j * ct, ct / af, 2 * np.conj(ytt) * at + ct / at], axis=1)
-    return dsf, dst
 
 
 def _solve_in_order(jac: sp.csc_matrix, rhs: np.ndarray, order: np.ndarray | None) -> np.ndarray:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from gridplan.core.branchflow import end_currents
+
 
 def mismatch_block(
     indptr: np.ndarray,
@@ -72,10 +74,11 @@ def mismatch_block(
     v = vr + 1j * vi
     cur = ybus @ v
     if br_col.size:
-        vf = v[br_f, br_col]
-        vt = v[br_t, br_col]
-        np.subtract.at(cur, (br_f, br_col), br_yff * vf + br_yft * vt)
-        np.subtract.at(cur, (br_t, br_col), br_ytf * vf + br_ytt * vt)
+        cur_f, cur_t = end_currents(
+            v[br_f, br_col], v[br_t, br_col], br_yff, br_yft, br_ytf, br_ytt
+        )
+        np.subtract.at(cur, (br_f, br_col), cur_f)
+        np.subtract.at(cur, (br_t, br_col), cur_t)
     s = v * np.conj(cur)
     nb = vr.shape[1]
     p = np.repeat(p_spec[:, None], nb, axis=1)

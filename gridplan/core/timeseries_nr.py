@@ -219,63 +219,6 @@ def chord(
     v[idx], va[idx], vm[idx] = lv, lva, lvm
 
 
-def branch_loading(
-    v: np.ndarray,
-    f: np.ndarray,
-    t: np.ndarray,
-    yff: np.ndarray,
-    yft: np.ndarray,
-    ytf: np.ndarray,
-    ytt: np.ndarray,
-    k_f: np.ndarray,
-    k_t: np.ndarray,
-    col_row: np.ndarray,
-    col_f: np.ndarray,
-    col_t: np.ndarray,
-    base_mva: float,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Branch loading per output column and total branch losses, per state.
-
-    Parameters
-    ----------
-    v : complex128 (n_states, n_bus)
-        Bus voltages, pu.
-    f, t : int64 (n_branch,)
-        From and to bus of every branch.
-    yff, yft, ytf, ytt : complex128 (n_branch,)
-        Branch two-port admittances, pu.
-    k_f, k_t : float64 (n_branch,)
-        kA per pu of current at the from and to end (``base_mva / (sqrt(3) base_kv)``).
-    col_row : int64 (n_col,)
-        Branch of every output column; negative for a column that stays 0 (out of service).
-    col_f, col_t : float64 (n_col,)
-        Loading (%) per kA at the from and to end of the column's branch.
-    base_mva : float
-        System base power, MVA.
-
-    Returns
-    -------
-    loading : float64 (n_states, n_col)
-        ``max(i_f * col_f, i_t * col_t)`` with the end currents ``i = |I| k`` (kA), %.
-    p_loss_mw : float64 (n_states,)
-        ``Re(Vf conj(If) + Vt conj(It))`` summed over every branch, MW.
-    """
-    vf, vt = v[:, f], v[:, t]
-    i_f = yff * vf + yft * vt
-    i_t = ytf * vf + ytt * vt
-    p_loss = (vf * np.conj(i_f) + vt * np.conj(i_t)).real.sum(axis=1) * base_mva
-    on = col_row >= 0
-    r = col_row[on]
-    loading = np.zeros((v.shape[0], col_row.shape[0]))
-    # squares first, one square root per column (as the compiled kernel)
-    a2 = (k_f[r] * col_f[on]) ** 2
-    b2 = (k_t[r] * col_t[on]) ** 2
-    f2 = i_f[:, r].real ** 2 + i_f[:, r].imag ** 2
-    t2 = i_t[:, r].real ** 2 + i_t[:, r].imag ** 2
-    loading[:, on] = np.sqrt(np.fmax(f2 * a2, t2 * b2))
-    return loading, p_loss
-
-
 def add_injections(
     s: np.ndarray,
     values_t: np.ndarray,

@@ -1,7 +1,8 @@
 """Map a solved pandapower net's branches to arrays, and kernel outputs back to element tables.
 
-``BranchModel.from_solved_net(net)`` freezes pandapower's ppc branch model (two-port
-admittances, from/to buses, base voltages) once; the ``branchflow`` kernel then turns any set
+``BranchModel.from_network(network)`` takes the ppc branch model (two-port admittances,
+from/to buses, base voltages) of the one compiled network
+(:func:`gridplan.model.network.compile_network`); the ``branchflow`` kernel then turns any set
 of bus voltages into flows, and :meth:`BranchModel.element_tables` into pandapower-style
 line / trafo / trafo3w results (same formulas as pandapower's ``results_branch``).
 """
@@ -14,11 +15,9 @@ from typing import Protocol
 import numpy as np
 import pandapower as pp
 import pandas as pd
-from pandapower.pypower.idx_brch import BR_STATUS, F_BUS, T_BUS
-from pandapower.pypower.idx_bus import BASE_KV, VA, VM
-from pandapower.pypower.makeYbus import branch_vectors
 
 from gridplan.kernels import branchflow
+from gridplan.model.network import CompiledNetwork, solved_voltages
 
 SQRT3 = np.sqrt(3.0)
 
@@ -55,6 +54,46 @@ def branch_flows_of(
     )
 
 
+def current_base_ka(model: HasBranchArrays) -> tuple[np.ndarray, np.ndarray]:
+    """kA per pu of current at the from and to end of every branch of ``model``."""
+    with np.errstate(divide="ignore"):
+        k_f = model.base_mva / (SQRT3 * model.base_kv[model.f])
+        k_t = model.base_mva / (SQRT3 * model.base_kv[model.t])
+    return k_f, k_t
+
+
+def branch_loading_of(
+    model: HasBranchArrays,
+    v: np.ndarray,
+    col_row: np.ndarray,
+    col_f: np.ndarray,
+    col_t: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Kernel call for ``model``: loading (%) of the columns ``col_*`` and losses (MW).
+
+    ``v`` complex (n_states, n_bus); ``col_row`` the branch of every output column (-1: 0 %),
+    ``col_f``, ``col_t`` the loading (%) per kA at its ends. Returns the loading
+    (n_states, n_col) and the total branch losses (n_states,), see
+    ``gridplan.core.branchflow.branch_loading``.
+    """
+    k_f, k_t = current_base_ka(model)
+    return branchflow.branch_loading(
+        np.ascontiguousarray(v, dtype=np.complex128),
+        model.f,
+        model.t,
+        model.yff,
+        model.yft,
+        model.ytf,
+        model.ytt,
+        k_f,
+        k_t,
+        np.ascontiguousarray(col_row, dtype=np.int64),
+        np.ascontiguousarray(col_f, dtype=np.float64),
+        np.ascontiguousarray(col_t, dtype=np.float64),
+        model.base_mva,
+    )
+
+
 @dataclass(frozen=True)
 class BranchModel:
     """Frozen arrays of every ppc branch (ppc numbering, out-of-service branches included)."""
@@ -71,35 +110,27 @@ class BranchModel:
     ranges: dict[str, tuple[int, int]] = field(default_factory=dict)  # element -> ppc branch rows
 
     @classmethod
-    def from_solved_net(cls, net: pp.pandapowerNet) -> BranchModel:
-        """Build from a net on which ``runpp`` has run (uses ``net._ppc``)."""
-        ppc = net._ppc
-        branch = ppc["branch"]
-        stat = branch[:, BR_STATUS].real.astype(bool)
-        ytt, yff, yft, ytf = branch_vectors(branch, branch.shape[0])
-        zero = ~stat
-        for y in (ytt, yff, yft, ytf):
-            y[zero] = 0.0
-        ranges = {k: (int(v[0]), int(v[1])) for k, v in net._pd2ppc_lookups["branch"].items()}
+    def from_network(cls, network: CompiledNetwork) -> BranchModel:
+        """The branch arrays of a compiled network (ppc numbering)."""
         return cls(
-            base_mva=float(ppc["baseMVA"]),
-            f=np.ascontiguousarray(branch[:, F_BUS].real.astype(np.int64)),
-            t=np.ascontiguousarray(branch[:, T_BUS].real.astype(np.int64)),
-            yff=np.ascontiguousarray(yff, dtype=np.complex128),
-            yft=np.ascontiguousarray(yft, dtype=np.complex128),
-            ytf=np.ascontiguousarray(ytf, dtype=np.complex128),
-            ytt=np.ascontiguousarray(ytt, dtype=np.complex128),
-            base_kv=np.ascontiguousarray(ppc["bus"][:, BASE_KV].real, dtype=np.float64),
-            bus_lookup=np.asarray(net._pd2ppc_lookups["bus"], dtype=np.int64),
-            ranges=ranges,
+            base_mva=network.base_mva,
+            f=network.f,
+            t=network.t,
+            yff=network.yff,
+            yft=network.yft,
+            ytf=network.ytf,
+            ytt=network.ytt,
+            base_kv=network.ppc_base_kv,
+            bus_lookup=network.ppc_bus_lookup,
+            ranges=dict(network.branch_ranges),
         )
 
-    @staticmethod
-    def solved_voltages(net: pp.pandapowerNet) -> np.ndarray:
-        """Complex ppc bus voltages (pu) of the solved net; non-finite (isolated) buses -> 0."""
-        bus = net._ppc["bus"]
-        v = bus[:, VM].real * np.exp(1j * np.deg2rad(bus[:, VA].real))
-        return np.where(np.isfinite(v), v, 0.0).astype(np.complex128)
+    @classmethod
+    def from_solved_net(cls, net: pp.pandapowerNet) -> BranchModel:
+        """Build from a net on which ``runpp`` has run (uses ``net._ppc``)."""
+        return cls.from_network(CompiledNetwork.from_solved(net))
+
+    solved_voltages = staticmethod(solved_voltages)
 
     def flows(self, v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """``v`` complex (n_bus,) or (n_states, n_bus) -> s_f, s_t (MVA), i_f, i_t (kA)."""

@@ -1,28 +1,29 @@
-"""Compile a solved pandapower net once into the frozen arrays the contingency engine needs.
+"""The frozen arrays the contingency engine needs, built on the one compiled network.
 
-:func:`compile_contingency_model` reads pandapower's internal ppc of a net on which ``runpp``
-has converged (bus admittance matrix, branch two-ports, bus types, injections, solved voltages)
-and the element tables (ratings, element <-> ppc branch maps), so that every outage afterwards
-runs on numpy arrays only. The user's net is never modified: the model works on a copy.
+:func:`compile_contingency_model` takes the solved base case of
+:func:`gridplan.model.network.compile_network` (bus admittance matrix, branch two-ports, bus
+types, injections, solved voltages, ratings) and adds what outages need: the monitored
+elements and their ppc branches, generator rows, load and generation per bus, so that every
+outage afterwards runs on numpy arrays only. The user's net is never modified.
 """
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandapower as pp
 import pandas as pd
 import scipy.sparse as sp
-from pandapower.pypower.idx_brch import BR_STATUS, BR_X, F_BUS, T_BUS, TAP
-from pandapower.pypower.idx_bus import BASE_KV
-from pandapower.pypower.idx_gen import GEN_BUS, GEN_STATUS, PG
-from pandapower.pypower.makeYbus import branch_vectors
 
-from gridplan.errors import CaseError
+from gridplan.core.contingency import TOL_PU, ACOutageSolver
+from gridplan.core.contingency_dc import DCOutageSolver
+from gridplan.kernels import contingency_graph
+from gridplan.model.branches import branch_flows_of, branch_loading_of
+from gridplan.model.network import CompiledNetwork, compile_network
 
 SQRT3 = float(np.sqrt(3.0))
+
 BRANCH_ELEMENTS = ("line", "trafo", "trafo3w")
 
 
@@ -73,6 +74,87 @@ class ContingencyModel:
     def n_branch(self) -> int:
         return int(self.f.shape[0])
 
+    @classmethod
+    def from_network(cls, network: CompiledNetwork, net: pp.pandapowerNet) -> ContingencyModel:
+        """Build from a compiled ``network`` of ``net`` (no further power flow)."""
+        return _from_network(network, net)
+
+    def ac_solver(self, tol: float = TOL_PU) -> ACOutageSolver:
+        """The AC outage engine on this base case (one LU of its Jacobian); ``tol`` in pu."""
+        return ACOutageSolver(
+            self.ybus,
+            self.sbus,
+            self.v0,
+            self.ref,
+            self.pv,
+            self.pq,
+            self.f,
+            self.t,
+            self.yff,
+            self.yft,
+            self.ytf,
+            self.ytt,
+            self.gen_bus,
+            self.gen_s_pu,
+            tol=tol,
+        )
+
+    def dc_solver(self) -> DCOutageSolver:
+        """The DC (PTDF/LODF) outage engine on this base case, around its AC base flows."""
+        s_f0, s_t0, _, _ = branch_flows_of(self, self.v0)
+        return DCOutageSolver(
+            self.n_bus,
+            self.f,
+            self.t,
+            self.dc_b,
+            self.ref,
+            self.v0,
+            s_f0[0],
+            s_t0[0],
+            self.scale_f,
+            self.scale_t,
+            self.base_kv,
+        )
+
+    def bridge_tree(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Bridges of the in-service branch graph and its depth-first tree from the slack.
+
+        ``(is_bridge, child, tin, tout, order)`` as ``contingency_graph.bridge_tree`` returns.
+        """
+        return contingency_graph.bridge_tree(
+            self.n_bus, self.f, self.t, self.branch_in_service.astype(np.uint8), self.ref
+        )
+
+    def loading(self, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Branch loading (percent, (B, n_br)) and |V| for voltage rows ``v`` (B, n).
+
+        One fused pass (the ``branch_loading`` kernel): no per-branch flow arrays. Branches
+        at a NaN voltage (cut-off buses, failed outages) come out NaN.
+        """
+        ld, _ = branch_loading_of(
+            self, v, np.arange(self.f.size), 100.0 * self.scale_f, 100.0 * self.scale_t
+        )
+        return ld, np.abs(v)
+
+    def element_loading(self, ld: np.ndarray) -> np.ndarray:
+        """Loading (%) of every monitored element from branch loading ``ld`` (B, n_br)."""
+        mb = self.mon_branch
+        out = ld[:, mb[:, 0]]
+        for j in (1, 2):
+            has = mb[:, j] >= 0
+            if has.any():
+                out[:, has] = np.fmax(out[:, has], ld[:, mb[has, j]])
+        return out
+
+    def violation_order(self) -> tuple[np.ndarray, np.ndarray]:
+        """Order of the elements and of the buses in an outage's violation rows.
+
+        Elements by type, then pandapower index; buses by pandapower index.
+        """
+        mon_order = np.lexsort((self.mon_index, self.mon_kind.astype(str))).astype(np.int64)
+        bus_order = np.argsort(self.bus_index, kind="stable").astype(np.int64)
+        return mon_order, bus_order
+
     def pp_bus_rows(self, buses: np.ndarray) -> np.ndarray:
         """ppci rows of pandapower bus indices (-1 when the bus is not in the solved model)."""
         buses = np.asarray(buses, dtype=np.int64)
@@ -82,17 +164,8 @@ class ContingencyModel:
         return out
 
 
-def _solved_copy(net: pp.pandapowerNet) -> pp.pandapowerNet:
-    work = copy.deepcopy(net)
-    try:
-        pp.runpp(work)
-    except Exception as exc:  # pandapower raises its own LoadflowNotConverged and others
-        raise CaseError(f"base case power flow failed: {exc}") from exc
-    return work
-
-
 def compile_contingency_model(net: pp.pandapowerNet) -> ContingencyModel:
-    """Solve a copy of ``net`` with ``pandapower.runpp`` (default options) and freeze it.
+    """Compile ``net`` once (:func:`gridplan.model.network.compile_network`) and freeze it.
 
     Parameters
     ----------
@@ -107,107 +180,45 @@ def compile_contingency_model(net: pp.pandapowerNet) -> ContingencyModel:
     Raises
     ------
     CaseError
-        When the base case does not converge or uses features the engine does not model
-        (voltage-dependent loads, distributed slack, several ppc islands without slack).
+        The net holds elements the engine does not model (voltage-dependent loads ...).
+    ConvergenceError
+        The base-case power flow does not converge.
     """
-    problems = []
-    for tbl in ("load",):
-        df = net[tbl]
-        for col in (
-            "const_z_p_percent",
-            "const_i_p_percent",
-            "const_z_q_percent",
-            "const_i_q_percent",
-            "const_z_percent",
-            "const_i_percent",
-        ):
-            if col in df and len(df) and np.any(df[col].fillna(0).to_numpy() != 0):
-                problems.append(f"load.{col} must be 0 (constant-power loads), got non-zero values")
-    if problems:
-        raise CaseError("n1: " + "; ".join(sorted(set(problems))))
-    work = _solved_copy(net)
-    ppc = work._ppc
-    ppci = ppc["internal"]
-    n_bus = int(ppci["bus"].shape[0])
-    branch = ppc["branch"]
-    n_br = int(branch.shape[0])
-    ytt, yff, yft, ytf = branch_vectors(branch, n_br)
-    stat = branch[:, BR_STATUS].real.astype(bool)
-    f = branch[:, F_BUS].real.astype(np.int64)
-    t = branch[:, T_BUS].real.astype(np.int64)
+    return ContingencyModel.from_network(compile_network(net), net)
+
+
+def _from_network(network: CompiledNetwork, net: pp.pandapowerNet) -> ContingencyModel:
+    # the model owns its arrays (writeable copies of the network's read-only ones)
+    n_bus = network.n_bus
+    stat = network.branch_in_service.copy()
     # a branch touching a bus removed from ppci is out of service for the engine as well
-    stat &= (f < n_bus) & (t < n_bus)
-    for y in (ytt, yff, yft, ytf):
-        y[~stat] = 0.0
-    tap = branch[:, TAP].real.copy()
-    tap[tap == 0] = 1.0
+    yff, yft, ytf, ytt = (np.where(stat, y, 0.0) for y in network.two_ports())
     with np.errstate(divide="ignore"):
-        dc_b = np.where(stat, 1.0 / (branch[:, BR_X].real * tap), 0.0)
-    f = np.where(stat, f, 0)
-    t = np.where(stat, t, 0)
-    ybus = sp.csr_matrix(ppci["Ybus"], dtype=np.complex128)
-    ybus.sum_duplicates()
-    ybus.sort_indices()
+        dc_b = np.where(stat, 1.0 / (network.x_pu * network.tap), 0.0)
+    f = np.where(stat, network.f, 0)
+    t = np.where(stat, network.t, 0)
+    bus_lookup = network.bus_lookup.copy()
+    ranges = network.branch_ranges
 
-    base_mva = float(ppci["baseMVA"])
-    base_kv = ppci["bus"][:, BASE_KV].real.astype(np.float64)
-    lookups = work._pd2ppc_lookups
-    bus_lookup = np.asarray(lookups["bus"], dtype=np.int64).copy()
-    bus_lookup[bus_lookup >= n_bus] = -1
-
-    scale_f = np.zeros(n_br)
-    scale_t = np.zeros(n_br)
-    rating = np.full(n_br, np.inf)
     mon_kind: list[str] = []
     mon_index: list[np.ndarray] = []
     mon_branch: list[np.ndarray] = []
     element_branches: dict[str, dict[int, np.ndarray]] = {}
-    ranges = {k: (int(v[0]), int(v[1])) for k, v in lookups["branch"].items()}
-    if "line" in ranges and len(work.line):
-        a, b = ranges["line"]
-        ln = work.line
-        i_max = (ln.max_i_ka * ln.df * ln.parallel).to_numpy(dtype=float)
-        with np.errstate(divide="ignore"):
-            sc = np.where(i_max > 0, 1.0 / i_max, np.inf)
-        scale_f[a:b] = sc
-        scale_t[a:b] = sc
-        vn = work.bus.vn_kv.reindex(ln.from_bus).to_numpy(dtype=float)
-        rating[a:b] = SQRT3 * vn * i_max
-        rows = np.arange(a, b)
-        mon_kind += ["line"] * (b - a)
-        mon_index.append(ln.index.to_numpy(dtype=np.int64))
-        mon_branch.append(np.column_stack([rows, -np.ones((b - a, 2), dtype=np.int64)]))
-        element_branches["line"] = {
-            int(i): np.array([r]) for i, r in zip(ln.index, rows, strict=True)
-        }
-    if "trafo" in ranges and len(work.trafo):
-        a, b = ranges["trafo"]
-        tr = work.trafo
-        den = (tr.sn_mva * tr.parallel * tr.df).to_numpy(dtype=float)
-        scale_f[a:b] = tr.vn_hv_kv.to_numpy(dtype=float) * SQRT3 / den
-        scale_t[a:b] = tr.vn_lv_kv.to_numpy(dtype=float) * SQRT3 / den
-        rating[a:b] = den
-        rows = np.arange(a, b)
-        mon_kind += ["trafo"] * (b - a)
-        mon_index.append(tr.index.to_numpy(dtype=np.int64))
-        mon_branch.append(np.column_stack([rows, -np.ones((b - a, 2), dtype=np.int64)]))
-        element_branches["trafo"] = {
-            int(i): np.array([r]) for i, r in zip(tr.index, rows, strict=True)
-        }
-    if "trafo3w" in ranges and len(work.trafo3w):
-        a, b = ranges["trafo3w"]
-        t3 = work.trafo3w
-        n3 = (b - a) // 3
-        hv = np.arange(a, a + n3)
-        mv = hv + n3
-        lv = hv + 2 * n3
-        scale_f[hv] = t3.vn_hv_kv.to_numpy(dtype=float) * SQRT3 / t3.sn_hv_mva.to_numpy(dtype=float)
-        scale_t[mv] = t3.vn_mv_kv.to_numpy(dtype=float) * SQRT3 / t3.sn_mv_mva.to_numpy(dtype=float)
-        scale_t[lv] = t3.vn_lv_kv.to_numpy(dtype=float) * SQRT3 / t3.sn_lv_mva.to_numpy(dtype=float)
-        rating[hv] = t3.sn_hv_mva.to_numpy(dtype=float)
-        rating[mv] = t3.sn_mv_mva.to_numpy(dtype=float)
-        rating[lv] = t3.sn_lv_mva.to_numpy(dtype=float)
-        mon_kind += ["trafo3w"] * n3
+    for kind in ("line", "trafo"):
+        if kind in ranges and len(net[kind]):
+            a, b = ranges[kind]
+            df = net[kind]
+            rows = np.arange(a, b)
+            mon_kind += [kind] * (b - a)
+            mon_index.append(df.index.to_numpy(dtype=np.int64))
+            mon_branch.append(np.column_stack([rows, -np.ones((b - a, 2), dtype=np.int64)]))
+            element_branches[kind] = {
+                int(i): np.array([r]) for i, r in zip(df.index, rows, strict=True)
+            }
+    if "trafo3w" in ranges and len(net.trafo3w):
+        t3 = net.trafo3w
+        hv, mv, lv = network.element_rows("trafo3w").T
+        mon_kind += ["trafo3w"] * hv.size
         mon_index.append(t3.index.to_numpy(dtype=np.int64))
         mon_branch.append(np.column_stack([hv, mv, lv]))
         element_branches["trafo3w"] = {
@@ -229,22 +240,20 @@ def compile_contingency_model(net: pp.pandapowerNet) -> ContingencyModel:
         ok = on & (rows >= 0)
         np.add.at(target, rows[ok], sign * p[ok])
 
-    _add(work.load, load_mw)
-    _add(work.storage, load_mw)
-    _add(work.sgen, gen_mw)
-    _add(work.gen, gen_mw)
+    _add(net.load, load_mw)
+    _add(net.storage, load_mw)
+    _add(net.sgen, gen_mw)
+    _add(net.gen, gen_mw)
 
-    gen = ppci["gen"]
-    gen_on = gen[:, GEN_STATUS].real > 0
-    gen_bus = gen[:, GEN_BUS].real.astype(np.int64)
     # ppci Sbus holds only PG of generators (Q of PV buses is free)
-    gen_s = gen[:, PG].real / base_mva + 0j
+    gen_s = network.gen_p_mw / network.base_mva + 0j
     gen_rows: dict[int, int] = {}
-    if "gen" in lookups and len(work.gen):
+    n_gen = network.gen_bus.shape[0]
+    if network.gen_lookup.size and len(net.gen):
         # ppc gen rows of pandapower gens; ppci keeps ppc gen order for in-service gens
-        lk = np.asarray(lookups["gen"], dtype=np.int64)
-        for idx in work.gen.index[work.gen.in_service.to_numpy(dtype=bool)]:
-            if idx < lk.shape[0] and lk[idx] >= 0 and lk[idx] < gen.shape[0]:
+        lk = network.gen_lookup
+        for idx in net.gen.index[net.gen.in_service.to_numpy(dtype=bool)]:
+            if idx < lk.shape[0] and lk[idx] >= 0 and lk[idx] < n_gen:
                 gen_rows[int(idx)] = int(lk[idx])
 
     bus_index = np.full(n_bus, -1, dtype=np.int64)
@@ -252,12 +261,11 @@ def compile_contingency_model(net: pp.pandapowerNet) -> ContingencyModel:
     # the lowest pandapower index of the buses merged into each ppci row
     bus_index[bus_lookup[valid[::-1]]] = valid[::-1]
 
-    sbus = np.asarray(ppci["Sbus"], dtype=np.complex128).copy()
     for rows_of in element_branches.values():
         for rows in rows_of.values():
             rows.flags.writeable = False  # shared by the engine's outages, never copied
     return ContingencyModel(
-        base_mva=base_mva,
+        base_mva=network.base_mva,
         n_bus=n_bus,
         f=np.ascontiguousarray(f),
         t=np.ascontiguousarray(t),
@@ -266,21 +274,21 @@ def compile_contingency_model(net: pp.pandapowerNet) -> ContingencyModel:
         yft=np.ascontiguousarray(yft, dtype=np.complex128),
         ytf=np.ascontiguousarray(ytf, dtype=np.complex128),
         ytt=np.ascontiguousarray(ytt, dtype=np.complex128),
-        ybus=ybus,
-        sbus=sbus,
-        v0=np.asarray(ppci["V"], dtype=np.complex128).copy(),
-        ref=np.asarray(ppci["ref"], dtype=np.int64),
-        pv=np.asarray(ppci["pv"], dtype=np.int64),
-        pq=np.asarray(ppci["pq"], dtype=np.int64),
-        base_kv=base_kv,
-        scale_f=scale_f,
-        scale_t=scale_t,
-        rating_mva=rating,
+        ybus=network.ybus.copy(),
+        sbus=network.sbus.copy(),
+        v0=network.v0.copy(),
+        ref=network.ref.copy(),
+        pv=network.pv.copy(),
+        pq=network.pq.copy(),
+        base_kv=network.base_kv.copy(),
+        scale_f=network.scale_f.copy(),
+        scale_t=network.scale_t.copy(),
+        rating_mva=network.rating_mva.copy(),
         dc_b=dc_b,
         load_mw=load_mw,
         gen_mw=gen_mw,
-        gen_bus=np.where(gen_on, gen_bus, -1),
-        gen_s_pu=np.where(gen_on, gen_s, 0.0),
+        gen_bus=network.gen_bus.copy(),
+        gen_s_pu=gen_s,
         mon_kind=np.array(mon_kind, dtype=object),
         mon_index=np.concatenate(mon_index) if mon_index else np.zeros(0, dtype=np.int64),
         mon_branch=(

@@ -1,28 +1,27 @@
 """Compile a pandapower net once into the arrays the time-series engine iterates on.
 
-``TimeSeriesModel.compile(net)`` runs pandapower's ``runpp`` once on a private copy of the net
-(its defaults: voltage-controlled generators as PV buses, no reactive-power limits) and
-freezes its internal ppc: the bus admittance matrix (CSR), the ref/pv/pq bus sets, the
-converged base-case voltages and bus injections, the branch two-ports, and the maps from every
-load / static generator / generator / storage unit to its internal ppc bus. A time step then
+``TimeSeriesModel.compile(net)`` builds on the one compiled network
+(:func:`gridplan.model.network.compile_network`: the base case solved once with pandapower's
+defaults, voltage-controlled generators as PV buses, no reactive-power limits) and keeps the
+bus admittance matrix (CSR), the ref/pv/pq bus sets, the converged base-case voltages and bus
+injections, the two-ports of the in-service branches, and the maps from every load / static
+generator / generator / storage unit to its internal bus. A time step then
 only changes the bus injections ``Sbus(t)``: the base injection plus the profiled elements'
 change from their base values.
 """
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandapower as pp
 import scipy.sparse as sp
-from pandapower.pypower.idx_brch import F_BUS, T_BUS
-from pandapower.pypower.idx_bus import BASE_KV
-from pandapower.pypower.makeSbus import makeSbus
-from pandapower.pypower.makeYbus import branch_vectors
 
-from gridplan.errors import CaseError, ConvergenceError, format_problems
+from gridplan.kernels import timeseries_nr
+from gridplan.model.branches import current_base_ka
+from gridplan.model.network import CompiledNetwork, compile_network
+from gridplan.model.profiles import Profiles
 
 SQRT3 = np.sqrt(3.0)
 
@@ -33,15 +32,6 @@ PROFILE_ELEMENTS: dict[str, tuple[tuple[str, ...], float]] = {
     "storage": (("p_mw", "q_mvar"), -1.0),
     "gen": (("p_mw",), 1.0),
 }
-
-_VOLTAGE_DEPENDENT = (
-    "const_z_percent",
-    "const_i_percent",
-    "const_z_p_percent",
-    "const_z_q_percent",
-    "const_i_p_percent",
-    "const_i_q_percent",
-)
 
 
 @dataclass(frozen=True)
@@ -108,52 +98,34 @@ class TimeSeriesModel:
         Raises
         ------
         CaseError
-            The net holds elements the engine does not model (voltage-dependent loads,
-            controllers changing topology) or has nothing to solve.
+            The net holds elements the engine does not model (voltage-dependent loads ...)
+            or pandapower cannot build its power-flow model.
         ConvergenceError
             The base-case power flow does not converge.
         """
-        problems = []
-        for col in _VOLTAGE_DEPENDENT:
-            if col in net.load and len(net.load) and (net.load[col].fillna(0.0) != 0).any():
-                ids = net.load.index[net.load[col].fillna(0.0) != 0].tolist()[:5]
-                problems.append(
-                    f"load {col} must be 0 (constant-power loads only), got non-zero "
-                    f"for loads {ids} instead"
-                )
-        if problems:
-            raise CaseError(format_problems("time series", problems))
-        work = copy.deepcopy(net)
-        try:
-            # numba=False: same ppc, no JIT compile on first use (seconds in a fresh process)
-            pp.runpp(work, enforce_q_lims=False, numba=False)
-        except pp.LoadflowNotConverged as exc:
-            raise ConvergenceError(
-                "time series: the base-case power flow does not converge",
-                hint="check the case with `gridplan pf`",
-            ) from exc
-        ppci = work._ppc["internal"]
-        base_mva = float(ppci["baseMVA"])
-        bus = ppci["bus"]
-        n_bus = bus.shape[0]
-        ybus = sp.csr_matrix(ppci["Ybus"], dtype=np.complex128)
-        ybus.sum_duplicates()
-        ybus.sort_indices()
-        sbus0 = np.asarray(makeSbus(base_mva, bus, ppci["gen"]), dtype=np.complex128)
+        return cls.from_network(compile_network(net), net, vm_min_pu=vm_min_pu, vm_max_pu=vm_max_pu)
 
-        lookup = np.asarray(work._pd2ppc_lookups["bus"], dtype=np.int64)
-        bus_index = work.bus.index.to_numpy(dtype=np.int64)
-        bus_ppci = np.full(len(bus_index), -1, dtype=np.int64)
-        ok = bus_index < len(lookup)
-        bus_ppci[ok] = lookup[bus_index[ok]]
-        bus_ppci[(bus_ppci >= n_bus) | ~work.bus.in_service.to_numpy(dtype=bool)] = -1
-        isolated = ~np.isfinite(work.res_bus.vm_pu.to_numpy(dtype=float))
-        bus_ppci[isolated] = -1
+    @classmethod
+    def from_network(
+        cls,
+        network: CompiledNetwork,
+        net: pp.pandapowerNet,
+        *,
+        vm_min_pu: float = 0.95,
+        vm_max_pu: float = 1.05,
+    ) -> TimeSeriesModel:
+        """Build from a compiled ``network`` of ``net`` (no further power flow).
+
+        The model owns its arrays: writeable copies of the network's read-only ones.
+        """
+        bus_index = net.bus.index.to_numpy(dtype=np.int64)
+        bus_ppci = network.bus_lookup[bus_index].copy()
+        bus_ppci[~net.bus.in_service.to_numpy(dtype=bool)] = -1
         bus_pos = dict(zip(bus_index.tolist(), bus_ppci.tolist(), strict=True))
 
         elements: dict[str, ElementMap] = {}
         for et, (_cols, sign) in PROFILE_ELEMENTS.items():
-            tab = work[et]
+            tab = net[et]
             if not len(tab):
                 continue
             eb = np.array([bus_pos.get(int(b), -1) for b in tab.bus], dtype=np.int64)
@@ -169,24 +141,22 @@ class TimeSeriesModel:
                 q_mvar=q,
             )
 
-        br = ppci["branch"]
-        ytt, yff, yft, ytf = branch_vectors(br, br.shape[0])
-        branch_is = np.asarray(ppci["branch_is"], dtype=bool)
-        ppc_to_ppci = np.full(branch_is.shape[0], -1, dtype=np.int64)
-        ppc_to_ppci[branch_is] = np.arange(int(branch_is.sum()))
+        # the branches of the internal model: the in-service ppc rows, in ppc order
+        in_ppci = np.flatnonzero(network.branch_ppci >= 0)
+        ppc_to_ppci = network.branch_ppci
         branches: dict[str, dict[str, np.ndarray]] = {}
-        ranges = work._pd2ppc_lookups.get("branch", {})
-        if "line" in ranges and len(work.line):
+        ranges = network.branch_ranges
+        if "line" in ranges and len(net.line):
             a, b = ranges["line"]
-            ln = work.line
+            ln = net.line
             branches["line"] = {
                 "index": ln.index.to_numpy(dtype=np.int64),
                 "row": ppc_to_ppci[a:b].copy(),
                 "i_max_ka": (ln.max_i_ka * ln.df * ln.parallel).to_numpy(dtype=float),
             }
-        if "trafo" in ranges and len(work.trafo):
+        if "trafo" in ranges and len(net.trafo):
             a, b = ranges["trafo"]
-            tr = work.trafo
+            tr = net.trafo
             df = tr.df.to_numpy(dtype=float) if "df" in tr else np.ones(len(tr))
             branches["trafo"] = {
                 "index": tr.index.to_numpy(dtype=np.int64),
@@ -197,13 +167,13 @@ class TimeSeriesModel:
                 "s_max_mva": (tr.sn_mva * tr.parallel).to_numpy(dtype=float) * df,
             }
         vmin = (
-            work.bus.min_vm_pu.to_numpy(dtype=float)
-            if "min_vm_pu" in work.bus
+            net.bus.min_vm_pu.to_numpy(dtype=float)
+            if "min_vm_pu" in net.bus
             else np.full(len(bus_index), np.nan)
         )
         vmax = (
-            work.bus.max_vm_pu.to_numpy(dtype=float)
-            if "max_vm_pu" in work.bus
+            net.bus.max_vm_pu.to_numpy(dtype=float)
+            if "max_vm_pu" in net.bus
             else np.full(len(bus_index), np.nan)
         )
         vmin = np.where(np.isfinite(vmin), vmin, vm_min_pu)
@@ -213,20 +183,20 @@ class TimeSeriesModel:
             return np.ascontiguousarray(a, dtype=dtype)
 
         return cls(
-            base_mva=base_mva,
-            ybus=ybus,
-            ref=c(ppci["ref"], np.int64),
-            pv=c(ppci["pv"], np.int64),
-            pq=c(ppci["pq"], np.int64),
-            v0=c(ppci["V"], np.complex128),
-            sbus0=c(sbus0, np.complex128),
-            base_kv=c(bus[:, BASE_KV].real, np.float64),
-            f=c(br[:, F_BUS].real, np.int64),
-            t=c(br[:, T_BUS].real, np.int64),
-            yff=c(yff, np.complex128),
-            yft=c(yft, np.complex128),
-            ytf=c(ytf, np.complex128),
-            ytt=c(ytt, np.complex128),
+            base_mva=network.base_mva,
+            ybus=network.ybus.copy(),
+            ref=network.ref.copy(),
+            pv=network.pv.copy(),
+            pq=network.pq.copy(),
+            v0=network.v0.copy(),
+            sbus0=network.sbus.copy(),
+            base_kv=network.base_kv.copy(),
+            f=c(network.f[in_ppci], np.int64),
+            t=c(network.t[in_ppci], np.int64),
+            yff=c(network.yff[in_ppci], np.complex128),
+            yft=c(network.yft[in_ppci], np.complex128),
+            ytf=c(network.ytf[in_ppci], np.complex128),
+            ytt=c(network.ytt[in_ppci], np.complex128),
             bus_index=bus_index,
             bus_ppci=bus_ppci,
             elements=elements,
@@ -265,8 +235,7 @@ class TimeSeriesModel:
         per output column, -1 out of service), ``col_f, col_t`` (% per kA at each end, same
         definitions as :meth:`loading`) and each element's column slice.
         """
-        k = self.base_mva / (SQRT3 * self.base_kv)
-        k_f, k_t = np.ascontiguousarray(k[self.f]), np.ascontiguousarray(k[self.t])
+        k_f, k_t = current_base_ka(self)
         rows, cf, ct, slices = [], [], [], {}
         pos = 0
         for element in elements:
@@ -317,3 +286,46 @@ class TimeSeriesModel:
             s = np.maximum(i_f[:, r] * info["vn_hv_kv"][on], i_t[:, r] * info["vn_lv_kv"][on])
             out[:, on] = s * SQRT3 / info["s_max_mva"][on] * 100.0
         return out
+
+
+class ProfileInjections:
+    """Bus injections (pu) of any block of steps: base case plus profiled changes.
+
+    ``profiles`` is a :class:`gridplan.model.profiles.Profiles` (element type and column ->
+    steps x elements table, MW or Mvar); elements of types the model does not map are ignored.
+    """
+
+    def __init__(self, model: TimeSeriesModel, profiles: Profiles) -> None:
+        self.model = model
+        self.parts = []
+        for (et, col), df in profiles.tables.items():
+            if et not in model.elements:
+                continue
+            idx = df.columns.to_numpy(dtype=np.int64)
+            a = sp.csc_matrix(model.injection_matrix(et, col, idx))
+            a.eliminate_zeros()
+            # every element feeds at most one bus: its bus and complex factor
+            has = np.diff(a.indptr) > 0
+            el_bus = np.full(len(idx), -1, dtype=np.int64)
+            fac = np.zeros(len(idx), dtype=np.complex128)
+            el_bus[has] = a.indices[a.indptr[:-1][has]]
+            fac[has] = a.data[a.indptr[:-1][has]]
+            base = np.ascontiguousarray(model.base_values(et, col, idx), dtype=float)
+            # the profile element-major (pandas' own layout: no copy for a float frame)
+            values_t = np.ascontiguousarray(df.to_numpy(dtype=float).T)
+            self.parts.append(
+                (
+                    values_t,
+                    el_bus,
+                    np.ascontiguousarray(fac.real),
+                    np.ascontiguousarray(fac.imag),
+                    base,
+                )
+            )
+
+    def block(self, start: int, stop: int) -> np.ndarray:
+        s = np.empty((stop - start, self.model.n_bus), dtype=np.complex128)
+        s[:] = self.model.sbus0
+        for values_t, el_bus, fac_re, fac_im, base in self.parts:
+            timeseries_nr.add_injections(s, values_t, start, el_bus, fac_re, fac_im, base)
+        return s

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import copy
-import logging
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -11,8 +9,8 @@ import numpy as np
 import pandapower as pp
 import pandas as pd
 
-from gridplan.errors import CaseError, ConvergenceError
 from gridplan.model.branches import BranchModel
+from gridplan.model.network import CompiledNetwork, solve_base_case
 from gridplan.results.tables.powerflow import ELEMENT_TABLES
 from gridplan.results.writer import ResultWriter
 
@@ -43,18 +41,6 @@ class PowerFlowResult:
         return df.sort_values("loading_percent", ascending=False).head(n)
 
 
-def _max_mismatch_mva(net: pp.pandapowerNet) -> float | None:
-    """Largest bus power mismatch (MVA) of the last iterate pandapower kept, if available."""
-    try:
-        ppci = net._ppc["internal"]
-        v = ppci["V"]
-        mis = v * np.conj(ppci["Ybus"] @ v) - ppci["Sbus"]
-        rows = np.r_[ppci["pv"], ppci["pq"]]
-        return float(np.abs(mis[rows]).max() * ppci["baseMVA"])
-    except (KeyError, TypeError, ValueError, AttributeError):
-        return None
-
-
 def run_powerflow(
     net: pp.pandapowerNet,
     *,
@@ -66,35 +52,21 @@ def run_powerflow(
 ) -> PowerFlowResult:
     """Run pandapower's AC (Newton-Raphson) or DC power flow on a copy of ``net``.
 
+    The copy is solved by :func:`gridplan.model.network.solve_base_case` (its options,
+    ``max_iteration``, ``tolerance_mva`` and ``init`` as given here).
     Branch flows, currents and loadings of the AC result are recomputed from the bus voltages by
     the ``branchflow`` kernel (identical to pandapower's to ~1e-10). Raises
     :class:`ConvergenceError` when the AC power flow does not converge.
     """
     name = case_name or str(net.name or "case")
-    work = copy.deepcopy(net)  # runpp writes res_* tables; the caller's net stays untouched
-    logger = logging.getLogger("pandapower")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        if dc:
-            pp.rundcpp(work)
-        else:
-            pp.runpp(work, max_iteration=max_iteration, tolerance_mva=tolerance_mva, init=init)
-    except pp.LoadflowNotConverged:
-        iters = int(work._ppc.get("iterations", 0) or 0) if work._ppc else None
-        mism = _max_mismatch_mva(work)
-        detail = f" after {iters} iterations" if iters else ""
-        detail += f" (largest bus mismatch {mism:.3g} MVA)" if mism is not None else ""
-        raise ConvergenceError(
-            f"{name}: AC power flow did not converge{detail}",
-            iterations=iters,
-            max_mismatch=mism,
-            hint="check load/generation balance and voltage setpoints, or try --dc",
-        ) from None
-    except (KeyError, IndexError, ValueError) as exc:
-        raise CaseError(f"{name}: pandapower cannot build the power-flow model ({exc})") from None
-    finally:
-        logger.setLevel(level)
+    work = solve_base_case(
+        net,
+        where=name,
+        dc=dc,
+        max_iteration=max_iteration,
+        tolerance_mva=tolerance_mva,
+        init=init,
+    )
     return _collect(work, name, "dc" if dc else "nr")
 
 
@@ -114,8 +86,9 @@ def _collect(net: pp.pandapowerNet, name: str, algorithm: Literal["nr", "dc"]) -
     )
     tables: dict[str, pd.DataFrame] = {"bus": bus}
     if algorithm == "nr":
-        model = BranchModel.from_solved_net(net)
-        v = model.solved_voltages(net)
+        network = CompiledNetwork.from_solved(net)
+        model = BranchModel.from_network(network)
+        v = network.ppc_v
         # vm/va straight from the solved ppc voltages, so the file holds the solver's own numbers
         rows = model.bus_lookup[net.bus.index.to_numpy()]
         ok = net.bus.in_service.to_numpy(dtype=bool) & np.isfinite(

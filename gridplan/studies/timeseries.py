@@ -1,10 +1,11 @@
 """Time-series power flow: one AC power flow per time step of a profile, streamed in blocks.
 
 The net is compiled once (:class:`gridplan.model.timeseries_model.TimeSeriesModel`); each block
-of steps becomes a matrix of bus injections (``add_injections`` kernel), is solved by the
-batched Newton solver (:class:`gridplan.core.timeseries_solver.BatchNewton`, warm-started from
-the previous block's last state) and turned into branch loading and losses by the
-``branch_loading`` kernel (``gridplan.kernels.timeseries_nr``). Per-step arrays go
+of steps becomes a matrix of bus injections
+(:class:`gridplan.model.timeseries_model.ProfileInjections`), is solved by the batched Newton
+solver (:class:`gridplan.core.timeseries_solver.BatchNewton`, warm-started from the previous
+block's last state) and turned into branch loading and losses by the ``branch_loading`` kernel
+(:func:`gridplan.model.branches.branch_loading_of`). Per-step arrays go
 either to an HDF5 file block by block (``out=``; nothing but running extremes stays in memory)
 or into the returned result.
 """
@@ -21,12 +22,11 @@ from typing import Any
 import numpy as np
 import pandapower as pp
 import pandas as pd
-import scipy.sparse as sp
 
 from gridplan.core.timeseries_solver import BatchNewton
-from gridplan.kernels import timeseries_nr
 from gridplan.model import profiles as prof
-from gridplan.model.timeseries_model import TimeSeriesModel
+from gridplan.model.branches import branch_loading_of
+from gridplan.model.timeseries_model import ProfileInjections, TimeSeriesModel
 from gridplan.results.writer import ResultWriter
 
 TOLERANCE_MVA = 1e-8  # pandapower's default NR tolerance on the pu power mismatch
@@ -96,45 +96,6 @@ class _Extremes:
             arg = (sub == val[better]).argmax(axis=0)
             self.value[better] = val[better]
             self.step[better] = arg + offset
-
-
-class _Injections:
-    """Bus injections (pu) of any block of steps: base case plus profiled changes."""
-
-    def __init__(self, model: TimeSeriesModel, profiles: prof.Profiles) -> None:
-        self.model = model
-        self.parts = []
-        for (et, col), df in profiles.tables.items():
-            if et not in model.elements:
-                continue
-            idx = df.columns.to_numpy(dtype=np.int64)
-            a = sp.csc_matrix(model.injection_matrix(et, col, idx))
-            a.eliminate_zeros()
-            # every element feeds at most one bus: its bus and complex factor
-            has = np.diff(a.indptr) > 0
-            el_bus = np.full(len(idx), -1, dtype=np.int64)
-            fac = np.zeros(len(idx), dtype=np.complex128)
-            el_bus[has] = a.indices[a.indptr[:-1][has]]
-            fac[has] = a.data[a.indptr[:-1][has]]
-            base = np.ascontiguousarray(model.base_values(et, col, idx), dtype=float)
-            # the profile element-major (pandas' own layout: no copy for a float frame)
-            values_t = np.ascontiguousarray(df.to_numpy(dtype=float).T)
-            self.parts.append(
-                (
-                    values_t,
-                    el_bus,
-                    np.ascontiguousarray(fac.real),
-                    np.ascontiguousarray(fac.imag),
-                    base,
-                )
-            )
-
-    def block(self, start: int, stop: int) -> np.ndarray:
-        s = np.empty((stop - start, self.model.n_bus), dtype=np.complex128)
-        s[:] = self.model.sbus0
-        for values_t, el_bus, fac_re, fac_im, base in self.parts:
-            timeseries_nr.add_injections(s, values_t, start, el_bus, fac_re, fac_im, base)
-        return s
 
 
 def _time_values(index: pd.Index) -> np.ndarray:
@@ -210,7 +171,7 @@ def run(
     prof.validate(profiles, net, allow_negative_loads=allow_negative_loads)
     model = TimeSeriesModel.compile(net, vm_min_pu=vm_min_pu, vm_max_pu=vm_max_pu)
     solver = BatchNewton(model.ybus, model.pv, model.pq, tol=tolerance_mva, max_iter=max_iteration)
-    inj = _Injections(model, profiles)
+    inj = ProfileInjections(model, profiles)
     n = profiles.n_steps
     if block_size is None:
         block_size = int(np.clip(2**21 // max(model.n_bus, model.f.size, 1), 1024, 4096))
@@ -218,8 +179,7 @@ def run(
     bus_on = bus_map >= 0
     vmin, vmax = model.vm_limits
     branch_names = [b for b in ("line", "trafo") if b in model.branches]
-    *ld_head, ld_cols = model.loading_columns(branch_names)
-    ld_args = (*ld_head, model.base_mva)
+    *_, col_row, col_f, col_t, ld_cols = model.loading_columns(branch_names)
 
     vm_low = _Extremes(len(bus_map), "min")
     vm_high = _Extremes(len(bus_map), "max")
@@ -266,9 +226,7 @@ def run(
                 vm[:, bus_on] = vm_int[:, bus_map[bus_on]]
                 va[:, bus_on] = va_int[:, bus_map[bus_on]]
             # loading and losses straight from the voltages (no per-branch flow arrays)
-            ld_all, p_loss = timeseries_nr.branch_loading(
-                v, model.f, model.t, model.yff, model.yft, model.ytf, model.ytt, *ld_args
-            )
+            ld_all, p_loss = branch_loading_of(model, v, col_row, col_f, col_t)
             loading = {b: ld_all[:, ld_cols[b]] for b in branch_names}
             if branch_names and ld_all.shape[1]:
                 max_ld = ld_all.max(axis=1)

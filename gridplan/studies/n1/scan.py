@@ -1,0 +1,462 @@
+"""The N-1 scan: outages solved block by block, folded into running statistics.
+
+:func:`run_n1` compiles the case once, translates the outages, orders them so that similar
+ones share a block, solves every block with the AC (:class:`gridplan.core.contingency.
+ACOutageSolver`) or DC (:class:`gridplan.core.contingency_dc.DCOutageSolver`) engine, screens
+them first in ``screen`` mode, and folds each block into the running statistics and the
+violation rows. :func:`n1_states` gives the full post-outage state of a few outages.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import pandapower as pp
+import pandas as pd
+
+from gridplan.core.contingency import STATUS_CONVERGED, TOL_PU, ACOutageSolver, Outage
+from gridplan.core.contingency_dc import DC_BLOCK
+from gridplan.core.contingency_running import RunningStats
+from gridplan.errors import CaseError
+from gridplan.model.contingency_model import ContingencyModel, compile_contingency_model
+from gridplan.model.contingency_outages import (
+    DEFAULT_ELEMENTS,
+    default_outages,
+    engine_outage,
+    engine_outages,
+)
+from gridplan.model.outages import OutageSpec
+from gridplan.studies.n1.statistics import (
+    N1Result,
+    OutageState,
+    bus_table,
+    element_table,
+    outage_table,
+)
+from gridplan.studies.n1.violations import ViolationCollector
+
+MODES = ("ac", "dc", "screen")
+SCREEN_FACTOR = 2.0
+
+SCREEN_MAX_RHO = 0.5
+
+SCREEN_FLOOR_LOADING_PERCENT = 0.1
+
+SCREEN_FLOOR_VM_PU = 0.001
+
+BLOCK = 256
+
+WINV_BUDGET = 1 << 22  # numbers in a block's stack of W^-1 (32 MB)
+
+SCREEN_PROBE = 512  # outages screened before judging whether screening pays
+
+SCREEN_MIN_CLEARED = 0.5  # below this cleared fraction, screening stops (all AC after)
+OTHER_CHUNK = "in another chunk"  # reason of the outages a ``chunk=`` scan leaves to others
+
+
+_NONE = np.zeros(0, np.int64)
+
+_NONE.flags.writeable = False
+
+
+def run_n1(
+    net: pp.pandapowerNet,
+    *,
+    mode: str = "ac",
+    elements: Sequence[str] = DEFAULT_ELEMENTS,
+    outages: Sequence[OutageSpec] | None = None,
+    max_loading_percent: float = 100.0,
+    vm_min_pu: float = 0.9,
+    vm_max_pu: float = 1.1,
+    top: int = 3,
+    case_name: str = "",
+    tol: float = TOL_PU,
+    block: int = BLOCK,
+    progress: Callable[[int], None] | None = None,
+    matrix_sink: Callable[[np.ndarray, np.ndarray], None] | None = None,
+    violation_sink: Callable[[pd.DataFrame], None] | None = None,
+    model: ContingencyModel | None = None,
+    chunk: tuple[int, int] | None = None,
+) -> N1Result:
+    """Scan outages of ``net`` and summarize loading and voltage after each.
+
+    Parameters
+    ----------
+    net : pandapowerNet
+        The case (not modified; a copy is solved once with ``runpp``).
+    mode : {"ac", "dc", "screen"}
+        See :mod:`gridplan.studies.n1`.
+    elements : sequence of str
+        Element types outaged one by one when ``outages`` is None
+        (``line``, ``trafo``, ``trafo3w``, ``gen``).
+    outages : list of (name, [(element_type, index), ...]), optional
+        Named outage sets (N-k), e.g. from :func:`gridplan.model.outages.read_outages`.
+    max_loading_percent : float
+        Branch loading limit, percent of rating.
+    vm_min_pu, vm_max_pu : float
+        Bus voltage band, pu.
+    top : int
+        Worst outages kept per element.
+    tol : float
+        AC convergence tolerance on the largest P/Q mismatch, pu (pandapower: 1e-8).
+    block : int
+        Outages solved together (memory grows linearly with it).
+    progress : callable, optional
+        Called with the number of outages finished after every block.
+    matrix_sink : callable, optional
+        Called with (outage positions, element loading float32 (B, n_element)) per block.
+    violation_sink : callable, optional
+        Called with the violation rows (DataFrame, columns as ``N1Result.violations``, index
+        = row number in the whole table) of each finished block, e.g.
+        :func:`n1_violation_sink`; the rows are then not kept in memory (only counts and the
+        worst rows, see :class:`N1Result`), so memory does not grow with the outages.
+    model : ContingencyModel, optional
+        A model compiled before (skips solving the base case again).
+    chunk : (i, n), optional
+        Scan only chunk ``i`` (0-based) of ``n``: the outages are ordered and cut into blocks
+        exactly as for the whole scan, and chunk ``i`` takes the ``i``-th of ``n`` runs of
+        whole consecutive blocks (about equal outage counts). Every outage of the chunk is
+        therefore solved in the same block, in the same order, as in the whole scan, and
+        gives the same numbers; the others stay ``not_simulated`` with reason
+        :data:`OTHER_CHUNK`. Statistics cover the chunk's outages only; chunks are merged
+        in order ``0 .. n-1`` by :func:`gridplan.studies.batch.n1split.merge_chunks`.
+
+    Returns
+    -------
+    N1Result
+        Interrupted scans (Ctrl-C) return what was finished; the rest is ``not_simulated``.
+    """
+    if mode not in MODES:
+        raise CaseError(f"--mode must be one of {', '.join(MODES)}, got {mode!r} instead")
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    if model is None:
+        model = compile_contingency_model(net)
+    timings["compile_s"] = time.perf_counter() - t0
+    specs = list(outages) if outages is not None else default_outages(net, elements)
+    limits = {
+        "max_loading_percent": float(max_loading_percent),
+        "vm_min_pu": float(vm_min_pu),
+        "vm_max_pu": float(vm_max_pu),
+    }
+
+    t1 = time.perf_counter()
+    bridge = model.bridge_tree()
+    n_out = len(specs)
+    eng, reason = engine_outages(model, specs, bridge)
+    timings["outages_s"] = time.perf_counter() - t1
+
+    base_ld_br, base_vm = model.loading(model.v0[None, :])
+    base_eld = model.element_loading(base_ld_br)[0]
+    base_vm = base_vm[0]
+    names = np.array([n for n, _ in specs], dtype=object)
+    violations = ViolationCollector(
+        model, names, base_eld, base_vm, limits, n_out, sink=violation_sink
+    )
+    state = OutageState.new(reason)
+    status, iters, mism = state.status, state.iterations, state.max_mismatch_pu
+    cut_load, cut_gen, n_cut = state.cut_load_mw, state.cut_gen_mw, state.n_bus_cut
+    screened = state.screened_out
+
+    # outaged element columns to blank, per outage
+    mon_pos = {
+        (k, int(i)): j for j, (k, i) in enumerate(zip(model.mon_kind, model.mon_index, strict=True))
+    }
+    own_cols = [[mon_pos[(k, i)] for k, i in elems if (k, i) in mon_pos] for _, elems in specs]
+    stats = RunningStats(
+        model.mon_branch,
+        *model.violation_order(),
+        model.n_bus,
+        n_out,
+        own_cols,
+        top,
+        limits,
+        on_violations=violations.add,
+    )
+
+    todo = np.array([j for j in range(n_out) if eng[j] is not None], dtype=np.int64)
+    # per outage: branches, cut-off buses, generators, first branch (-1: none)
+    sizes = np.array(
+        [
+            (o.branches.size, o.dead.size, o.gens.size, o.branches[0] if o.branches.size else -1)
+            for o in (eng[j] for j in todo)
+        ],
+        dtype=np.int64,
+    ).reshape(-1, 4)
+    # similar outages together: same update size, neighbouring buses share the Z solves
+    _is_bridge, _child, tin, _tout, _order = bridge
+    key_size = sizes[:, :3].sum(axis=1)
+    key_bus = np.where(sizes[:, 3] >= 0, tin[model.f[np.maximum(sizes[:, 3], 0)]], 0)
+    if mode != "dc":
+        # (dc solves two-entry right-hand sides: the outage order costs it nothing and
+        # keeps its violation rows in order)
+        order = np.lexsort((key_bus, key_size))
+        todo, sizes = todo[order], sizes[order]
+
+    solver = None
+    dc = None
+    t2 = time.perf_counter()
+    if mode in ("ac", "screen"):
+        solver = model.ac_solver(tol)
+    if mode == "dc":
+        dc = model.dc_solver()
+        multi = [j for j in todo if eng[j].branches.size != 1 or eng[j].gens.size]  # type: ignore[union-attr]
+        for j in multi:
+            reason[j] = "dc mode handles single-branch outages only"
+        skip = set(multi)
+        todo = np.array([j for j in todo if j not in skip], dtype=np.int64)
+        block = min(block, DC_BLOCK)
+    timings["factorize_s"] = time.perf_counter() - t2
+
+    interrupted = False
+    t3 = time.perf_counter()
+
+    def _post(
+        pos: np.ndarray, outs: list[Outage], ok: np.ndarray, ld: np.ndarray, vm: np.ndarray
+    ) -> None:
+        """Per-outage and per-element statistics of one solved (or screened) part of a block."""
+        nbr = np.array([o.branches.size for o in outs], dtype=np.int64)
+        ld[
+            np.repeat(np.arange(len(outs)), nbr),
+            np.concatenate([_NONE, *(o.branches for o in outs)]),
+        ] = np.nan
+        eld = stats.add(pos, ok, ld, vm)
+        if matrix_sink is not None:
+            matrix_sink(pos, eld.astype(np.float32))
+        # statuses last: a Ctrl-C inside a sink leaves this part marked not_simulated
+        cut = [j for j, o in enumerate(outs) if o.dead.size]
+        if cut:
+            own = np.repeat(np.arange(len(cut)), [outs[j].dead.size for j in cut])
+            dead = np.concatenate([outs[j].dead for j in cut])
+            p = pos[cut]
+            cut_load[p] = np.bincount(own, model.load_mw[dead], minlength=len(cut))
+            cut_gen[p] = np.bincount(own, model.gen_mw[dead], minlength=len(cut))
+            n_cut[p] = np.bincount(own, model.bus_index[dead] >= 0, minlength=len(cut))
+        for p in pos[~ok]:
+            reason[p] = f"no convergence, last mismatch {mism[p]:.3g} pu"
+        status[pos] = np.where(ok, np.where(n_cut[pos] > 0, "islanded", "converged"), "diverged")
+
+    bounds = _block_bounds(sizes, todo.size, block)
+    if chunk is not None:
+        bounds = _chunk_bounds(bounds, *chunk)
+        mine = np.zeros(n_out, dtype=bool)
+        mine[todo[bounds[0] : bounds[-1]]] = True
+        reason[~mine & (reason == "")] = OTHER_CHUNK
+
+    screen_on = True
+    tried = 0
+    try:
+        for s, s_end in itertools.pairwise(bounds):
+            pos = todo[s:s_end]
+            outs = [eng[j] for j in pos]
+            if mode == "dc":
+                ld, vm = dc.solve_block(outs)  # type: ignore[union-attr]
+                iters[pos] = 0
+                _post(pos, outs, np.ones(pos.size, dtype=bool), ld, vm)
+            else:
+                if mode == "screen" and screen_on:
+                    # outages whose every estimate is clearly inside or clearly beyond its
+                    # limit keep the estimate; the ambiguous ones are solved in AC below
+                    n_in = pos.size
+                    pos, outs, cleared = _screen(model, solver, pos, outs, limits)  # type: ignore[arg-type]
+                    tried += n_in
+                    if cleared is not None:
+                        cpos, couts, cld, cvm = cleared
+                        screened[cpos] = True
+                        iters[cpos] = 2
+                        _post(cpos, couts, np.ones(cpos.size, dtype=bool), cld, cvm)
+                    # a grid where the screen clears (almost) nothing, e.g. with many
+                    # quantities sitting at their limits in the base case, goes on in AC
+                    # alone: the two screening steps would only add to the AC cost
+                    if tried >= SCREEN_PROBE and screened.sum() < SCREEN_MIN_CLEARED * tried:
+                        screen_on = False
+                if pos.size:
+                    res = solver.solve_block(outs)  # type: ignore[union-attr]
+                    ok = res.status == STATUS_CONVERGED
+                    iters[pos] = res.iterations
+                    mism[pos] = res.mismatch
+                    ld, vm = model.loading(res.v)
+                    ld[~ok] = np.nan
+                    vm[~ok] = np.nan
+                    _nan_dead(model, outs, ld)
+                    _post(pos, outs, ok, ld, vm)
+            if progress:
+                progress(pos.size)
+    except KeyboardInterrupt:
+        interrupted = True
+        pending = status == "not_simulated"
+        reason[pending & (reason == "")] = "interrupted"
+    timings["scan_s"] = time.perf_counter() - t3
+    if mode == "dc":
+        iters[:] = 0
+
+    violation_table, n_viol = violations.table()
+    return N1Result(
+        case_name=case_name,
+        mode=mode,
+        limits=limits,
+        outages=outage_table(model, specs, names, state, stats),
+        elements=element_table(model, stats, names, base_eld, top),
+        buses=bus_table(model, stats, base_vm),
+        violations=violation_table,
+        timings_s=timings,
+        interrupted=interrupted,
+        violations_streamed=violation_sink is not None,
+        n_violations=n_viol,
+        violation_counts=violations.counts,
+        n_violation_outages=violations.n_violation_outages,
+    )
+
+
+def _chunk_bounds(bounds: list[int], i: int, n: int) -> list[int]:
+    """The block bounds of chunk ``i`` of ``n``: runs of whole blocks, cut where the
+    outage count comes closest to ``k / n`` of the total."""
+    if not (isinstance(n, int) and isinstance(i, int) and n >= 1 and 0 <= i < n):
+        raise CaseError(f"chunk must be (i, n) with 0 <= i < n, got ({i}, {n}) instead")
+    b = np.asarray(bounds)
+    targets = b[-1] * np.arange(n + 1) / n
+    cuts = np.abs(b[None, :] - targets[:, None]).argmin(axis=1)
+    cuts[0], cuts[-1] = 0, b.size - 1
+    cuts = np.maximum.accumulate(cuts)
+    return [int(x) for x in b[cuts[i] : cuts[i + 1] + 1]]
+
+
+def _block_bounds(sizes: np.ndarray, n_todo: int, block: int) -> list[int]:
+    """Bounds of the blocks of outages solved together (``sizes`` as in :func:`run_n1`)."""
+    # blocks of at most ``block`` outages; the small dense matrices W^-1 of a block are
+    # (outages, largest update, largest update) numbers, kept under WINV_BUDGET
+    est = 4 * sizes[:, 0] + 2 * sizes[:, 1] + 2 * sizes[:, 2]
+    if block * int(est.max(initial=0)) ** 2 <= WINV_BUDGET:
+        bounds = [*range(0, n_todo, block), n_todo]
+    else:
+        bounds = [0]
+        widest = 0
+        for i, e in enumerate(est.tolist()):
+            widest = max(widest, e)
+            if i > bounds[-1] and (
+                i - bounds[-1] >= block or (i - bounds[-1] + 1) * widest**2 > WINV_BUDGET
+            ):
+                bounds.append(i)
+                widest = e
+        bounds.append(n_todo)
+    return bounds
+
+
+def _nan_dead(model: ContingencyModel, outs: list[Outage], ld: np.ndarray) -> None:
+    """Blank (NaN) the loading of branches inside the part an outage cuts off."""
+    cut = [j for j, o in enumerate(outs) if o.dead.size]
+    if not cut:
+        return
+    dead = np.zeros((len(cut), model.n_bus), dtype=bool)
+    dead[
+        np.repeat(np.arange(len(cut)), [outs[j].dead.size for j in cut]),
+        np.concatenate([outs[j].dead for j in cut]),
+    ] = True
+    r, c = np.nonzero(dead[:, model.f] | dead[:, model.t])
+    ld[np.array(cut)[r], c] = np.nan
+
+
+def _screen(
+    model: ContingencyModel,
+    solver: ACOutageSolver,
+    pos: np.ndarray,
+    outs: list[Outage],
+    limits: dict[str, float],
+) -> tuple[np.ndarray, list[Outage], tuple | None]:
+    """Two chord steps for the block; returns the ambiguous outages and the cleared part.
+
+    Cleared: every estimated loading and voltage is farther from its limit than its margin
+    (on either side), so the AC solution violates exactly the limits the estimate violates.
+    """
+    res = solver.screen_steps(outs)
+    ld1, vm1 = model.loading(res.v_first)
+    ld, vm = model.loading(res.v)
+    for arr in (ld, ld1):
+        for j, o in enumerate(outs):
+            arr[j, o.branches] = np.nan
+        _nan_dead(model, outs, arr)
+    eld = model.element_loading(ld)
+    eld1 = model.element_loading(ld1)
+    # global contraction estimate rho = |dx2| / |dx1| must be small; each quantity's
+    # remaining error is then taken as at most SCREEN_FACTOR times its own last change
+    s1, s2 = res.step_norms[:, 0], res.step_norms[:, 1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rho = np.where(s1 > 0, s2 / s1, 0.0)
+    ok = (res.status == STATUS_CONVERGED) & (rho < SCREEN_MAX_RHO)
+    lim_ld = limits["max_loading_percent"]
+    with np.errstate(invalid="ignore"):
+        m_vm = SCREEN_FACTOR * np.abs(vm - vm1) + SCREEN_FLOOR_VM_PU
+        m_ld = SCREEN_FACTOR * np.abs(eld - eld1) + SCREEN_FLOOR_LOADING_PERCENT
+        near_ld = np.abs(eld - lim_ld) <= m_ld
+        near_lo = np.abs(vm - limits["vm_min_pu"]) <= m_vm
+        near_hi = np.abs(vm - limits["vm_max_pu"]) <= m_vm
+        ambiguous = (
+            ~ok | np.any(near_ld, axis=1) | np.any(near_lo, axis=1) | np.any(near_hi, axis=1)
+        )
+    clear = ~ambiguous & np.array([o.gens.size == 0 for o in outs])
+    keep = np.flatnonzero(~clear)
+    cl = np.flatnonzero(clear)
+    cleared = None
+    if cl.size:
+        # _post blanks the outaged branches again; ld still holds step-2 estimates
+        cleared = (pos[cl], [outs[j] for j in cl], ld[cl], vm[cl])
+    return pos[keep], [outs[j] for j in keep], cleared
+
+
+def n1_states(
+    net: pp.pandapowerNet,
+    outages: Sequence[OutageSpec],
+    *,
+    model: ContingencyModel | None = None,
+    tol: float = TOL_PU,
+) -> tuple[list[str], np.ndarray, dict[str, np.ndarray]]:
+    """Full AC post-outage state of a few outages, in pandapower's element order.
+
+    Returns
+    -------
+    status : list of str
+        Per outage, as in :func:`run_n1`.
+    vm_pu : float64 (n_outage, len(net.bus))
+        Bus voltage magnitudes in ``net.bus`` order (NaN: cut off or failed).
+    loading_percent : dict element type -> float64 (n_outage, len(net[element]))
+        Branch loading in element table order (NaN: out, cut off or failed).
+    """
+    if model is None:
+        model = compile_contingency_model(net)
+    bridge = model.bridge_tree()
+    solver = model.ac_solver(tol)
+    n_out = len(outages)
+    rows = model.pp_bus_rows(net.bus.index.to_numpy())
+    vm_out = np.full((n_out, len(net.bus)), np.nan)
+    mon = {k: np.flatnonzero(model.mon_kind == k) for k in ("line", "trafo", "trafo3w")}
+    ld_out = {k: np.full((n_out, len(net[k])), np.nan) for k in mon}
+    status = ["not_simulated"] * n_out
+    el_order = {}
+    for k, cols in mon.items():
+        pos = {int(i): c for i, c in zip(model.mon_index[cols], cols, strict=True)}
+        el_order[k] = np.array([pos.get(int(i), -1) for i in net[k].index], dtype=np.int64)
+    for j, (_, elems) in enumerate(outages):
+        o, _why = engine_outage(model, elems, bridge)
+        if o is None:
+            continue
+        res = solver.solve_block([o])
+        if res.status[0] != STATUS_CONVERGED:
+            status[j] = "diverged"
+            continue
+        ld, vm = model.loading(res.v)
+        if o.dead.size:
+            dead = np.zeros(model.n_bus, dtype=bool)
+            dead[o.dead] = True
+            ld[0, dead[model.f] | dead[model.t]] = np.nan
+        ld[0, o.branches] = np.nan
+        eld = model.element_loading(ld)[0]
+        status[j] = "islanded" if np.any(model.bus_index[o.dead] >= 0) else "converged"
+        ok = rows >= 0
+        vm_out[j, ok] = vm[0, rows[ok]]
+        for k, order in el_order.items():
+            has = order >= 0
+            ld_out[k][j, has] = eld[order[has]]
+    return status, vm_out, ld_out
