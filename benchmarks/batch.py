@@ -150,10 +150,10 @@ def overhead(tmp: Path) -> None:
 
     grids = tmp / "tiny"
     grids.mkdir()
-    base = pn.case9()
+    net = pn.case9()
+    base = net.load.p_mw.copy()
     for i in range(200):
-        net = pn.case9()
-        net.load["p_mw"] = base.load.p_mw * (0.5 + i / 200)
+        net.load["p_mw"] = base * (0.5 + i / 200)
         pp.to_json(net, str(grids / f"tiny{i:03d}.json"))
     study = tmp / "tiny.toml"
     study.write_text('cases = ["tiny/*.json"]\n[analyses.pf]\n')

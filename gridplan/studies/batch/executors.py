@@ -129,10 +129,17 @@ class LocalExecutor:
 class DaskExecutor:
     """Tasks on a Dask cluster through a ``distributed.Client``."""
 
-    def __init__(self, client: Any, cluster: Any = None, target_workers: int | None = None):
+    def __init__(
+        self,
+        client: Any,
+        cluster: Any = None,
+        target_workers: int | None = None,
+        own: bool = False,
+    ) -> None:
         self.client = client
         self.cluster = cluster
         self._target = target_workers
+        self._own = own  # close the client (and cluster) at the end: only those we started
         self.where = f"Dask scheduler {client.scheduler.address}"
 
     @property
@@ -152,6 +159,8 @@ class DaskExecutor:
         return set(done), set(pending)
 
     def close(self, cancel: bool = False) -> None:
+        if not self._own:
+            return
         try:
             self.client.close()
         finally:
@@ -171,7 +180,7 @@ def connect(address: str, timeout_s: float = 30.0) -> DaskExecutor:
         client = Client(address, timeout=timeout_s)
     except OSError as exc:
         raise CaseError(f"--scheduler {address}: cannot connect ({exc})") from None
-    return DaskExecutor(client)
+    return DaskExecutor(client, own=True)
 
 
 _WALLTIME = re.compile(r"^(?:(\d+)-)?(\d+):(\d{1,2})(?::(\d{1,2}))?$")
@@ -262,6 +271,6 @@ def jobqueue_cluster(kind: str, settings: dict[str, Any]) -> DaskExecutor:
         raise CaseError(f"--cluster {kind}: cannot set up the cluster ({exc})") from None
     cluster.adapt(minimum_jobs=jobs, maximum_jobs=jobs)
     client = Client(cluster)
-    ex = DaskExecutor(client, cluster, target_workers=jobs * kw["processes"])
+    ex = DaskExecutor(client, cluster, target_workers=jobs * kw["processes"], own=True)
     ex.where = f"{kind} cluster, {jobs} job(s) x {kw['processes']} worker(s)"
     return ex
