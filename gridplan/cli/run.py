@@ -108,6 +108,11 @@ def print_result(result: BatchResult, study: Study) -> None:
         click.echo(
             f"results: {result.out_dir}/ (index.h5 links every task file; batch-summary.csv)"
         )
+    elif result.index_note:
+        click.echo(
+            f"results: {result.out_dir}/; {result.index_note}: "
+            f"`gridplan batch merge {result.out_dir}` writes it"
+        )
     else:
         missing = int((result.index.summary.status == "missing").sum()) if result.index else 0
         click.echo(
@@ -203,7 +208,7 @@ def run(
 ) -> None:
     """Run a study: every (case, scenario, analysis) task, one HDF5 file each.
 
-    ARGS is a study file (TOML, docs/batch.md), or case specs to run the default study's
+    Give a study file (TOML, docs/batch.md), or case specs to run the default study's
     analyses on, or nothing: the bundled default study over the bundled cases. Tasks whose
     file is complete and up to date are skipped; stale or partial ones run again (and the
     run says so). Exit code 0 when every task succeeded or does not apply, 1 otherwise.

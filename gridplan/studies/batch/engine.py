@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from gridplan.errors import BatchError, CaseError
+from gridplan.errors import BatchError, CaseError, GridplanError
 from gridplan.studies.batch.index import Index, collect, write_index
 from gridplan.studies.batch.study import Study, Task, write_snapshot
 from gridplan.studies.batch.worker import (
@@ -59,6 +59,7 @@ class BatchResult:
     shard: tuple[int, int] | None = None
     elapsed_s: float = 0.0
     index_written: bool = False
+    index_note: str = ""
     failed: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -270,8 +271,13 @@ def run_study(
     index = collect(out, study)
     complete = index.summary.status.isin(["done", "not_applicable", "failed"]).all()
     if shard is None or complete:
-        index = write_index(out, study, index)
-        result.index_written = True
+        try:
+            index = write_index(out, study, index)
+            result.index_written = True
+        except (OSError, GridplanError) as exc:
+            # e.g. two shards finishing together: the other one writes it; the tasks are
+            # done either way and `gridplan batch merge` rebuilds the index at any time
+            result.index_note = f"index.h5 not written ({exc})"
     result.index = index
     result.elapsed_s = time.perf_counter() - t_start
     result.failed = {o.task_id: o.reason for o in result.outcomes if o.status == "failed"}
