@@ -31,7 +31,7 @@ from gridplan.studies.batch.worker import (
     prefetch,
     record_failure,
     run_chunk,
-    run_task,
+    run_tasks,
     set_item_progress,
 )
 
@@ -163,6 +163,7 @@ def run_study(
     # future -> (kind, task id, function, arguments, attempt); kind "task" or "chunk"
     pending: dict[Any, tuple[str, str, Callable[..., Any], tuple[Any, ...], int]] = {}
     splits: dict[str, dict[str, Any]] = {}
+    unit_tasks: dict[str, list[Task]] = {}
 
     def submit(kind: str, tid: str, fn: Callable[..., Any], args: tuple[Any, ...], n: int) -> None:
         pending[ex.submit(fn, *args)] = (kind, tid, fn, args, n)
@@ -177,11 +178,18 @@ def run_study(
     if serial and p.items_total and p.items_done:
         set_item_progress(ItemProgress(p.items_total, p.items_done))
     try:
+        # one unit of work per case when there are enough cases to keep every worker busy
+        # (a worker then reads each case once); else one per task (its analyses in parallel)
+        by_case = len({t.case.name for t in tasks}) >= 2 * ex.n_workers
+        groups: dict[str, list[Task]] = {}
         for t in tasks:
-            submit("task", t.id, run_task, (t, ctx), 1)
+            groups.setdefault(t.case.name if by_case else t.id, []).append(t)
+        for gid, members in groups.items():
+            submit("tasks", gid, run_tasks, (members, ctx), 1)
+            unit_tasks[gid] = members
         # workers left idle by a short task list load (and compile) the cases of tasks
         # that may be split, so their chunks start at once
-        idle = ex.n_workers - len(tasks)
+        idle = ex.n_workers - len(groups)
         may_split = [t for t in tasks if _may_split(t)]
         for i in range(max(idle, 0) if may_split else 0):
             t = may_split[i % len(may_split)]
@@ -190,7 +198,6 @@ def run_study(
             done, _ = ex.wait_any(pending)
             for fut in done:
                 kind, tid, fn, args, attempt = pending.pop(fut)
-                task = by_id[tid]
                 try:
                     value = fut.result()
                 except Exception as exc:
@@ -203,29 +210,32 @@ def run_study(
                     value = exc
                 if kind == "prefetch":
                     continue
-                if kind == "task":
+                if kind == "tasks":
+                    members = unit_tasks[tid]
                     if isinstance(value, Exception):
-                        o = Outcome(tid, task.index, "failed", "computed")
-                        finished(
-                            record_failure(task, ctx, o, _lost(value), "", "", time.perf_counter())
-                        )
-                    elif value.split is not None:
-                        req = value.split
-                        splits[tid] = {
+                        lost = _lost(value)
+                        value = [_failed(t, ctx, lost) for t in members]
+                    for o in value:
+                        task = by_id[o.task_id]
+                        if o.split is None:
+                            finished(o)
+                            continue
+                        req = o.split
+                        splits[o.task_id] = {
                             "req": req,
                             "parts": [],
                             "left": req.chunks,
-                            "t0": time.perf_counter() - value.elapsed_s,
-                            "action": value.action,
+                            "t0": time.perf_counter() - o.elapsed_s,
+                            "action": o.action,
                             "error": None,
                         }
                         if p.items_total:
                             p.items_total(req.items)
                         for i in range(req.chunks):
-                            submit("chunk", tid, run_chunk, (task, ctx, i, req.chunks, req.key), 1)
-                    else:
-                        finished(value)
+                            args = (task, ctx, i, req.chunks, req.key)
+                            submit("chunk", o.task_id, run_chunk, args, 1)
                     continue
+                task = by_id[tid]
                 s = splits[tid]
                 s["left"] -= 1
                 if isinstance(value, Exception):
@@ -307,6 +317,11 @@ def _chunk_items(part: Any) -> int:
     from gridplan.studies.n1 import OTHER_CHUNK
 
     return int((outages["reason"] != OTHER_CHUNK).sum())
+
+
+def _failed(task: Task, ctx: RunContext, exc: Exception) -> Outcome:
+    o = Outcome(task.id, task.index, "failed", "computed")
+    return record_failure(task, ctx, o, exc, "", "", time.perf_counter())
 
 
 def _lost_worker(exc: BaseException) -> bool:

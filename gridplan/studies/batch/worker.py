@@ -335,6 +335,12 @@ def _up_to_date(task: Task, rec: Any) -> Outcome:
     )  # fmt: skip
 
 
+def run_tasks(tasks: list[Task], ctx: RunContext) -> list[Outcome]:
+    """:func:`run_task` for each of ``tasks`` in turn (the tasks of one case: it is read
+    once and kept in this process's cache)."""
+    return [run_task(t, ctx) for t in tasks]
+
+
 def record_failure(
     task: Task,
     ctx: RunContext,
