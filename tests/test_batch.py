@@ -132,6 +132,11 @@ def test_stale_and_partial_tasks_are_recomputed_and_named(tmp_path):
     # a task file without its completion mark is partial
     with h5py.File(out / "case14/base/n1.h5", "r+") as h5:
         del h5["task"].attrs["complete"]
+    st = status(out)
+    assert st.loc["g/base/pf", "status"] == "stale"
+    assert st.loc["g/base/pf", "reason"] == "the case data changed"
+    assert st.loc["case14/base/n1", "status"] == "partial"
+    assert st.loc["case14/base/pf", "status"] == "done"
     res = _run(study, out)
     act = {o.task_id: o.action for o in res.outcomes}
     assert act["g/base/pf"] == "recomputed: stale: the case data changed"
