@@ -21,6 +21,7 @@ from typing import Any
 import pandas as pd
 
 from gridplan.errors import BatchError, CaseError, GridplanError
+from gridplan.studies.batch.analyses import get_analysis
 from gridplan.studies.batch.index import Index, collect, write_index
 from gridplan.studies.batch.study import Study, Task, write_snapshot
 from gridplan.studies.batch.worker import (
@@ -33,6 +34,7 @@ from gridplan.studies.batch.worker import (
     run_chunk,
     run_tasks,
     set_item_progress,
+    split_writer,
 )
 
 MAX_ATTEMPTS = 2  # a task whose worker process dies runs once more, in a new pool
@@ -223,11 +225,15 @@ def run_study(
                         req = o.split
                         splits[o.task_id] = {
                             "req": req,
-                            "parts": [],
+                            "waiting": {},  # chunk index -> part not yet added
+                            "parts": [],  # parts added to the file, in order
+                            "rows": 0,
                             "left": req.chunks,
                             "t0": time.perf_counter() - o.elapsed_s,
                             "action": o.action,
                             "error": None,
+                            "writer": split_writer(task, ctx, req),
+                            "split": get_analysis(task.analysis.kind).split_support(),
                         }
                         if p.items_total:
                             p.items_total(req.items)
@@ -241,24 +247,37 @@ def run_study(
                 if isinstance(value, Exception):
                     s["error"] = s["error"] or _lost(value)
                 else:
-                    s["parts"].append(value)
+                    s["waiting"][value.index] = value
                     if p.items_done:
                         p.items_done(_chunk_items(value))
+                    # the next chunks in order go to the file now, while others still run
+                    while s["error"] is None and len(s["parts"]) in s["waiting"]:
+                        part = s["waiting"].pop(len(s["parts"]))
+                        try:
+                            s["rows"] += s["split"].add(part, s["writer"], s["rows"])
+                        except Exception as exc:
+                            s["error"] = exc
+                        s["parts"].append(part)
                 if s["left"] == 0:
                     req = s["req"]
+                    del splits[tid]
                     if s["error"] is not None:
+                        s["writer"].abort()
                         o = Outcome(tid, task.index, "failed", s["action"])
                         o = record_failure(
                             task, ctx, o, s["error"], req.case_sha256, req.key, s["t0"]
                         )
                     else:
-                        o = finish_split(task, ctx, req, s["parts"], s["t0"], s["action"])
+                        o = finish_split(
+                            task, ctx, req, s["parts"], s["t0"], s["action"], s["writer"]
+                        )
                     finished(o)
         clean = True
     except KeyboardInterrupt:
         # stopped: finished tasks are files; the index says what is there
         ex.close(cancel=True)
         clean = True
+        _abort_splits(splits)
         if shard is None:
             try:
                 write_index(out, study)
@@ -270,6 +289,7 @@ def run_study(
             set_item_progress(None)
         if not clean:
             ex.close(cancel=True)
+            _abort_splits(splits)
     ex.close()
     result = BatchResult(
         outcomes=list(outcomes.values()),
@@ -317,6 +337,12 @@ def _chunk_items(part: Any) -> int:
     from gridplan.studies.n1 import OTHER_CHUNK
 
     return int((outages["reason"] != OTHER_CHUNK).sum())
+
+
+def _abort_splits(splits: dict[str, dict[str, Any]]) -> None:
+    """Delete the temporary files of split tasks that were still collecting chunks."""
+    for s in splits.values():
+        s["writer"].abort()
 
 
 def _failed(task: Task, ctx: RunContext, exc: Exception) -> Outcome:

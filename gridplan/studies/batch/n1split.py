@@ -13,16 +13,20 @@ the same rules as the scan's own statistics kernel:
   the first N kept; the cause is the first of the list;
 - per bus, lowest and highest voltage: a later chunk replaces the value only when it is
   strictly lower (higher), as a later block does;
-- violations: the chunks' rows one after the other (each chunk streams them block by block
-  in solving order, as a single-process scan streams them to its file).
+- violations: the chunks' rows one after the other (each chunk collects them block by block
+  in solving order, as a single-process scan streams them to its file). The driver appends
+  a chunk's rows to the task file as soon as every earlier chunk's are in (:meth:`N1Split.add`),
+  so writing them overlaps with the chunks still running.
 
-Each worker compiles (solves and factorizes) the base case once and keeps it for the
-chunks of that task it runs.
+There are a few chunks per worker (``CHUNKS_PER_WORKER``), so that the rows of the last
+chunk, the only ones written after the scan, are few. Each worker compiles the base case and
+factorizes it once (:meth:`N1Split.prepare` returns the model with its solver kept) and
+solves all the chunks it gets with it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -34,15 +38,43 @@ from gridplan.studies.batch.analyses import Figures, check_split, n1_figures, n1
 from gridplan.studies.n1 import OTHER_CHUNK, N1Result, default_outages, run_n1, write_n1
 
 SPLIT_MIN_OUTAGES = 2000  # "auto" splits scans with at least this many outages
+CHUNKS_PER_WORKER = 3  # "auto": chunks per worker (the rows written after the scan: 1/3n)
+GROUP = "contingency"
 
 
 @dataclass
 class ChunkPart:
-    """One chunk's scan and its violation rows in solving order."""
+    """One chunk's scan and its violation rows in solving order (dropped once written)."""
 
     index: int
     result: N1Result
     violations: pd.DataFrame
+    n_rows: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+    violation_outages: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+
+
+class _KeptSolver:
+    """A compiled model whose AC and DC engines (the base-case factorizations) are built
+    once and reused by every chunk the worker solves; everything else is the model's."""
+
+    def __init__(self, model: Any) -> None:
+        self._model = model
+        self._solvers: dict[Any, Any] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._model, name)
+
+    def ac_solver(self, tol: float) -> Any:
+        key = ("ac", tol)
+        if key not in self._solvers:
+            self._solvers[key] = self._model.ac_solver(tol)
+        return self._solvers[key]
+
+    def dc_solver(self) -> Any:
+        if "dc" not in self._solvers:
+            self._solvers["dc"] = self._model.dc_solver()
+        return self._solvers["dc"]
 
 
 class N1Split:
@@ -56,19 +88,28 @@ class N1Split:
         return len(default_outages(net, kw["elements"]))
 
     def chunks(self, net: pp.pandapowerNet, options: dict[str, Any], workers: int) -> int:
-        """How many chunks: one per worker for large scans (``split = "auto"``)."""
+        """How many chunks: a few per worker for large scans (``split = "auto"``)."""
         s = check_split(options["split"])
         if s == "never":
             return 1
         if s == "auto":
-            return workers if self.size(net, options) >= SPLIT_MIN_OUTAGES else 1
+            if workers < 2 or self.size(net, options) < SPLIT_MIN_OUTAGES:
+                return 1
+            return CHUNKS_PER_WORKER * workers
         return int(s)
 
     def prepare(self, net: pp.pandapowerNet, options: dict[str, Any]) -> Any:
-        """The compiled base case (solved, factorized inputs), kept by the worker."""
+        """The compiled base case, its engines kept for every chunk of this worker."""
+        from gridplan.core.contingency import TOL_PU
         from gridplan.model.contingency_model import compile_contingency_model
 
-        return compile_contingency_model(net)
+        model = _KeptSolver(compile_contingency_model(net))
+        # factorized here, once: run_n1 (tolerance TOL_PU) asks the model for this engine
+        if options["mode"] == "dc":
+            model.dc_solver()
+        else:
+            model.ac_solver(TOL_PU)
+        return model
 
     def chunk(
         self, net: pp.pandapowerNet, options: dict[str, Any], i: int, n: int, model: Any
@@ -81,12 +122,29 @@ class N1Split:
         if result.interrupted:  # a chunk is whole or nothing
             raise KeyboardInterrupt
         viol = pd.concat(rows) if rows else result.violations.iloc[:0]
-        return ChunkPart(i, result, viol)
+        counts = {"loading_percent": 0, "vm_pu": 0}
+        if len(viol):
+            counts.update(
+                {str(k): int(v) for k, v in viol["quantity"].value_counts(sort=False).items()}
+            )
+        outages = np.unique(viol["outage"].to_numpy()) if len(viol) else np.zeros(0, np.int64)
+        return ChunkPart(i, result, viol, len(viol), counts, outages)
+
+    def add(self, part: ChunkPart, writer: ResultWriter, row0: int) -> int:
+        """Append the violation rows of ``part`` (the next chunk in order) to the task file,
+        numbered from ``row0``, and drop them from memory; returns how many there were."""
+        v = part.violations
+        if len(v):
+            v = v.set_axis(pd.RangeIndex(row0, row0 + len(v)))
+            writer.append_table(f"{GROUP}/violations", v)
+        part.violations = v.iloc[:0]
+        return part.n_rows
 
     def finish(
         self, parts: list[ChunkPart], options: dict[str, Any], writer: ResultWriter
     ) -> Figures:
-        """Merge the chunks, write ``/contingency`` and return the key figures."""
+        """Merge the chunks (their violation rows already in the file, :meth:`add`), write
+        the rest of ``/contingency`` and return the key figures."""
         merged = merge_chunks(parts)
         write_n1(writer, merged)
         return n1_figures(merged)
@@ -172,17 +230,23 @@ def merge_chunks(parts: list[ChunkPart]) -> N1Result:
         bus[col] = np.where(np.isfinite(cur), cur, np.nan)
         bus[cause] = cid
 
-    frames = [p.violations for p in parts if len(p.violations)]
-    viol = (
-        pd.concat(frames, ignore_index=True)
-        if frames
-        else parts[0].violations.reset_index(drop=True)
-    )
-    counts = {"loading_percent": 0, "vm_pu": 0}
-    if len(viol):
-        counts.update(
-            {str(k): int(v) for k, v in viol["quantity"].value_counts(sort=False).items()}
+    # the violation rows: in memory, or already written by N1Split.add (streamed)
+    streamed = any(len(p.violations) < p.n_rows for p in parts)
+    if streamed:
+        viol = parts[0].violations.iloc[:0].reset_index(drop=True)
+    else:
+        frames = [p.violations for p in parts if len(p.violations)]
+        viol = (
+            pd.concat(frames, ignore_index=True)
+            if frames
+            else parts[0].violations.reset_index(drop=True)
         )
+    counts = {"loading_percent": 0, "vm_pu": 0}
+    for part in parts:
+        for k, v in part.counts.items():
+            counts[k] = counts.get(k, 0) + v
+    n_rows = sum(p.n_rows for p in parts)
+    with_viol = np.unique(np.concatenate([p.violation_outages for p in parts]))
     timings: dict[str, float] = {}
     for r in res:
         for k, t in r.timings_s.items():
@@ -197,8 +261,8 @@ def merge_chunks(parts: list[ChunkPart]) -> N1Result:
         violations=viol,
         timings_s=timings,
         interrupted=any(r.interrupted for r in res),
-        violations_streamed=False,
-        n_violations=len(viol),
+        violations_streamed=streamed,
+        n_violations=n_rows,
         violation_counts=counts,
-        n_violation_outages=int(viol["outage"].nunique()) if len(viol) else 0,
+        n_violation_outages=int(with_viol.size),
     )

@@ -403,14 +403,25 @@ def prefetch(task: Task, ctx: RunContext) -> None:
         return
 
 
+def split_writer(task: Task, ctx: RunContext, req: SplitRequest) -> ResultWriter:
+    """The task file of a split task, opened in the driver when its chunks start: chunks
+    add their rows to it in order while later chunks still run."""
+    return _writer(task, ctx, req.case_sha256)
+
+
 def finish_split(
-    task: Task, ctx: RunContext, req: SplitRequest, parts: list[Any], t0: float, action: str
+    task: Task,
+    ctx: RunContext,
+    req: SplitRequest,
+    parts: list[Any],
+    t0: float,
+    action: str,
+    writer: ResultWriter,
 ) -> Outcome:
-    """Merge the chunks of a split task and write its file (in the driver process)."""
+    """Merge the chunks of a split task and complete its file (in the driver process)."""
     out = Outcome(task.id, task.index, "failed", action, key=req.key)
     try:
         split = get_analysis(task.analysis.kind).split_support()
-        writer = _writer(task, ctx, req.case_sha256)
         try:
             figures = split.finish(parts, analysis_options(task), writer)
         except BaseException:
