@@ -19,3 +19,4 @@ bench:
 	python benchmarks/contingency.py
 	python benchmarks/timeseries.py
 	python benchmarks/reliability.py
+	python benchmarks/ev.py

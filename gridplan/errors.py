@@ -1,7 +1,8 @@
 """The gridplan exception family.
 
 ``GridplanError`` -> ``CaseError`` (bad input; also a ``ValueError``), ``ConvergenceError``
-(a computation that ran and failed), ``BatchError`` (some cases of a batch failed).
+(a computation that ran and failed), ``OutputError`` (a result file could not be written,
+e.g. disk full), ``BatchError`` (some cases of a batch failed).
 The CLI prints ``str(error)`` as one line (plus ``hint`` when set) and exits with ``exit_code``.
 """
 
@@ -44,6 +45,13 @@ class ConvergenceError(GridplanError):
         self.max_mismatch = max_mismatch
 
 
+class OutputError(GridplanError):
+    """A result file could not be written part-way (disk full, file size limit, I/O error);
+    nothing was left behind under its name."""
+
+    exit_code = 1
+
+
 class BatchError(GridplanError):
     """Some cases of a batch failed; ``failed`` maps case spec -> error message."""
 
@@ -52,6 +60,13 @@ class BatchError(GridplanError):
     def __init__(self, message: str, *, failed: dict[str, str], hint: str | None = None) -> None:
         super().__init__(message, hint=hint)
         self.failed = failed
+
+
+def utf8_problem(exc: UnicodeDecodeError) -> str:
+    """``"line 3: must be UTF-8 text, got byte 0xff instead"`` for a failed decode."""
+    data = bytes(exc.object)
+    line = data.count(b"\n", 0, exc.start) + 1
+    return f"line {line}: must be UTF-8 text, got byte {data[exc.start]:#04x} instead"
 
 
 def format_problems(where: str, problems: Sequence[str]) -> str:

@@ -23,6 +23,9 @@ COMMAND_MODULES = [
     "gridplan.cli.reliability",
     "gridplan.cli.timeseries",
     "gridplan.cli.n1",
+    "gridplan.cli.validate",
+    "gridplan.cli.wind",
+    "gridplan.cli.ev",
 ]
 
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import click
 
-from gridplan.cli._common import echo_table
+from gridplan.cli._common import echo_table, warn_remarks
+from gridplan.cli._types import COUNT, POSITIVE, OutPath, require_order
 from gridplan.model.case_hash import case_sha256
 from gridplan.model.cases import case_name, load_case
 from gridplan.results import ResultWriter
@@ -89,15 +90,30 @@ def print_n1(result: N1Result, elapsed_s: float, top: int = 10) -> None:
 @click.option(
     "--max-loading",
     default=100.0,
+    type=POSITIVE,
     show_default=True,
     help="Branch loading limit, percent of rating.",
 )
-@click.option("--vm-min", default=0.9, show_default=True, help="Lowest allowed bus voltage, pu.")
-@click.option("--vm-max", default=1.1, show_default=True, help="Highest allowed bus voltage, pu.")
-@click.option("--top", default=3, show_default=True, help="Worst outages kept per element.")
+@click.option(
+    "--vm-min",
+    default=0.9,
+    type=POSITIVE,
+    show_default=True,
+    help="Lowest allowed bus voltage, pu.",
+)
+@click.option(
+    "--vm-max",
+    default=1.1,
+    type=POSITIVE,
+    show_default=True,
+    help="Highest allowed bus voltage, pu.",
+)
+@click.option(
+    "--top", default=3, type=COUNT, show_default=True, help="Worst outages kept per element."
+)
 @click.option(
     "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=OutPath(),
     help="Write results to this HDF5 file (group /contingency).",
 )
 @click.option(
@@ -133,7 +149,9 @@ def n1(
     from gridplan.model.outages import read_outages
     from gridplan.studies.n1 import default_outages
 
+    require_order(vm_min, vm_max, "--vm-min", "--vm-max")
     net = load_case(spec)
+    warn_remarks(net)
     name = case_name(spec)
     specs = (
         read_outages(outages_file, net)

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from gridplan.cli._common import echo_table
+from gridplan.cli._types import COUNT, COUNT0, NON_NEGATIVE, POSITIVE, Number, OutPath
 from gridplan.model.case_hash import case_sha256
 from gridplan.model.cases import case_name, load_case
 from gridplan.model.reliability_data import ReliabilityDefaults
@@ -114,11 +115,15 @@ def print_reliability(r: ReliabilityResult, top: int) -> None:
     show_default=True,
     help="analytical FMEA only, or also Monte Carlo annual indices (mc).",
 )
-@click.option("--years", default=10000, show_default=True, help="Simulated years for --method mc.")
-@click.option("--seed", default=0, show_default=True, help="Random seed for --method mc.")
+@click.option(
+    "--years", default=10000, type=COUNT, show_default=True, help="Simulated years for --method mc."
+)
+@click.option(
+    "--seed", default=0, type=COUNT0, show_default=True, help="Random seed for --method mc."
+)
 @click.option(
     "--target",
-    type=float,
+    type=Number(0.0, 100.0, min_open=True),
     default=None,
     help="Supply-reliability target in % (ASAI) for every feeder; default: the "
     "seeds/ target of each feeder's class (urban 99.915 %, rural 99.73 %).",
@@ -147,15 +152,17 @@ def print_reliability(r: ReliabilityResult, top: int) -> None:
 )
 @click.option(
     "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=OutPath(),
     help="Write results to this HDF5 file (group /reliability).",
 )
 @click.option(
     "--plot",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=OutPath(),
     help="Write a PNG bar chart of SAIDI contributions (min per customer-year).",
 )
-@click.option("--top", default=10, show_default=True, help="Components shown in the ranking.")
+@click.option(
+    "--top", default=10, type=COUNT0, show_default=True, help="Components shown in the ranking."
+)
 def reliability(
     spec: str,
     method: str,
@@ -197,10 +204,12 @@ def reliability(
 def print_adequacy(r: AdequacyResult) -> None:
     """HL-I (and HL-II) indices."""
     i = r.indices.iloc[0]
+    for note in r.notes:
+        click.echo(f"note: {note}")
     if i.installed_mw < i.peak_load_mw:
         click.echo(
             "note: installed generation is below the peak load; a case supplied "
-            "through an ext_grid needs --include-ext-grid (and max_p_mw on it)"
+            "through an ext_grid needs max_p_mw on it (or --include-ext-grid)"
         )
     click.echo(
         f"{r.case_name}: {len(r.units)} generating units, "
@@ -226,6 +235,12 @@ def print_adequacy(r: AdequacyResult) -> None:
             f"        {c.samples:.0f} states in {c.duration_s:.1f} s "
             f"({c.states_per_s:.0f} states/s, {c.lp_solved:.0f} LPs solved)"
         )
+        if not r.composite_converged:
+            click.echo(
+                f"note: HL-II stopped at its sample limit ({r.max_samples} states) with EENS "
+                f"CoV {c.eens_cov:.3g}, above the requested {r.target_cov:g}: the intervals are "
+                "wider than asked; raise --max-samples for the requested precision"
+            )
         b = (
             r.composite_bus[r.composite_bus.eens_mwh_per_year > 0]
             .sort_values("eens_mwh_per_year", ascending=False)
@@ -246,22 +261,23 @@ def print_adequacy(r: AdequacyResult) -> None:
 @click.option(
     "--peak",
     "peak_mw",
-    type=float,
+    type=POSITIVE,
     default=None,
     help="Annual peak load in MW (default: sum of the case's loads).",
 )
 @click.option(
     "--step",
     "step_mw",
-    type=float,
+    type=POSITIVE,
     default=None,
     help="Capacity grid of the outage table, MW (default: 1 MW, finer when units are below 10 MW).",
 )
 @click.option(
-    "--include-ext-grid",
-    is_flag=True,
-    help="Count ext_grid elements with max_p_mw as generating units; an ext_grid "
-    "without max_p_mw is an unlimited, fully reliable infeed.",
+    "--include-ext-grid/--exclude-ext-grid",
+    default=None,
+    help="Default: ext_grids with max_p_mw count as generating units, those without are "
+    "left out (said in a note). --include-ext-grid also counts an ext_grid without max_p_mw, "
+    "as an unlimited, fully reliable infeed; --exclude-ext-grid counts no ext_grid.",
 )
 @click.option(
     "--composite",
@@ -272,7 +288,7 @@ def print_adequacy(r: AdequacyResult) -> None:
 @click.option(
     "--cov",
     "target_cov",
-    type=float,
+    type=NON_NEGATIVE,
     default=0.05,
     show_default=True,
     help="HL-II: stop when the coefficient of variation of EENS reaches this.",
@@ -280,10 +296,11 @@ def print_adequacy(r: AdequacyResult) -> None:
 @click.option(
     "--max-samples",
     default=100000,
+    type=COUNT,
     show_default=True,
     help="HL-II: maximum number of sampled states.",
 )
-@click.option("--seed", default=0, show_default=True, help="HL-II random seed.")
+@click.option("--seed", default=0, type=COUNT0, show_default=True, help="HL-II random seed.")
 @click.option(
     "--defaults",
     "defaults_file",
@@ -292,7 +309,7 @@ def print_adequacy(r: AdequacyResult) -> None:
 )
 @click.option(
     "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=OutPath(),
     help="Write results to this HDF5 file (group /adequacy).",
 )
 def adequacy(
@@ -300,7 +317,7 @@ def adequacy(
     load_model: str,
     peak_mw: float | None,
     step_mw: float,
-    include_ext_grid: bool,
+    include_ext_grid: bool | None,
     composite: bool,
     target_cov: float,
     max_samples: int,

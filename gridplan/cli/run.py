@@ -11,6 +11,7 @@ from typing import Any
 import click
 from tqdm import tqdm
 
+from gridplan.cli._types import COUNT, OutPath
 from gridplan.errors import BatchError, CaseError
 from gridplan.studies.batch.engine import BatchResult, Progress, parse_shard, run_study
 from gridplan.studies.batch.study import (
@@ -129,7 +130,7 @@ def _terminate(_sig: int, _frame: Any) -> None:
 @click.argument("args", nargs=-1, metavar="[STUDY.toml or SPEC...]")
 @click.option(
     "--out-dir",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=OutPath(folder=True),
     default=None,
     help="Folder for the task files, index.h5 and batch-summary.csv "
     "[default: the study's out_dir, else ./results].",
@@ -137,13 +138,13 @@ def _terminate(_sig: int, _frame: Any) -> None:
 @click.option(
     "--workers",
     "-w",
-    type=click.IntRange(min=1),
+    type=COUNT,
     default=None,
     help="Local worker processes [default: 1, this process].",
 )
 @click.option(
     "--jobs",
-    type=click.IntRange(min=1),
+    type=COUNT,
     default=None,
     help="With --cluster: number of batch jobs; without: the same as --workers.",
 )
@@ -163,7 +164,7 @@ def _terminate(_sig: int, _frame: Any) -> None:
 @click.option("--account", default=None, help="--cluster: account or project to charge.")
 @click.option(
     "--cores",
-    type=click.IntRange(min=1),
+    type=COUNT,
     default=None,
     help="--cluster: cores per job, one single-threaded worker each [default: 1].",
 )

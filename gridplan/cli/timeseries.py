@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from gridplan.cli._common import echo_table
+from gridplan.cli._common import echo_table, warn_remarks
+from gridplan.cli._types import COUNT0, POSITIVE, OutPath, require_order
 from gridplan.model.case_hash import case_sha256
 from gridplan.model.cases import case_name, load_case
 from gridplan.studies.timeseries import TimeSeriesResult, run
@@ -66,7 +67,7 @@ def print_timeseries(result: TimeSeriesResult, top: int) -> None:
 )
 @click.option(
     "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=OutPath(),
     help="Stream per-step results to this HDF5 file (group /timeseries).",
 )
 @click.option(
@@ -79,21 +80,27 @@ def print_timeseries(result: TimeSeriesResult, top: int) -> None:
 @click.option(
     "--vm-min-pu",
     default=0.95,
+    type=POSITIVE,
     show_default=True,
     help="Lower voltage limit, pu (for buses without min_vm_pu).",
 )
 @click.option(
     "--vm-max-pu",
     default=1.05,
+    type=POSITIVE,
     show_default=True,
     help="Upper voltage limit, pu (for buses without max_vm_pu).",
 )
 @click.option(
-    "--max-loading-percent", default=100.0, show_default=True, help="Line/trafo loading limit, %."
+    "--max-loading-percent",
+    default=100.0,
+    type=POSITIVE,
+    show_default=True,
+    help="Line/trafo loading limit, %.",
 )
 @click.option(
     "--step-hours",
-    type=float,
+    type=POSITIVE,
     default=None,
     help="Step length in h when the profiles have step numbers, not timestamps.",
 )
@@ -107,7 +114,9 @@ def print_timeseries(result: TimeSeriesResult, top: int) -> None:
     is_flag=True,
     help="Write the per-step arrays uncompressed (faster, larger file).",
 )
-@click.option("--top", default=5, show_default=True, help="Worst elements shown per quantity.")
+@click.option(
+    "--top", default=5, type=COUNT0, show_default=True, help="Worst elements shown per quantity."
+)
 def timeseries(
     spec: str,
     profiles_path: str | None,
@@ -134,11 +143,18 @@ def timeseries(
             "timeseries: give exactly one of --profiles FILE and --synthetic N",
             hint="e.g. gridplan timeseries mv_oberrhein --synthetic 8760",
         )
+    require_order(vm_min_pu, vm_max_pu, "--vm-min-pu", "--vm-max-pu")
     net = load_case(spec)
+    warn_remarks(net)
     profiles = (
         make_synthetic(net, synthetic)
         if synthetic is not None
-        else read_profiles(profiles_path, duration_h=step_hours)
+        else read_profiles(
+            profiles_path,
+            duration_h=step_hours,
+            net=net,
+            allow_negative_loads=allow_negative_loads,
+        )
     )
     bar = tqdm(total=profiles.n_steps, unit="step", desc="time series", disable=None, leave=False)
     done = [0]

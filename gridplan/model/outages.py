@@ -27,7 +27,7 @@ from pathlib import Path
 import pandapower as pp
 import pandas as pd
 
-from gridplan.errors import CaseError, format_problems
+from gridplan.errors import CaseError, format_problems, utf8_problem
 
 OutageSpec = tuple[str, list[tuple[str, int]]]
 TYPES = ("line", "trafo", "trafo3w", "gen")
@@ -45,18 +45,24 @@ def read_outages(path: str | Path, net: pp.pandapowerNet) -> list[OutageSpec]:
     p = Path(path)
     if not p.is_file():
         raise CaseError(f"{p}: outage file not found")
+    try:
+        p.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CaseError(f"{p}: {utf8_problem(exc)}") from None
     ext = p.suffix.lower()
     if ext == ".csv":
         specs, problems = _read_csv(p)
     elif ext == ".json":
         try:
-            data = json.loads(p.read_text())
+            data = json.loads(p.read_text(encoding="utf-8"))
         except json.JSONDecodeError as exc:
             raise CaseError(f"{p}: not valid JSON ({exc})") from exc
         if isinstance(data, dict) and "contingencies" in data:
             specs, problems = _read_powsybl(data, net)
         else:
             specs, problems = _read_json(data)
+        if specs is None:
+            raise CaseError(format_problems(str(p), problems))
     elif ext == ".con":
         specs, problems = _read_con(p, net)
     else:
@@ -115,10 +121,15 @@ def _read_csv(p: Path) -> tuple[list[OutageSpec], list[str]]:
     return list(specs.items()), problems
 
 
-def _read_json(data: object) -> tuple[list[OutageSpec], list[str]]:
+def _read_json(data: object) -> tuple[list[OutageSpec] | None, list[str]]:
     items = data.get("outages") if isinstance(data, dict) else data
     if not isinstance(items, list):
-        raise CaseError('outage JSON must be {"outages": [...]} or a list, got something else')
+        got = (
+            f"{type(items).__name__} under 'outages'"
+            if isinstance(data, dict)
+            else (type(data).__name__)
+        )
+        return None, [f'outage JSON must be {{"outages": [...]}} or a list, got {got} instead']
     specs: list[OutageSpec] = []
     problems = []
     for k, item in enumerate(items):
@@ -127,6 +138,11 @@ def _read_json(data: object) -> tuple[list[OutageSpec], list[str]]:
             continue
         name = str(item.get("name", f"outage {k}"))
         elems = []
+        if not isinstance(item["elements"], list):
+            problems.append(
+                f"outage {name!r}: 'elements' must be a list, got {item['elements']!r} instead"
+            )
+            continue
         for e in item["elements"]:
             if isinstance(e, dict):
                 e = (e.get("type"), e.get("index"))
@@ -153,10 +169,22 @@ def _by_name(net: pp.pandapowerNet, kinds: tuple[str, ...], ident: str) -> list[
 def _read_powsybl(data: dict, net: pp.pandapowerNet) -> tuple[list[OutageSpec], list[str]]:
     specs: list[OutageSpec] = []
     problems = []
-    for k, c in enumerate(data.get("contingencies", [])):
+    items = data.get("contingencies")
+    if not isinstance(items, list):
+        return [], [f"'contingencies' must be a list, got {type(items).__name__} instead"]
+    for k, c in enumerate(items):
+        if not isinstance(c, dict) or not isinstance(c.get("elements", []), list):
+            problems.append(f"contingency #{k} must be an object with a list 'elements'")
+            continue
         name = str(c.get("id", f"contingency {k}"))
         elems = []
         for e in c.get("elements", []):
+            if not isinstance(e, dict):
+                problems.append(
+                    f"contingency {name!r}: element must be an object with id and type, "
+                    f"got {e!r} instead"
+                )
+                continue
             typ = str(e.get("type", ""))
             if typ not in POWSYBL_TYPES:
                 problems.append(
@@ -196,7 +224,7 @@ def _read_con(p: Path, net: pp.pandapowerNet) -> tuple[list[OutageSpec], list[st
     specs: list[OutageSpec] = []
     problems = []
     cur: tuple[str, list[tuple[str, int]], int] | None = None
-    for lineno, raw in enumerate(p.read_text().splitlines(), start=1):
+    for lineno, raw in enumerate(p.read_text(encoding="utf-8").splitlines(), start=1):
         text = raw.split("/*")[0].strip()
         if not text or text.startswith(("COM", "//")):
             continue

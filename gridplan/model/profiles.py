@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from gridplan.errors import CaseError, format_problems
+from gridplan.errors import CaseError, format_problems, utf8_problem
 
 #: element type -> columns a profile may set
 ALLOWED: dict[str, tuple[str, ...]] = {
@@ -132,6 +132,8 @@ def from_frames(
     *,
     source: str = "profiles",
     duration_h: float | None = None,
+    net: Any = None,
+    allow_negative_loads: bool = False,
 ) -> Profiles:
     """Build :class:`Profiles` from DataFrames.
 
@@ -144,6 +146,9 @@ def from_frames(
         Name used in error messages.
     duration_h
         Step length in h; derived from a ``DatetimeIndex`` when omitted (1 h for step numbers).
+    net, allow_negative_loads
+        When ``net`` is given, the checks of :func:`validate` run in the same pass, so one
+        error lists the shape problems and the elements the case does not have together.
 
     Raises
     ------
@@ -209,6 +214,8 @@ def from_frames(
             problems.append("the time index must hold ISO 8601 timestamps or step numbers")
     idx_problems, step = _index_problems(index)
     problems += idx_problems
+    if net is not None:
+        problems += _net_problems(tables, net, allow_negative_loads)
     if problems:
         raise CaseError(format_problems(source, problems))
     if duration_h is None:
@@ -217,12 +224,21 @@ def from_frames(
     return Profiles(index, tables, float(duration_h), source)
 
 
-def read_csv(path: str | os.PathLike[str], *, duration_h: float | None = None) -> Profiles:
+def read_csv(
+    path: str | os.PathLike[str],
+    *,
+    duration_h: float | None = None,
+    net: Any = None,
+    allow_negative_loads: bool = False,
+) -> Profiles:
     """Read a wide CSV: first column ISO timestamps (or step numbers), then one column per
-    element and quantity named ``<element>.<index>.<column>`` (MW / Mvar)."""
+    element and quantity named ``<element>.<index>.<column>`` (MW / Mvar); ``net``: see
+    :func:`from_frames`."""
     p = Path(path)
     try:
         df = pd.read_csv(p, index_col=0)
+    except UnicodeDecodeError as exc:
+        raise CaseError(f"{p}: {utf8_problem(exc)}") from None
     except (OSError, ValueError, pd.errors.ParserError) as exc:
         raise CaseError(f"{p}: cannot read profile CSV ({exc})") from exc
     if df.index.dtype == object:
@@ -233,7 +249,9 @@ def read_csv(path: str | os.PathLike[str], *, duration_h: float | None = None) -
                 f"{p}: first column must hold ISO 8601 timestamps or step numbers, "
                 f"got {df.index[0]!r} instead"
             ) from exc
-    return from_frames(df, source=str(p), duration_h=duration_h)
+    return from_frames(
+        df, source=str(p), duration_h=duration_h, net=net, allow_negative_loads=allow_negative_loads
+    )
 
 
 def write_h5(path: str | os.PathLike[str], profiles: Profiles, *, group: str = "profiles") -> None:
@@ -265,9 +283,15 @@ def write_h5(path: str | os.PathLike[str], profiles: Profiles, *, group: str = "
 
 
 def read_h5(
-    path: str | os.PathLike[str], *, group: str = "profiles", duration_h: float | None = None
+    path: str | os.PathLike[str],
+    *,
+    group: str = "profiles",
+    duration_h: float | None = None,
+    net: Any = None,
+    allow_negative_loads: bool = False,
 ) -> Profiles:
-    """Read profiles from an HDF5 group (layout: see the module docstring)."""
+    """Read profiles from an HDF5 group (layout: see the module docstring); ``net``: see
+    :func:`from_frames`."""
     import h5py
 
     p = Path(path)
@@ -311,16 +335,32 @@ def read_h5(
             and not isinstance(index, pd.DatetimeIndex)
         ):
             duration_h = float(g.attrs["duration_h"])
-    return from_frames(frames, source=str(p), duration_h=duration_h)
+    return from_frames(
+        frames,
+        source=str(p),
+        duration_h=duration_h,
+        net=net,
+        allow_negative_loads=allow_negative_loads,
+    )
 
 
-def read_profiles(source: Any, *, duration_h: float | None = None) -> Profiles:
+def read_profiles(
+    source: Any,
+    *,
+    duration_h: float | None = None,
+    net: Any = None,
+    allow_negative_loads: bool = False,
+) -> Profiles:
     """Profiles from a :class:`Profiles`, DataFrame(s), CSV file or HDF5 file (``.h5``/``.hdf5``,
-    optionally ``file.h5:/group``)."""
+    optionally ``file.h5:/group``); with ``net``, also checked against it (:func:`validate`)
+    in the same pass."""
+    checks = {"net": net, "allow_negative_loads": allow_negative_loads}
     if isinstance(source, Profiles):
+        if net is not None:
+            validate(source, net, allow_negative_loads=allow_negative_loads)
         return source
     if isinstance(source, pd.DataFrame | Mapping):
-        return from_frames(source, duration_h=duration_h)
+        return from_frames(source, duration_h=duration_h, **checks)
     text = str(source)
     group = "profiles"
     if ":" in text and Path(text.rsplit(":", 1)[0]).suffix.lower() in {".h5", ".hdf5"}:
@@ -330,9 +370,9 @@ def read_profiles(source: Any, *, duration_h: float | None = None) -> Profiles:
     if not p.exists():
         raise CaseError(f"{p}: profile file must exist, got a path with no file instead")
     if p.suffix.lower() in {".h5", ".hdf5"}:
-        return read_h5(p, group=group, duration_h=duration_h)
+        return read_h5(p, group=group, duration_h=duration_h, **checks)
     if p.suffix.lower() in {".csv", ".txt"}:
-        return read_csv(p, duration_h=duration_h)
+        return read_csv(p, duration_h=duration_h, **checks)
     raise CaseError(f"{p}: profile file must be .csv, .h5 or .hdf5, got {p.suffix!r} instead")
 
 
@@ -342,8 +382,16 @@ def validate(profiles: Profiles, net: Any, *, allow_negative_loads: bool = False
     Problems: elements the case does not have; negative load ``p_mw`` unless
     ``allow_negative_loads``.
     """
+    problems = _net_problems(profiles.tables, net, allow_negative_loads)
+    if problems:
+        raise CaseError(format_problems(profiles.source, problems))
+
+
+def _net_problems(
+    tables: Mapping[tuple[str, str], pd.DataFrame], net: Any, allow_negative_loads: bool
+) -> list[str]:
     problems: list[str] = []
-    for (et, col), df in profiles.tables.items():
+    for (et, col), df in tables.items():
         known = net[et].index if et in net else pd.Index([])
         missing = df.columns.difference(known)
         if len(missing):
@@ -361,8 +409,7 @@ def validate(profiles: Profiles, net: Any, *, allow_negative_loads: bool = False
                     f"{df.index[r]} ({int(neg.any(axis=0).sum())} load(s) negative; pass "
                     "allow_negative_loads to accept)"
                 )
-    if problems:
-        raise CaseError(format_problems(profiles.source, problems))
+    return problems
 
 
 def synthetic(

@@ -721,6 +721,40 @@ class GeneratingUnits:
     mttr_h: np.ndarray
     derated_outage_mw: np.ndarray = field(default_factory=lambda: np.zeros(0))
     derated_probability: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    # per unit: capacity lost in each derated state (MW) and its probability; empty arrays
+    # for a two-state unit (the full outage is always ``forced_outage_rate``)
+    derated_states: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
+
+    def states_text(self) -> np.ndarray:
+        """Derated states per unit as ``"outage_mw:probability;..."`` ("" for two-state)."""
+        return np.array(
+            [
+                ";".join(f"{o:g}:{p:g}" for o, p in zip(*st, strict=True))
+                for st in self.derated_states
+            ],
+            dtype=object,
+        )
+
+
+def parse_derated_states(text: str) -> tuple[np.ndarray, np.ndarray]:
+    """Parse ``"outage_mw:probability; outage_mw:probability"`` into two arrays.
+
+    Raises ``ValueError`` with what is wrong.
+    """
+    outs, probs = [], []
+    for part in str(text).replace(",", ";").split(";"):
+        part = part.strip()
+        if not part:
+            continue
+        bits = part.split(":")
+        if len(bits) != 2:
+            raise ValueError(f"each state must be 'outage_mw:probability', got {part!r}")
+        try:
+            outs.append(float(bits[0]))
+            probs.append(float(bits[1]))
+        except ValueError:
+            raise ValueError(f"each state must be two numbers, got {part!r}") from None
+    return np.array(outs), np.array(probs)
 
 
 def generating_units(net: pp.pandapowerNet, *, include_ext_grid: bool = False) -> GeneratingUnits:
@@ -732,7 +766,9 @@ def generating_units(net: pp.pandapowerNet, *, include_ext_grid: bool = False) -
     unit without them takes the IEEE RTS-79 class nearest in capacity (Table 6 of the RTS).
     A derated state is given by ``derated_outage_mw`` (capacity lost in it) and
     ``derated_probability`` (its probability; the unit is then a 3-state unit: full capacity
-    with ``1 - FOR - derated_probability``).
+    with ``1 - FOR - derated_probability``). Several derated states are given by the text
+    column ``derated_states``: ``"outage_mw:probability;..."`` (e.g. ``"100:0.06;250:0.03"``;
+    full capacity then has ``1 - FOR - sum of the probabilities``).
     """
     frames = [("gen", net.gen), ("sgen", net.sgen)]
     if include_ext_grid:
@@ -740,6 +776,7 @@ def generating_units(net: pp.pandapowerNet, *, include_ext_grid: bool = False) -
     names, elems, buses, cap, fo, mttf, mttr = [], [], [], [], [], [], []
     der_mw: list[float] = []
     der_p: list[float] = []
+    der_states: list[tuple[np.ndarray, np.ndarray]] = []
     problems: list[str] = []
     cls = np.array(RTS79_UNIT_CLASSES)
     for et, df in frames:
@@ -754,6 +791,7 @@ def generating_units(net: pp.pandapowerNet, *, include_ext_grid: bool = False) -
         mr = _num(df, "mttr_h", np.nan)
         dmw = _num(df, "derated_outage_mw", 0.0)
         dp = _num(df, "derated_probability", 0.0)
+        dstates = _str(df, "derated_states", "")
         for i, idx in enumerate(df.index):
             if c[i] <= 0:
                 continue
@@ -770,13 +808,31 @@ def generating_units(net: pp.pandapowerNet, *, include_ext_grid: bool = False) -
                 r_h = cls[k, 3]
             if not 0 <= q < 1:
                 problems.append(f"{et} {idx}: forced_outage_rate must be in [0, 1), got {q}")
-            if dp[i] > 0 and not (0 < dmw[i] < c[i] and q + dp[i] <= 1):
+            st_out, st_p = np.zeros(0), np.zeros(0)
+            if dstates[i]:
+                try:
+                    st_out, st_p = parse_derated_states(dstates[i])
+                except ValueError as exc:
+                    problems.append(f"{et} {idx}: derated_states {exc}")
+                if dp[i] > 0:
+                    problems.append(
+                        f"{et} {idx}: give derated_states or derated_outage_mw/"
+                        "derated_probability, not both"
+                    )
+            elif dp[i] > 0:
+                st_out, st_p = np.array([float(dmw[i])]), np.array([float(dp[i])])
+            if st_p.size and not (
+                np.all((st_out > 0) & (st_out < c[i])) and np.all(st_p > 0) and q + st_p.sum() <= 1
+            ):
                 problems.append(
-                    f"{et} {idx}: derated state must have 0 < derated_outage_mw < capacity "
-                    f"and FOR + derated_probability <= 1, got {dmw[i]} MW, p={dp[i]}"
+                    f"{et} {idx}: every derated state must have 0 < outage < capacity "
+                    f"({c[i]:g} MW) and probability > 0, with FOR + their probabilities <= 1, "
+                    f"got {';'.join(f'{o:g}:{p:g}' for o, p in zip(st_out, st_p, strict=True))}"
                 )
-            der_mw.append(float(dmw[i]) if dp[i] > 0 else 0.0)
-            der_p.append(float(dp[i]) if dp[i] > 0 else 0.0)
+            der_states.append((st_out, st_p))
+            p_der = float(st_p.sum())
+            der_p.append(p_der)
+            der_mw.append(float(np.dot(st_out, st_p) / p_der) if p_der > 0 else 0.0)
             names.append(str(df.at[idx, "name"]) if "name" in df else "")
             elems.append(f"{et} {idx}")
             buses.append(int(df.at[idx, "bus"]))
@@ -796,4 +852,5 @@ def generating_units(net: pp.pandapowerNet, *, include_ext_grid: bool = False) -
         np.array(mttr),
         np.array(der_mw),
         np.array(der_p),
+        der_states,
     )

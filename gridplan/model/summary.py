@@ -9,6 +9,8 @@ import pandapower as pp
 import pandas as pd
 from pandapower.topology import unsupplied_buses
 
+from gridplan.model.validate import remarks as validate_remarks
+
 
 @dataclass
 class CaseSummary:
@@ -109,6 +111,7 @@ def summarize(net: pp.pandapowerNet) -> CaseSummary:
             remarks.append(f"{len(opened)} open switches: {_short(opened)}")
     if len(net.line) and (net.line.max_i_ka <= 0).any():
         remarks.append("lines without current rating (max_i_ka <= 0)")
+    remarks += validate_remarks(net)  # placeholder ratings, negative resistances
 
     plan = (
         net["plan_figures"]

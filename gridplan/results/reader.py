@@ -47,6 +47,18 @@ def read_table(path: str | os.PathLike[str], table: str) -> pd.DataFrame:
             )
         grp = h5[table]
         columns = [str(c) for c in grp.attrs["columns"]]
+        missing = [c for c in ["index", *columns] if not isinstance(grp.get(c), h5py.Dataset)]
+        if missing:
+            raise CaseError(
+                f"{path}: table {table!r} lists column(s) {', '.join(missing)} but holds no "
+                "data for them (a damaged file, or one gridplan did not write)"
+            )
+        lengths = {c: grp[c].shape[0] if grp[c].ndim else 0 for c in ["index", *columns]}
+        if len(set(lengths.values())) > 1:
+            raise CaseError(
+                f"{path}: table {table!r} has columns of different lengths "
+                f"({', '.join(f'{c} {n}' for c, n in lengths.items())}): a damaged file"
+            )
         data = {c: _decode(grp[c]) for c in columns}
         index = pd.Index(_decode(grp["index"]), name=str(grp.attrs.get("index_name", "index")))
         df = pd.DataFrame(data, index=index, columns=columns)
@@ -61,6 +73,36 @@ def read_attrs(path: str | os.PathLike[str], group: str = "/") -> dict[str, Any]
     """Attributes of ``group`` (root by default) as a plain dict."""
     with _open(path) as h5:
         return {k: (v.decode() if isinstance(v, bytes) else v) for k, v in h5[group].attrs.items()}
+
+
+#: attributes the writer keeps on every table group for itself (not results)
+TABLE_BOOKKEEPING = frozenset({"columns", "index_name", "n_rows"})
+
+
+def is_result_file(path: str | os.PathLike[str]) -> bool:
+    """True when ``path`` carries the root attributes every gridplan result file has."""
+    with _open(path) as h5:
+        return "gridplan_version" in h5.attrs and "schema_version" in h5.attrs
+
+
+def read_group_attrs(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
+    """Attributes of every group below the root (the key figures of a study live there),
+    group path -> {name: value}; the writer's own table bookkeeping is left out."""
+    out: dict[str, dict[str, Any]] = {}
+    with _open(path) as h5:
+
+        def visit(name: str, obj: Any) -> None:
+            if isinstance(obj, h5py.Group):
+                attrs = {
+                    k: (v.decode() if isinstance(v, bytes) else v)
+                    for k, v in obj.attrs.items()
+                    if k not in TABLE_BOOKKEEPING
+                }
+                if attrs:
+                    out[name] = attrs
+
+        h5.visititems(visit)
+    return out
 
 
 def _walk_tables(h5: h5py.File) -> list[tuple[str, h5py.Group]]:

@@ -29,6 +29,8 @@ TABLE_MODULES: tuple[str, ...] = (
     "gridplan.results.tables.timeseries",
     "gridplan.results.tables.reliability",
     "gridplan.results.tables.adequacy",
+    "gridplan.results.tables.wind",
+    "gridplan.results.tables.ev",
     "gridplan.results.tables.batch",
 )
 

@@ -7,17 +7,31 @@ giving the column order. Strings are UTF-8. Every table, column, array and attri
 declared in the schema: the writer takes units and dtypes from there and raises
 :class:`~gridplan.results.schema.SchemaError` for anything undeclared.
 The file is written under a temporary name in the target's folder and renamed on success,
-so a run killed half-way never leaves a broken file under the final name.
+so a run killed half-way never leaves a broken file under the final name; the writer holds a
+lock on its target while it writes, and removes what writers that died left behind
+(:mod:`gridplan.results.locking`).
+
+A write that fails (disk full, file size limit) raises :class:`~gridplan.errors.OutputError`
+and touches the file no more: HDF5 is not safe to use after a failed write (it reports some
+failures only where h5py frees an object, as an ignored exception, and a later write then
+crashes the process), so the writer records those too, refuses every later operation, points
+HDF5's file descriptor at ``/dev/null`` so that closing cannot fail again, and deletes the
+temporary file.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
+import errno
+import functools
 import os
+import re
 import shlex
 import sys
 import tempfile
-from collections.abc import Mapping
+import weakref
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -26,7 +40,9 @@ import h5py
 import numpy as np
 import pandas as pd
 
+from gridplan.errors import CaseError, OutputError
 from gridplan.results import schema
+from gridplan.results.locking import TargetLock, clean_stale, part_prefix
 from gridplan.results.schema import SCHEMA_VERSION, Column
 
 STR_DTYPE = h5py.string_dtype(encoding="utf-8")
@@ -55,6 +71,99 @@ def _column_array(values: Any, col: Column | None = None) -> np.ndarray:
 
 def _h5_dtype(arr: np.ndarray) -> Any:
     return STR_DTYPE if arr.dtype == object else arr.dtype
+
+
+_WRITE_ERRNOS = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EIO, errno.EROFS}
+_HDF5_ERRNO = re.compile(r"errno = (\d+)")
+_LIVE: weakref.WeakSet[ResultWriter] = weakref.WeakSet()
+_previous_hook: Any = None
+_ABANDONED: list[Any] = []
+
+
+def _write_errno(exc: BaseException) -> int | None:
+    """The errno of a failed file write reported by h5py/HDF5, or None for other errors."""
+    if isinstance(exc, OSError) and exc.errno in _WRITE_ERRNOS:
+        return exc.errno
+    if isinstance(exc, OSError | RuntimeError) and "write failed" in str(exc):
+        m = _HDF5_ERRNO.search(str(exc))
+        return int(m.group(1)) if m else errno.EIO
+    return None
+
+
+def _unraisable(info: Any) -> None:
+    """Record write failures HDF5 reports while h5py frees an object (else ignored)."""
+    exc = info.exc_value
+    if exc is not None and _write_errno(exc) is not None and len(_LIVE):
+        hit = [w for w in _LIVE if w._tmp.name in str(exc)] or list(_LIVE)
+        for w in hit:
+            w._failure = w._failure or exc
+            w._deferred = True
+        return
+    (_previous_hook or sys.__unraisablehook__)(info)
+
+
+def _watch(writer: ResultWriter) -> None:
+    """Register a live writer; the hook that records HDF5's deferred failures goes in once."""
+    global _previous_hook
+    _LIVE.add(writer)
+    if sys.unraisablehook is not _unraisable:
+        _previous_hook = sys.unraisablehook
+        sys.unraisablehook = _unraisable
+
+
+def _guarded(method: Any) -> Any:
+    """Run a writer method under :meth:`ResultWriter._guard`."""
+
+    @functools.wraps(method)
+    def wrapper(self: ResultWriter, *args: Any, **kwargs: Any) -> Any:
+        try:
+            with self._guard():
+                self._check_room(sum(_payload_bytes(a) for a in (*args, *kwargs.values())))
+                out = method(self, *args, **kwargs)
+                # write the chunks while their datasets are open (kept in self._keep): a
+                # failure is raised here, not where h5py frees a dataset (which HDF5 reports
+                # as an ignored exception, after which it is no longer safe to use)
+                self._file.flush()  # type: ignore[union-attr]
+                return out
+        finally:
+            self._keep.clear()
+
+    return wrapper
+
+
+def _payload_bytes(value: Any) -> int:
+    """Uncompressed size of the data a writer call is given (0 for names and options)."""
+    if isinstance(value, pd.DataFrame):
+        return int(value.memory_usage(index=True, deep=True).sum())
+    if isinstance(value, np.ndarray):
+        return int(value.nbytes) + (64 * value.size if value.dtype == object else 0)
+    return 0
+
+
+def _room_bytes(folder: Path, size_now: int) -> int | None:
+    """Bytes a file of ``size_now`` bytes in ``folder`` may still grow by: free space on the
+    file system and the process's file size limit (RLIMIT_FSIZE), or None when unknown."""
+    room: list[int] = []
+    try:
+        st = os.statvfs(folder)
+        # root may also fill the blocks reserved for it; everyone else only the available ones
+        free = st.f_bfree if hasattr(os, "geteuid") and os.geteuid() == 0 else st.f_bavail
+        room.append(free * st.f_frsize)
+    except (OSError, AttributeError):
+        pass
+    try:
+        import resource
+
+        soft = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+        if soft != resource.RLIM_INFINITY:
+            room.append(soft - size_now)
+    except (ImportError, OSError, ValueError):
+        pass
+    return min(room) if room else None
+
+
+#: room kept free beyond the data of a write (HDF5 metadata, chunk index, gzip's worst case)
+ROOM_MARGIN_BYTES = 1 << 20
 
 
 def _attr_value(value: Any) -> Any:
@@ -89,13 +198,31 @@ class ResultWriter:
         from gridplan import __version__
 
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(
-            prefix=f".{self.path.name}.", suffix=".part", dir=self.path.parent
-        )
-        os.close(fd)
+        self._failure: BaseException | None = None
+        self._deferred = False  # a failure HDF5 reported while h5py freed an object
+        self._detached = False
+        self._keep: list[Any] = []  # datasets of the running call, freed after its flush
+        self._lock: TargetLock | None = None
+        self._file: h5py.File | None = None
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._lock = TargetLock(self.path)
+            clean_stale(self.path.parent, own=self.path)
+            fd, tmp = tempfile.mkstemp(
+                prefix=part_prefix(self.path), suffix=".part", dir=self.path.parent
+            )
+            os.close(fd)
+        except OSError as exc:
+            self._release()
+            raise CaseError(
+                f"{self.path}: cannot write a result file there ({exc.strerror or exc})"
+            ) from None
+        except BaseException:
+            self._release()
+            raise
         self._tmp = Path(tmp)
-        self._file: h5py.File | None = h5py.File(self._tmp, "w")
+        _watch(self)
+        self._file = h5py.File(self._tmp, "w")
         root = {
             "gridplan_version": __version__,
             "schema_version": SCHEMA_VERSION,
@@ -122,12 +249,17 @@ class ResultWriter:
     ) -> None:
         if exc_type is None:
             self.commit()
-        else:
-            self.abort()
+            return
+        if exc is not None and _write_errno(exc) is not None:
+            self._failure = self._failure or exc  # a write through .h5 directly
+        self.abort()
+        if self._failure is not None and not isinstance(exc, OutputError):
+            self._raise_if_failed()
 
     @property
     def h5(self) -> h5py.File:
         """The open (temporary) h5py file, for writers that need more than tables."""
+        self._raise_if_failed()
         if self._file is None:
             raise RuntimeError("result file already closed")
         return self._file
@@ -135,38 +267,126 @@ class ResultWriter:
     def commit(self) -> Path:
         """Close the temporary file and rename it to the final path."""
         if self._file is not None:
-            self._file.flush()
-            self._file.close()
+            try:
+                with self._guard():
+                    self._check_room(0)
+                    self._file.flush()
+                    self._file.close()
+            except OutputError:
+                self.abort()
+                raise
             self._file = None
             umask = os.umask(0)
             os.umask(umask)
             os.chmod(self._tmp, 0o666 & ~umask)  # mkstemp creates 0600; give a normal file mode
             os.replace(self._tmp, self.path)
+            self._release()
         return self.path
 
     def abort(self) -> None:
         """Close and delete the temporary file; nothing appears at the final path."""
         if self._file is not None:
-            self._file.close()
+            if self._failure is None:
+                self._file.close()
+            elif not self._deferred:
+                self._detach()
+                with contextlib.suppress(Exception):  # HDF5 may still complain: nothing to save
+                    self._file.close()
+            else:
+                # HDF5 failed inside an object's release: closing could crash the process.
+                # Its writes go to /dev/null, and the file object is left to the interpreter.
+                self._detach()
+                _ABANDONED.append(self._file)
             self._file = None
-        self._tmp.unlink(missing_ok=True)
+        if hasattr(self, "_tmp"):
+            self._tmp.unlink(missing_ok=True)
+        self._release()
+
+    # -- failures ----------------------------------------------------------------------
+    def _release(self) -> None:
+        _LIVE.discard(self)
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+    def _detach(self) -> None:
+        """Point HDF5's file descriptor at /dev/null: closing then writes nothing anywhere."""
+        if self._detached:
+            return
+        self._detached = True
+        try:
+            fd = self._file.id.get_vfd_handle()  # type: ignore[union-attr]
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, fd)
+            os.close(null)
+        except Exception:  # not the sec2 driver: close as it is
+            pass
+
+    def _raise_if_failed(self) -> None:
+        if self._failure is not None:
+            code = _write_errno(self._failure) or errno.EIO
+            raise OutputError(
+                f"{self.path}: cannot write the result file ({os.strerror(code)}); nothing was "
+                "kept under this name",
+                hint="free space (or raise the file size limit) and run again",
+            )
+
+    def _check_room(self, nbytes: int) -> None:
+        """Refuse a write the disk or the file size limit has no room for, before HDF5 tries
+        it: HDF5 is not safe to use after a failed write (see the module docstring)."""
+        if self._file is None:
+            return
+        try:
+            size_now = max(os.path.getsize(self._tmp), int(self._file.id.get_filesize()))
+        except (OSError, RuntimeError, ValueError):
+            return
+        room = _room_bytes(self.path.parent, size_now)
+        need = int(nbytes * 1.05) + ROOM_MARGIN_BYTES
+        if room is not None and room < need:
+            code = errno.ENOSPC
+            with contextlib.suppress(ImportError, OSError, ValueError):
+                import resource
+
+                soft = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+                if soft != resource.RLIM_INFINITY and soft - size_now < need:
+                    code = errno.EFBIG
+            self._failure = OSError(code, os.strerror(code))
+            self._raise_if_failed()
+
+    @contextlib.contextmanager
+    def _guard(self) -> Iterator[None]:
+        """Turn a failed HDF5 write into OutputError and refuse to touch the file again."""
+        self._raise_if_failed()
+        try:
+            yield
+        except (OSError, RuntimeError) as exc:
+            if _write_errno(exc) is None:
+                raise
+            self._failure = self._failure or exc
+            # before any dataset of the failed call is freed (the traceback holds them)
+            self._detach()
+        self._raise_if_failed()  # also failures HDF5 reported while h5py freed an object
 
     # -- groups and attributes --------------------------------------------------------
+    @_guarded
     def set_attrs(self, group: str, **attrs: Any) -> None:
         """Set declared attributes on ``group`` (created if missing)."""
         for key in attrs:
             schema.attr_of(group, key)
         grp = self.h5.require_group(group)
+        self._keep.append(grp)
         for key, value in attrs.items():
             grp.attrs[key] = _attr_value(value)
 
     # -- tables ----------------------------------------------------------------------
+    @_guarded
     def write_table(self, name: str, df: pd.DataFrame, **attrs: Any) -> None:
         """Write a whole DataFrame as the declared table ``name`` (e.g. ``"powerflow/bus"``)."""
         self._create_table(name, df, resizable=False)
         if attrs:
             self.set_attrs(name, **attrs)
 
+    @_guarded
     def append_table(self, name: str, df: pd.DataFrame) -> None:
         """Append rows to the declared table ``name``; the first call creates it (resizable)."""
         if name not in self.h5:
@@ -174,16 +394,20 @@ class ResultWriter:
             return
         decl = schema.table(name)
         grp = self.h5[name]
+        self._keep.append(grp)
         n_old = grp["index"].shape[0]
         n_new = len(df)
         for col, data in [("index", df.index.to_numpy()), *((c, df[c].to_numpy()) for c in df)]:
             arr = _column_array(data, decl.column(str(col)))
             ds = grp[str(col)]
+            self._keep.append(ds)
             ds.resize((n_old + n_new, *ds.shape[1:]))
             ds[n_old:] = arr
+            self._raise_if_failed()
         grp.attrs["n_rows"] = n_old + n_new
 
     # -- n-D arrays --------------------------------------------------------------------
+    @_guarded
     def write_array(
         self,
         name: str,
@@ -209,6 +433,7 @@ class ResultWriter:
             ds.attrs[key] = _attr_value(value)
         return ds
 
+    @_guarded
     def append_array(
         self,
         name: str,
@@ -239,6 +464,7 @@ class ResultWriter:
             ds.attrs["units"] = decl.unit
             return ds
         ds = self.h5[name]
+        self._keep.append(ds)
         n0 = ds.shape[0]
         ds.resize((n0 + block.shape[0], *ds.shape[1:]))
         ds[n0:] = block
@@ -251,6 +477,7 @@ class ResultWriter:
         if name in self.h5:
             del self.h5[name]
         grp = self.h5.create_group(name)
+        self._keep.append(grp)
         grp.attrs["columns"] = [c for c, _ in cols]
         grp.attrs["index_name"] = str(df.index.name or index_col.name)
         grp.attrs["n_rows"] = len(df)
@@ -273,7 +500,9 @@ class ResultWriter:
                 }
             if resizable:
                 kwargs["maxshape"] = (None,)
+            self._raise_if_failed()
             ds = grp.create_dataset(col, data=arr, dtype=_h5_dtype(arr), **kwargs)
+            self._keep.append(ds)
             kind = np.asarray(data).dtype.kind
             if decl_col.dtype == "datetime64" and kind != "M":
                 ds.attrs["units"] = ""  # plain step numbers, not timestamps

@@ -23,6 +23,7 @@ from gridplan.errors import CaseError
 from gridplan.model.reliability_data import (
     LV_MAX_KV,
     MV_MAX_KV,
+    GeneratingUnits,
     ReliabilityDefaults,
     generating_units,
 )
@@ -42,6 +43,18 @@ class AdequacyResult:
     composite: pd.DataFrame = field(default_factory=pd.DataFrame)
     composite_bus: pd.DataFrame = field(default_factory=pd.DataFrame)
     load_model: str = "rts79"
+    #: what the study left out or assumed that changes its figures (printed as notes)
+    notes: list[str] = field(default_factory=list)
+    #: HL-II stopping rule: requested EENS coefficient of variation, sample limit
+    target_cov: float = math.nan
+    max_samples: int = 0
+
+    @property
+    def composite_converged(self) -> bool:
+        """HL-II reached the requested EENS coefficient of variation before its sample limit."""
+        if self.composite.empty:
+            return False
+        return bool(self.composite.eens_cov.iloc[0] <= self.target_cov)
 
 
 def load_series(
@@ -221,12 +234,73 @@ def _composite_system(
     )
 
 
+def _ext_grid_notes(net: pp.pandapowerNet, include_ext_grid: bool | None) -> list[str]:
+    """What happened to each in-service ext_grid (counted, left out), said once."""
+    eg = net.ext_grid[net.ext_grid.in_service.astype(bool)]
+    cap = (
+        pd.to_numeric(eg.max_p_mw, errors="coerce").to_numpy(dtype=float)
+        if "max_p_mw" in eg
+        else np.full(len(eg), np.nan)
+    )
+    limited = cap > 0
+    unlimited = np.isnan(cap)
+    ids = eg.index.to_numpy()
+    notes: list[str] = []
+    if limited.any():
+        what = f"ext_grid {', '.join(map(str, ids[limited]))} ({cap[limited].sum():g} MW max_p_mw)"
+        if include_ext_grid is False:
+            notes.append(
+                f"{what} left out (--exclude-ext-grid): the indices cover gen and sgen only"
+            )
+        else:
+            notes.append(
+                f"{what} counted as generating unit(s); --exclude-ext-grid leaves them out"
+            )
+    if unlimited.any():
+        what = f"ext_grid {', '.join(map(str, ids[unlimited]))} (no max_p_mw)"
+        if include_ext_grid:
+            notes.append(
+                f"{what} counted as an unlimited, fully reliable infeed: HL-I indices are zero"
+            )
+        else:
+            notes.append(
+                f"{what} left out: an unlimited infeed would make every HL-I index zero; give "
+                "it max_p_mw to count it as a unit, or --include-ext-grid for an unlimited one"
+            )
+    return notes
+
+
 def _unlimited_ext_grid_buses(net: pp.pandapowerNet) -> list[int]:
     """Buses of in-service ext_grids without ``max_p_mw`` (unlimited external supply)."""
     eg = net.ext_grid[net.ext_grid.in_service.astype(bool)]
     if "max_p_mw" in eg:
         eg = eg[eg.max_p_mw.isna()]
     return [int(x) for x in eg.bus]
+
+
+def system_copt(units: GeneratingUnits, cap_grid: np.ndarray, step_mw: float) -> core.Copt:
+    """COPT of the units (capacities ``cap_grid`` on the grid of ``step_mw``), two-state
+    units by the frequency-tracking recursion, units with derated states as multi-state."""
+    der = units.derated_probability > 0
+    multistate = []
+    for i in np.flatnonzero(der):
+        st_out, st_p = units.derated_states[i]
+        multistate.append(
+            (
+                np.r_[0.0, np.round(st_out / step_mw) * step_mw, cap_grid[i]],
+                np.r_[
+                    1 - units.forced_outage_rate[i] - st_p.sum(), st_p, units.forced_outage_rate[i]
+                ],
+            )
+        )
+    # frequencies (LOLF) are tracked for two-state units only
+    return core.build_copt(
+        cap_grid[~der],
+        units.forced_outage_rate[~der],
+        mttr_h=None if der.any() else units.mttr_h[~der],
+        step_mw=step_mw,
+        multistate=multistate,
+    )
 
 
 def run_adequacy(
@@ -236,7 +310,7 @@ def run_adequacy(
     load_model: str | Path = "rts79",
     peak_mw: float | None = None,
     step_mw: float | None = None,
-    include_ext_grid: bool = False,
+    include_ext_grid: bool | None = None,
     composite: bool = False,
     target_cov: float = 0.05,
     max_samples: int = 100000,
@@ -256,16 +330,24 @@ def run_adequacy(
         Annual peak load, MW (default: the sum of the net's loads).
     step_mw : float, optional
         COPT grid step, MW; unit capacities are rounded to it (default: :func:`auto_step_mw`).
-    include_ext_grid : bool
-        Count ``ext_grid`` elements with ``max_p_mw`` as generating units.
+    include_ext_grid : bool or None
+        None (default): ``ext_grid`` elements with ``max_p_mw`` count as generating units (as
+        the IEEE RTS case24_ieee_rts models one of its units), those without are left out.
+        True: also every ``ext_grid`` without ``max_p_mw``, as an unlimited, fully reliable
+        infeed. False: no ``ext_grid``. ``AdequacyResult.notes`` says which were counted.
     composite : bool
         Also run the HL-II Monte Carlo (generator and branch outages, DC load curtailment).
     target_cov, max_samples, seed
         Stopping rule and random seed of the Monte Carlo.
     """
     d = defaults or ReliabilityDefaults()
-    units = generating_units(net, include_ext_grid=include_ext_grid)
-    unlimited = include_ext_grid and bool(_unlimited_ext_grid_buses(net))
+    if composite and not (max_samples >= 1 and math.isfinite(target_cov) and target_cov >= 0):
+        raise CaseError(
+            f"HL-II needs max_samples >= 1 and a finite target_cov >= 0, got {max_samples} "
+            f"and {target_cov} instead"
+        )
+    units = generating_units(net, include_ext_grid=include_ext_grid is not False)
+    unlimited = bool(include_ext_grid) and bool(_unlimited_ext_grid_buses(net))
     if len(units.capacity_mw) == 0 and not unlimited:
         raise CaseError(
             f"{case_name or 'net'}: no in-service generating units (gen/sgen) with capacity > 0"
@@ -284,28 +366,7 @@ def run_adequacy(
             f"COPT grid of {cap_grid.sum() / step_mw:.3g} steps is too large; "
             f"use a coarser --step than {step_mw} MW"
         )
-    der = units.derated_probability > 0
-    multistate = [
-        (
-            np.array([0.0, np.round(units.derated_outage_mw[i] / step_mw) * step_mw, cap_grid[i]]),
-            np.array(
-                [
-                    1 - units.forced_outage_rate[i] - units.derated_probability[i],
-                    units.derated_probability[i],
-                    units.forced_outage_rate[i],
-                ]
-            ),
-        )
-        for i in np.flatnonzero(der)
-    ]
-    # frequencies (LOLF) are tracked for two-state units only
-    copt = core.build_copt(
-        cap_grid[~der],
-        units.forced_outage_rate[~der],
-        mttr_h=None if der.any() else units.mttr_h,
-        step_mw=step_mw,
-        multistate=multistate,
-    )
+    copt = system_copt(units, cap_grid, step_mw)
     h = core.loss_of_load(copt, hourly, period_h=1.0)
     if unlimited:
         # an unlimited external infeed (ext_grid without max_p_mw) always covers the load:
@@ -344,6 +405,7 @@ def run_adequacy(
             "mttr_h": units.mttr_h,
             "derated_outage_mw": units.derated_outage_mw,
             "derated_probability": units.derated_probability,
+            "derated_states": units.states_text(),
         }
     )
     k = np.arange(len(copt.p_cum))
@@ -360,9 +422,12 @@ def run_adequacy(
         indices=indices,
         copt=copt_df,
         load_model=str(load_model),
+        notes=_ext_grid_notes(net, include_ext_grid),
+        target_cov=float(target_cov),
+        max_samples=int(max_samples),
     )
     if composite:
-        s = _composite_system(net, units, d, include_ext_grid)
+        s = _composite_system(net, units, d, unlimited)
         rng = np.random.default_rng(seed)
         r = sample_composite(
             s,
@@ -405,7 +470,19 @@ def run_adequacy(
 
 def write_adequacy(w: ResultWriter, result: AdequacyResult) -> None:
     """Write the study's tables under ``/adequacy`` (see docs/results-format.md)."""
-    w.set_attrs("adequacy", load_model=result.load_model, case_name=result.case_name)
+    w.set_attrs(
+        "adequacy",
+        load_model=result.load_model,
+        case_name=result.case_name,
+        notes="\n".join(result.notes),
+    )
+    if not result.composite.empty:
+        w.set_attrs(
+            "adequacy",
+            target_cov=result.target_cov,
+            max_samples=result.max_samples,
+            cov_reached=result.composite_converged,
+        )
     w.write_table("adequacy/indices", result.indices)
     w.write_table("adequacy/units", result.units)
     w.write_table("adequacy/copt", result.copt)

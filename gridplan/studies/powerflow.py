@@ -16,6 +16,31 @@ from gridplan.results.writer import ResultWriter
 
 TOLERANCE_MVA = 1e-8  # pandapower's default NR tolerance on the pu power mismatch
 
+#: active-power balance terms: (term, element table, result column, side). Supply terms are
+#: injections into the AC grid, demand terms are withdrawals from it, each in pandapower's own
+#: sign (load-type elements: consumption positive; storage charging positive, the convention
+#: n1's cut_load_mw uses too). The DC links' terms are their losses (power into a link minus
+#: power out of it); what they carry between AC areas is reported beside the balance.
+BALANCE_TERMS: tuple[tuple[str, str, str, str], ...] = (
+    ("ext_grid", "ext_grid", "p_mw", "supply"),
+    ("gen", "gen", "p_mw", "supply"),
+    ("sgen", "sgen", "p_mw", "supply"),
+    ("asymmetric_sgen", "asymmetric_sgen", "p_mw", "supply"),
+    ("load", "load", "p_mw", "demand"),
+    ("asymmetric_load", "asymmetric_load", "p_mw", "demand"),
+    ("motor", "motor", "p_mw", "demand"),
+    ("storage", "storage", "p_mw", "demand"),
+    ("shunt", "shunt", "p_mw", "demand"),
+    ("ward", "ward", "p_mw", "demand"),
+    ("xward", "xward", "p_mw", "demand"),
+    ("line_losses", "line", "pl_mw", "demand"),
+    ("trafo_losses", "trafo", "pl_mw", "demand"),
+    ("trafo3w_losses", "trafo3w", "pl_mw", "demand"),
+    ("impedance_losses", "impedance", "pl_mw", "demand"),
+    ("switch_losses", "switch", "", "demand"),
+    ("dcline_losses", "dcline", "", "demand"),
+)
+
 
 @dataclass
 class PowerFlowResult:
@@ -100,8 +125,45 @@ def _collect(net: pp.pandapowerNet, name: str, algorithm: Literal["nr", "dc"]) -
     else:
         tables.update(_dc_tables(net))
     tables.update(_element_tables(net, skip=set(tables)))
+    tables["balance"] = _balance(net, tables)
     tables["summary"] = _summary(net, tables, iterations)
     return PowerFlowResult(name, algorithm, True, iterations, tables)
+
+
+def _balance(net: pp.pandapowerNet, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Active-power balance of a solved net: one row per term the case has (MW), then the
+    mismatch (supply minus demand, which closes to the solver tolerance)."""
+    rows: list[tuple[str, str, float]] = []
+    for term, el, col, side in BALANCE_TERMS:
+        if el not in net or not isinstance(net[el], pd.DataFrame) or not len(net[el]):
+            continue
+        res = tables.get(el) if el in ("line", "trafo", "trafo3w") else None
+        if res is None:
+            res = net.get(f"res_{el}")
+        if res is None or not len(res):
+            continue
+        if el == "switch":
+            if "p_from_mw" not in res or "p_to_mw" not in res:
+                continue
+            p = res.p_from_mw.to_numpy(dtype=float) + res.p_to_mw.to_numpy(dtype=float)
+            if not np.nansum(np.abs(p)):
+                continue
+        elif el == "dcline":
+            p = res.p_from_mw.to_numpy(dtype=float) + res.p_to_mw.to_numpy(dtype=float)
+        elif col in res:
+            p = res[col].to_numpy(dtype=float)
+        else:
+            continue
+        rows.append((term, side, float(np.nansum(p))))
+    supply = sum(v for _, s, v in rows if s == "supply")
+    demand = sum(v for _, s, v in rows if s == "demand")
+    rows.append(("mismatch", "", supply - demand))
+    df = pd.DataFrame(rows, columns=["term", "side", "p_mw"]).set_index("term")
+    if len(net.dcline) and "res_dcline" in net and len(net.res_dcline):
+        df.attrs["dcline_transfer_mw"] = float(
+            np.nansum(np.abs(net.res_dcline.p_from_mw.to_numpy(dtype=float)))
+        )
+    return df
 
 
 def _dc_tables(net: pp.pandapowerNet) -> dict[str, pd.DataFrame]:
@@ -155,17 +217,10 @@ def _summary(
             if el in tables and col in tables[el]
         )
 
-    p_load = (
-        float((net.load.p_mw * net.load.scaling)[net.load.in_service].sum())
-        if len(net.load)
-        else 0.0
-    )
-    p_gen = 0.0
-    for el in ("gen", "sgen", "storage"):
-        res = net.get(f"res_{el}")
-        if res is not None and len(res) and "p_mw" in res:
-            sign = -1.0 if el == "storage" else 1.0  # storage p_mw is consumption in pandapower
-            p_gen += sign * float(np.nansum(res.p_mw.to_numpy(dtype=float)))
+    bal = tables["balance"].p_mw
+    p_load = float(bal.get("load", 0.0))
+    # storage is demand (charging positive, pandapower's sign), not negative generation
+    p_gen = float(bal.get("gen", 0.0) + bal.get("sgen", 0.0))
     p_ext = (
         float(np.nansum(net.res_ext_grid.p_mw.to_numpy(dtype=float))) if len(net.ext_grid) else 0.0
     )
@@ -199,4 +254,6 @@ def write_powerflow(
         group, algorithm=result.algorithm, converged=result.converged, iterations=result.iterations
     )
     for name, df in result.tables.items():
-        writer.write_table(f"{group}/{name}", df)
+        # the balance carries what the DC links transfer as an attribute
+        attrs = dict(df.attrs) if name == "balance" else {}
+        writer.write_table(f"{group}/{name}", df, **attrs)

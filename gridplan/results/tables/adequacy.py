@@ -11,6 +11,22 @@ TABLES = (
         attrs=(
             Column("load_model", "str", "", "rts79, flat, or the load CSV"),
             Column("case_name", "str", "", "case name"),
+            Column(
+                "notes",
+                "str",
+                "",
+                "what the study counted or left out (ext_grid units), one note per line",
+            ),
+            Column(
+                "target_cov", "float64", "", "HL-II: requested coefficient of variation of EENS"
+            ),
+            Column("max_samples", "int64", "", "HL-II: sample limit"),
+            Column(
+                "cov_reached",
+                "bool",
+                "",
+                "HL-II reached target_cov; false: it stopped at max_samples, intervals wider",
+            ),
         ),
     ),
     Table(
@@ -42,8 +58,19 @@ TABLES = (
             Column("forced_outage_rate", "float64", "", "forced outage rate (probability)"),
             Column("mttf_h", "float64", "h", "mean time to failure"),
             Column("mttr_h", "float64", "h", "mean time to repair"),
-            Column("derated_outage_mw", "float64", "MW", "capacity lost in the derated state"),
-            Column("derated_probability", "float64", "", "probability of the derated state"),
+            Column(
+                "derated_outage_mw",
+                "float64",
+                "MW",
+                "capacity lost in the derated state (mean over several, by probability)",
+            ),
+            Column("derated_probability", "float64", "", "probability of the derated state(s)"),
+            Column(
+                "derated_states",
+                "str",
+                "",
+                "derated states as 'outage_mw:probability;...' (empty: two-state unit)",
+            ),
         ),
     ),
     Table(

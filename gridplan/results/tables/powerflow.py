@@ -214,8 +214,13 @@ _SUMMARY = (
     Column("iterations", "int64", "", "Newton-Raphson iterations"),
     Column("p_loss_mw", "float64", "MW", "active losses of lines, transformers and impedances"),
     Column("q_loss_mvar", "float64", "Mvar", "reactive power consumed by the same branches"),
-    Column("p_load_mw", "float64", "MW", "active load of in-service loads (p_mw x scaling)"),
-    Column("p_gen_mw", "float64", "MW", "generation of gen and sgen, minus storage charging"),
+    Column("p_load_mw", "float64", "MW", "active power drawn by loads (pandapower's res_load)"),
+    Column(
+        "p_gen_mw",
+        "float64",
+        "MW",
+        "generation of gen and sgen (storage is a demand term of powerflow/balance)",
+    ),
     Column("p_ext_grid_mw", "float64", "MW", "import from external grids"),
     Column("vm_min_pu", "float64", "pu", "lowest voltage of an energized bus"),
     Column("vm_min_bus", "int64", "", "bus with the lowest voltage"),
@@ -267,6 +272,36 @@ that end, so `pl_mw` is their sum.""",
             columns=_cols(*keys, *results, "in_service", "name"),
         )
         for element, (description, keys, results) in ELEMENT_TABLES.items()
+    ),
+    Table(
+        "powerflow/balance",
+        "active-power balance: every supply and demand term the case has, and the mismatch "
+        "(sum of supply minus sum of demand, zero to the solver tolerance)",
+        index=Column(
+            "term",
+            "str",
+            "",
+            "ext_grid, gen, sgen, load, storage, shunt, ward, xward, motor, asymmetric_load/sgen, "
+            "line/trafo/trafo3w/impedance/switch/dcline losses, mismatch",
+        ),
+        columns=(
+            Column("side", "str", "", "supply (fed into the AC grid) or demand (drawn from it)"),
+            Column(
+                "p_mw",
+                "float64",
+                "MW",
+                "the term in pandapower's sign of its element (storage: positive = charging, "
+                "a demand, as n1's cut_load_mw counts it); DC links: their losses",
+            ),
+        ),
+        attrs=(
+            Column(
+                "dcline_transfer_mw",
+                "float64",
+                "MW",
+                "active power the DC links carry between AC areas (sum of |p_from_mw|)",
+            ),
+        ),
     ),
     Table(
         "powerflow/summary",

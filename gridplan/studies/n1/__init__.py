@@ -63,6 +63,7 @@ from gridplan.studies.n1.scan import (
     SCREEN_MIN_CLEARED,
     SCREEN_PROBE,
     n1_states,
+    outage_voltages,
     run_n1,
 )
 from gridplan.studies.n1.statistics import N1Result
@@ -91,6 +92,7 @@ __all__ = [
     "n1_matrix_sink",
     "n1_states",
     "n1_violation_sink",
+    "outage_voltages",
     "run_n1",
     "write_n1",
 ]

@@ -9,9 +9,12 @@ violation rows. :func:`n1_states` gives the full post-outage state of a few outa
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import signal
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 import pandapower as pp
@@ -58,6 +61,28 @@ OTHER_CHUNK = "in another chunk"  # reason of the outages a ``chunk=`` scan leav
 
 
 _NONE = np.zeros(0, np.int64)
+
+
+@contextlib.contextmanager
+def _hold_ctrl_c() -> Iterator[None]:
+    """Hold Ctrl-C (SIGINT) until the block exits, then raise it: a part of a block is booked
+    whole (statistics, statuses, cut-off MW, matrix rows) or not at all, so an outage marked
+    not_simulated never carries a value or appears as a cause."""
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    ):
+        yield
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, _frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught:
+        raise KeyboardInterrupt
+
 
 _NONE.flags.writeable = False
 
@@ -217,27 +242,35 @@ def run_n1(
     def _post(
         pos: np.ndarray, outs: list[Outage], ok: np.ndarray, ld: np.ndarray, vm: np.ndarray
     ) -> None:
-        """Per-outage and per-element statistics of one solved (or screened) part of a block."""
+        """Per-outage and per-element statistics of one solved (or screened) part of a block,
+        booked whole: Ctrl-C is held meanwhile (:func:`_hold_ctrl_c`)."""
         nbr = np.array([o.branches.size for o in outs], dtype=np.int64)
         ld[
             np.repeat(np.arange(len(outs)), nbr),
             np.concatenate([_NONE, *(o.branches for o in outs)]),
         ] = np.nan
-        eld = stats.add(pos, ok, ld, vm)
-        if matrix_sink is not None:
-            matrix_sink(pos, eld.astype(np.float32))
-        # statuses last: a Ctrl-C inside a sink leaves this part marked not_simulated
-        cut = [j for j, o in enumerate(outs) if o.dead.size]
-        if cut:
-            own = np.repeat(np.arange(len(cut)), [outs[j].dead.size for j in cut])
-            dead = np.concatenate([outs[j].dead for j in cut])
-            p = pos[cut]
-            cut_load[p] = np.bincount(own, model.load_mw[dead], minlength=len(cut))
-            cut_gen[p] = np.bincount(own, model.gen_mw[dead], minlength=len(cut))
-            n_cut[p] = np.bincount(own, model.bus_index[dead] >= 0, minlength=len(cut))
-        for p in pos[~ok]:
-            reason[p] = f"no convergence, last mismatch {mism[p]:.3g} pu"
-        status[pos] = np.where(ok, np.where(n_cut[pos] > 0, "islanded", "converged"), "diverged")
+        with _hold_ctrl_c():
+            eld = stats.add(pos, ok, ld, vm)
+            # cut-off MW: 0 for a simulated outage that cuts nothing (NaN until simulated)
+            cut_load[pos] = 0.0
+            cut_gen[pos] = 0.0
+            cut = [j for j, o in enumerate(outs) if o.dead.size]
+            if cut:
+                own = np.repeat(np.arange(len(cut)), [outs[j].dead.size for j in cut])
+                dead = np.concatenate([outs[j].dead for j in cut])
+                p = pos[cut]
+                cut_load[p] = np.bincount(own, model.load_mw[dead], minlength=len(cut))
+                cut_gen[p] = np.bincount(own, model.gen_mw[dead], minlength=len(cut))
+                n_cut[p] = np.bincount(own, model.bus_index[dead] >= 0, minlength=len(cut))
+            for p in pos[~ok]:
+                reason[p] = f"no convergence, last mismatch {mism[p]:.3g} pu"
+            status[pos] = np.where(
+                ok, np.where(n_cut[pos] > 0, "islanded", "converged"), "diverged"
+            )
+            # the matrix last: an error writing it leaves the part booked and its rows
+            # missing (loading_matrix_outage names every row), never the other way round
+            if matrix_sink is not None:
+                matrix_sink(pos, eld.astype(np.float32))
 
     bounds = _block_bounds(sizes, todo.size, block)
     if chunk is not None:
@@ -460,3 +493,67 @@ def n1_states(
             has = order >= 0
             ld_out[k][j, has] = eld[order[has]]
     return status, vm_out, ld_out
+
+
+# ---------------------------------------------------------------------------------------
+# hook for studies that evaluate outages on a modified base case (wind hosting capacity)
+def outage_voltages(
+    model: ContingencyModel,
+    outs: Sequence[Outage],
+    *,
+    tol: float = TOL_PU,
+    block: int = BLOCK,
+) -> tuple[np.ndarray, np.ndarray]:
+    """AC post-outage bus voltages of engine outages on ``model``.
+
+    ``model`` may carry a modified base case: ``dataclasses.replace(model, sbus=...,
+    v0=..., gen_s_pu=...)`` with ``v0`` solved for that injection (e.g. by
+    :func:`gridplan.core.contingency.newton_pf`); the network itself must be the model's.
+    Outages are ordered and blocked as :func:`run_n1` does (similar ones together, W^-1
+    within budget), and an outage with a much larger update than the block's first gets a
+    block of its own (every W of a block is padded to the block's largest).
+
+    Returns
+    -------
+    v : complex128 (n_out, n_bus)
+        Post-outage voltages, pu; NaN at cut-off buses and for outages that did not converge.
+    converged : bool (n_out,)
+    """
+    n_out = len(outs)
+    v = np.full((n_out, model.n_bus), np.nan + 0j)
+    ok = np.zeros(n_out, dtype=bool)
+    if n_out == 0:
+        return v, ok
+    solver = model.ac_solver(tol)
+    _b, _c, tin, _t, _o = model.bridge_tree()
+    sizes = np.array(
+        [
+            (o.branches.size, o.dead.size, o.gens.size, o.branches[0] if o.branches.size else -1)
+            for o in outs
+        ],
+        dtype=np.int64,
+    ).reshape(-1, 4)
+    key_bus = np.where(sizes[:, 3] >= 0, tin[model.f[np.maximum(sizes[:, 3], 0)]], 0)
+    order = np.lexsort((key_bus, sizes[:, :3].sum(axis=1)))
+    est = 4 * sizes[order, 0] + 2 * sizes[order, 1] + 2 * sizes[order, 2]
+    bounds = [0]
+    widest = first = 0
+    for i, e in enumerate(est.tolist()):
+        widest = max(widest, e)
+        if i > bounds[-1] and (
+            i - bounds[-1] >= block
+            or (i - bounds[-1] + 1) * widest**2 > WINV_BUDGET
+            or e > 2 * first + 8
+        ):
+            bounds.append(i)
+            widest = e
+        if i == bounds[-1]:
+            first = e
+    bounds.append(n_out)
+    for s, s_end in itertools.pairwise(bounds):
+        pos = order[s:s_end]
+        res = solver.solve_block([outs[j] for j in pos])
+        good = res.status == STATUS_CONVERGED
+        v[pos[good]] = res.v[good]
+        ok[pos] = good
+    return v, ok

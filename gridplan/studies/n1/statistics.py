@@ -26,7 +26,8 @@ class N1Result:
     ----------
     outages : DataFrame
         One row per outage: ``name``, ``elements``, ``status``, ``reason``, ``iterations``,
-        ``max_mismatch_pu``, ``cut_load_mw``, ``cut_gen_mw``, ``n_bus_cut``,
+        ``max_mismatch_pu``, ``cut_load_mw`` (loads and storage charging, storage p_mw > 0
+        being a demand as in the power flow's balance), ``cut_gen_mw``, ``n_bus_cut``,
         ``max_loading_percent`` with ``max_loading_element``, ``min_vm_pu`` / ``min_vm_bus``,
         ``max_vm_pu`` / ``max_vm_bus``, ``screened_out`` (screen mode).
     elements : DataFrame
@@ -82,8 +83,8 @@ class OutageState:
     reason: np.ndarray  # object: why not simulated / diverged ("" otherwise)
     iterations: np.ndarray  # int32
     max_mismatch_pu: np.ndarray  # float64, NaN when not solved
-    cut_load_mw: np.ndarray  # float64
-    cut_gen_mw: np.ndarray  # float64
+    cut_load_mw: np.ndarray  # float64, MW (loads, storage charging); NaN until simulated
+    cut_gen_mw: np.ndarray  # float64, MW (gen, sgen); NaN until simulated
     n_bus_cut: np.ndarray  # int64
     screened_out: np.ndarray  # bool
 
@@ -96,8 +97,8 @@ class OutageState:
             reason=reason,
             iterations=np.zeros(n_out, dtype=np.int32),
             max_mismatch_pu=np.full(n_out, np.nan),
-            cut_load_mw=np.zeros(n_out),
-            cut_gen_mw=np.zeros(n_out),
+            cut_load_mw=np.full(n_out, np.nan),  # NaN until simulated
+            cut_gen_mw=np.full(n_out, np.nan),
             n_bus_cut=np.zeros(n_out, dtype=np.int64),
             screened_out=np.zeros(n_out, dtype=bool),
         )

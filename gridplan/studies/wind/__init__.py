@@ -1,0 +1,1 @@
+"""Wind integration studies: power from wind, hosting capacity, curtailment, capacity credit."""
