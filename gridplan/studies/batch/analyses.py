@@ -6,7 +6,7 @@ task file ``writer`` (a :class:`gridplan.results.ResultWriter`) and returns the 
 figures, a flat dict of numbers, bools or short texts named with pandapower's unit suffixes
 (``p_loss_mw``, ``vm_min_pu``, ``lole_h_per_year``); they go to the summary table.
 ``options`` is a plain dict: the analysis options from the study file with defaults filled
-in, plus two entries gridplan adds, ``case_name`` (str) and ``scenario``
+in, plus entries gridplan adds: ``case_name`` (str), ``study_scenario``
 (:class:`gridplan.studies.batch.scenarios.Scenario`: its ``profile`` path, its ``files``
 for wind and EV scenario files, ``load_scale`` ...), ``analysis`` (its name in the study) and
 ``progress``: None, or, when the task runs in the driver's process, an object whose
@@ -49,7 +49,7 @@ from gridplan.results import ResultWriter
 Figures = dict[str, Any]
 RunFn = Callable[[pp.pandapowerNet, dict[str, Any], ResultWriter], Figures]
 AppliesFn = Callable[[pp.pandapowerNet, dict[str, Any]], "str | None"]
-RESERVED_OPTIONS = ("case_name", "scenario", "analysis", "progress")
+RESERVED_OPTIONS = ("case_name", "study_scenario", "analysis", "progress")
 
 
 @dataclass(frozen=True)
@@ -332,7 +332,7 @@ def run_adequacy_analysis(
 # timeseries
 def timeseries_applies(net: pp.pandapowerNet, options: dict[str, Any]) -> str | None:
     """A time series needs profiles: the scenario's profile file or synthetic steps."""
-    if options["scenario"].profile is None and options["synthetic_steps"] <= 0:
+    if options["study_scenario"].profile is None and options["synthetic_steps"] <= 0:
         return (
             "a time series needs profiles: give the scenario a profile file "
             "(profile = 'year.csv') or the analysis synthetic_steps > 0"
@@ -347,7 +347,7 @@ def run_timeseries_analysis(
     from gridplan.model import profiles as prof
     from gridplan.studies.timeseries import run
 
-    scenario = options["scenario"]
+    scenario = options["study_scenario"]
     if scenario.profile is not None:
         profiles = prof.read_profiles(scenario.profile)
     else:

@@ -16,7 +16,7 @@ A scenario is a table under ``[scenarios.NAME]`` in the study file (docs/batch.m
     The hook for scenario files of other analyses (``files.wind = "farms-2030.toml"``,
     ``files.ev = "fleet.toml"``): gridplan checks that each file exists, puts its digest
     into the task key (a changed file makes its tasks stale) and hands the absolute paths to
-    the analyses as ``options["scenario"].files``; what a file means is the analysis's own.
+    the analyses as ``options["study_scenario"].files``; what a file means is the analysis's own.
 
 Paths are relative to the study file. A scenario never modifies the caller's net: a
 changed copy is returned.

@@ -171,7 +171,7 @@ def analysis_options(task: Task) -> dict[str, Any]:
     return {
         **task.analysis.options,
         "case_name": task.case.name,
-        "scenario": task.scenario,
+        "study_scenario": task.scenario,
         "analysis": task.analysis.name,
         "progress": _item_progress,
     }
