@@ -169,7 +169,9 @@ def run(
     t0 = time.perf_counter()
     profiles = prof.read_profiles(profiles, duration_h=duration_h)
     prof.validate(profiles, net, allow_negative_loads=allow_negative_loads)
-    model = TimeSeriesModel.compile(net, vm_min_pu=vm_min_pu, vm_max_pu=vm_max_pu)
+    model = TimeSeriesModel.compile(
+        net, vm_min_pu=vm_min_pu, vm_max_pu=vm_max_pu, where=case_name or None
+    )
     solver = BatchNewton(model.ybus, model.pv, model.pq, tol=tolerance_mva, max_iter=max_iteration)
     inj = ProfileInjections(model, profiles)
     n = profiles.n_steps

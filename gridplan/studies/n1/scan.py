@@ -43,24 +43,17 @@ from gridplan.studies.n1.violations import ViolationCollector
 
 MODES = ("ac", "dc", "screen")
 SCREEN_FACTOR = 2.0
-
 SCREEN_MAX_RHO = 0.5
-
 SCREEN_FLOOR_LOADING_PERCENT = 0.1
-
 SCREEN_FLOOR_VM_PU = 0.001
-
 BLOCK = 256
-
 WINV_BUDGET = 1 << 22  # numbers in a block's stack of W^-1 (32 MB)
-
 SCREEN_PROBE = 512  # outages screened before judging whether screening pays
-
 SCREEN_MIN_CLEARED = 0.5  # below this cleared fraction, screening stops (all AC after)
 OTHER_CHUNK = "in another chunk"  # reason of the outages a ``chunk=`` scan leaves to others
 
-
 _NONE = np.zeros(0, np.int64)
+_NONE.flags.writeable = False
 
 
 @contextlib.contextmanager
@@ -82,9 +75,6 @@ def _hold_ctrl_c() -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
     if caught:
         raise KeyboardInterrupt
-
-
-_NONE.flags.writeable = False
 
 
 def run_n1(
@@ -159,7 +149,7 @@ def run_n1(
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     if model is None:
-        model = compile_contingency_model(net)
+        model = compile_contingency_model(net, where=case_name or None)
     timings["compile_s"] = time.perf_counter() - t0
     specs = list(outages) if outages is not None else default_outages(net, elements)
     limits = {
