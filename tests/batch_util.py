@@ -117,9 +117,16 @@ def gridplan_cmd(*args: str) -> list[str]:
 
 
 def env_with_source() -> dict[str, str]:
-    """The environment with this source tree first on PYTHONPATH (subprocesses)."""
+    """The environment with the gridplan this test imports first on PYTHONPATH (subprocesses).
+
+    That is the installed package in CI (the checkout holds no compiled kernels there) and the
+    checkout in an editable install.
+    """
+    import gridplan
+
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).strip(os.pathsep)
+    home = str(Path(gridplan.__file__).resolve().parents[1])
+    env["PYTHONPATH"] = os.pathsep.join([home, env.get("PYTHONPATH", "")]).strip(os.pathsep)
     return env
 
 

@@ -227,6 +227,11 @@ def test_same_file_stems_get_distinct_names_and_clashes_are_refused(tmp_path):
         ('cases = ["grids/*.json"]\n[analyses.pf]', "matches no file"),
         ('case = ["case9"]\n[analyses.pf]', "unknown key(s) case"),
         ('cases = ["case9"]\n[cluster]\ncores = "2"\n[analyses.pf]', "cluster.cores must be int"),
+        ('cases = ["case9"]\n[analyses.pf]\ncases = "case9"', "pf.cases must be a list of case"),
+        (
+            'cases = ["case9"]\n[analyses.pf]\ncases = ["case30"]',
+            "analyses.pf.cases: no case case30",
+        ),
     ],
 )
 def test_bad_study_files_give_one_line_naming_the_entry(tmp_path, cli, body, message):
@@ -305,8 +310,21 @@ def test_default_study_file_is_shipped_and_covers_the_bundled_cases():
     from gridplan.model.cases import bundled_cases
 
     assert [c.name for c in s.cases] == list(bundled_cases())
-    assert list(s.analyses) == ["pf", "n1", "reliability", "adequacy", "timeseries"]
-    assert len(s.tasks()) == 5 * len(bundled_cases())
+    assert list(s.analyses) == [
+        "pf",
+        "n1",
+        "reliability",
+        "adequacy",
+        "timeseries",
+        "wind_hosting",
+        "wind_year",
+        "ev_impact",
+    ]
+    # the five grid analyses on every case; wind on the two cases with a wind scenario, EV on the
+    # eco-city (the analyses' `cases` filters)
+    assert len(s.tasks()) == 5 * len(bundled_cases()) + 2 + 2 + 1
+    wind = sorted(t.case.name for t in s.tasks() if t.analysis.name == "wind_hosting")
+    assert wind == ["uhv-backbone", "wind-test-centre"]
 
 
 def test_cli_runs_case_specs_with_the_default_analyses(tmp_path, cli):
@@ -397,3 +415,31 @@ def test_docs_list_every_analysis_and_option():
     assert options_block() in doc, (
         "docs/batch.md is stale: run `python -m gridplan.studies.batch.docs --write docs/batch.md`"
     )
+
+
+def test_wind_and_ev_analyses_run_from_a_study_as_their_own_functions(tmp_path):
+    # a study task gives the numbers the study function gives on its own (each is validated
+    # against its references in test_wind_*.py / test_ev_*.py); EV without a scenario is
+    # recorded not applicable with the reason
+    from gridplan.model.cases import load_case
+    from gridplan.studies.wind.hosting import hosting
+
+    study = write_study(
+        tmp_path,
+        """
+        cases = ["wind-test-centre"]
+        [analyses.wind_hosting]
+        buses = [5, 6]
+        [analyses.ev_profile]
+        """,
+    )
+    res = run_study(load_study(study), out_dir=tmp_path / "out")
+    table = res.table
+    ev = table.loc["wind-test-centre/base/ev_profile"]
+    assert ev["status"] == "not_applicable" and "needs an EV scenario" in ev["reason"]
+    assert table.loc["wind-test-centre/base/wind_hosting", "status"] == "done"
+    # the scenario's [hosting] table: n1 = true, balance = "slack"
+    direct = hosting(load_case("wind-test-centre"), [5, 6], n1=True, balance="slack")
+    with h5py.File(tmp_path / "out/wind-test-centre/base/wind_hosting.h5", "r") as h5:
+        got = h5["wind/hosting/hosting_mw"][:]
+    np.testing.assert_array_equal(got, direct.table["hosting_mw"].to_numpy())

@@ -370,6 +370,114 @@ def run_timeseries_analysis(
     }
 
 
+# wind (gridplan.studies.wind.batch) and EV (gridplan.studies.ev.batch): their study functions
+# take their own option mappings; these adapters hand them the study file's options
+_ANY = (type(None), str, int, float, bool, list, dict)
+
+
+def _study_options(options: dict[str, Any]) -> dict[str, Any]:
+    """The analysis's own options: gridplan's reserved entries and unset (None) ones left out."""
+    return {k: v for k, v in options.items() if k not in RESERVED_OPTIONS and v is not None}
+
+
+def _wind_applies(kind: str) -> AppliesFn:
+    def applies(net: pp.pandapowerNet, options: dict[str, Any]) -> str | None:
+        from gridplan.model.wind import bundled_scenarios, read_scenario
+
+        if options.get("scenario") is not None or options.get("farms") is not None:
+            return None
+        name = str(options.get("case_name") or getattr(net, "name", ""))
+        if name not in bundled_scenarios():
+            return (
+                f"no wind scenario for {name} (seeds/<case>.wind.toml); give the analysis "
+                "a scenario or a farms file"
+            )
+        if kind == "credit" and "credit" not in read_scenario(name):
+            return f"the wind scenario of {name} has no [credit] table (no risk to credit against)"
+        return None
+
+    applies.__doc__ = "Wind studies need farms: a scenario or farms file, or the case's own."
+    return applies
+
+
+def _wind_run(kind: str) -> RunFn:
+    def run(net: pp.pandapowerNet, options: dict[str, Any], writer: ResultWriter) -> Figures:
+        from gridplan.model.wind import bundled_scenarios
+        from gridplan.studies.wind.batch import INPUTS, STUDIES
+
+        own = _study_options(options)
+        inputs = {k: own.pop(k) for k in INPUTS if k in own}
+        if "scenario" not in inputs and "farms" not in inputs:
+            # the case's own scenario, by the name the study gives the case
+            name = str(options.get("case_name") or "")
+            if name in bundled_scenarios():
+                inputs["scenario"] = name
+        return STUDIES[f"wind_{kind}"](net, {**inputs, kind: own}, writer)
+
+    run.__doc__ = f"The wind {kind} study of gridplan.studies.wind.batch on one case."
+    return run
+
+
+def _wind_options(kind: str) -> dict[str, Opt]:
+    from gridplan.model.wind import bundled_scenarios
+    from gridplan.studies.wind.batch import SECTIONS
+
+    names = tuple(bundled_scenarios())
+    out = {
+        "scenario": Opt(
+            None,
+            "wind scenario: a bundled case name or a TOML file; default: the case's own",
+            types=_ANY,
+            path=True,
+            keywords=names,
+        ),
+        "farms": Opt(None, "farms file (TOML/CSV) instead of a scenario", types=_ANY, path=True),
+        "wind": Opt(None, "wind speed file (CSV) for the farms file", types=_ANY, path=True),
+        "synthetic": Opt(None, "synthetic wind from the scenario's regimes", types=_ANY),
+        "seed": Opt(None, "seed of the synthetic wind", types=_ANY),
+    }
+    for key in SECTIONS[kind]:
+        out[key] = Opt(None, f"as `gridplan wind {kind}` (default: the scenario's)", types=_ANY)
+    return out
+
+
+def ev_applies(net: pp.pandapowerNet, options: dict[str, Any]) -> str | None:
+    """EV analyses need an EV scenario file for the case."""
+    if not options.get("scenario"):
+        return "an EV analysis needs an EV scenario (option scenario: a file or bundled name)"
+    return None
+
+
+def _ev_run(name: str) -> RunFn:
+    def run(net: pp.pandapowerNet, options: dict[str, Any], writer: ResultWriter) -> Figures:
+        from gridplan.studies.ev.batch import ANALYSES as EV
+
+        return EV[name](net, _study_options(options), writer)
+
+    run.__doc__ = f"The EV analysis {name} of gridplan.studies.ev.batch on one case."
+    return run
+
+
+def _ev_options(name: str) -> dict[str, Opt]:
+    from gridplan.model.ev_scenario import bundled_scenarios
+    from gridplan.studies.ev.batch import KNOWN
+
+    out = {
+        key: Opt(None, "see docs/ev.md (default: the EV study's)", types=_ANY)
+        for key in sorted(KNOWN[name])
+    }
+    out["scenario"] = Opt(
+        None,
+        "EV scenario: a TOML file or a bundled name (seeds/ev-*.toml)",
+        types=_ANY,
+        path=True,
+        keywords=tuple(bundled_scenarios()),
+    )
+    if "base_profiles" in out:
+        out["base_profiles"] = Opt(None, "base-load profile file", types=_ANY, path=True)
+    return out
+
+
 def check_split(value: Any, where: str = "split") -> Any:
     """``"auto"``, ``"never"`` or a number of chunks >= 1."""
     if isinstance(value, bool) or not (
@@ -473,6 +581,35 @@ ANALYSES: dict[str, Analysis] = {
             },
             applies=timeseries_applies,
             description="time series: one AC power flow per profile step",
+        ),
+        *(
+            Analysis(
+                f"wind_{kind}",
+                _wind_run(kind),
+                _wind_options(kind),
+                applies=_wind_applies(kind),
+                description=description,
+            )
+            for kind, description in (
+                ("power", "wind farm output over the year (MW)"),
+                ("hosting", "wind hosting capacity per candidate bus (N-0 or N-1)"),
+                ("year", "wind curtailment over a year (DC least-curtailment dispatch, AC check)"),
+                ("credit", "wind capacity credit: ELCC and EFC"),
+            )
+        ),
+        *(
+            Analysis(
+                name,
+                _ev_run(name),
+                _ev_options(name),
+                applies=ev_applies,
+                description=description,
+            )
+            for name, description in (
+                ("ev_profile", "EV charging demand per site and policy, coincidence factor"),
+                ("ev_impact", "EV charging through the time-series power flow, per policy"),
+                ("ev_hosting", "EV hosting capacity per feeder and transformer, per policy"),
+            )
         ),
     )
 }

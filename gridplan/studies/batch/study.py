@@ -53,12 +53,14 @@ class CaseEntry:
 
 @dataclass(frozen=True)
 class AnalysisEntry:
-    """An analysis of the study: name (file name), registry kind, options, scenario filter."""
+    """An analysis of the study: name (file name), registry kind, options, scenario and case
+    filters (None: every scenario / case)."""
 
     name: str
     kind: str
     options: dict[str, Any]
     scenarios: tuple[str, ...] | None = None
+    cases: tuple[str, ...] | None = None
 
     def key_options(self) -> dict[str, Any]:
         """The options that enter the task key (execution-only options left out)."""
@@ -104,7 +106,9 @@ class Study:
         for case in self.cases:
             for sc in self.scenarios.values():
                 for an in self.analyses.values():
-                    if an.scenarios is None or sc.name in an.scenarios:
+                    if (an.scenarios is None or sc.name in an.scenarios) and (
+                        an.cases is None or case.name in an.cases
+                    ):
                         out.append(Task(len(out), case, sc, an))
         return out
 
@@ -123,6 +127,7 @@ class Study:
                     "analysis": a.kind,
                     "options": a.options,
                     **({"scenarios": list(a.scenarios)} if a.scenarios is not None else {}),
+                    **({"cases": list(a.cases)} if a.cases is not None else {}),
                 }
                 for k, a in self.analyses.items()
             },
@@ -146,6 +151,7 @@ class Study:
                 v["analysis"],
                 dict(v["options"]),
                 tuple(v["scenarios"]) if "scenarios" in v else None,
+                tuple(v["cases"]) if "cases" in v else None,
             )
             for k, v in data["analyses"].items()
         }
@@ -229,6 +235,14 @@ def parse_study(
             f"{where}: no analyses; add e.g. [analyses.pf] (known: pf, n1, reliability, ...)"
         )
     analyses = {k: _analysis(k, v, base, where, scenarios) for k, v in raw_an.items()}
+    case_names = [c.name for c in cases]
+    for k, an in analyses.items():
+        unknown = [c for c in an.cases or () if c not in case_names]
+        if unknown:
+            raise CaseError(
+                f"{where}: analyses.{k}.cases: no case {', '.join(unknown)} in this study; "
+                f"its cases: {', '.join(case_names)}"
+            )
     _check_unique(
         [a.lower() for a in analyses], f"{where}: analyses", "differ only in upper/lower case"
     )
@@ -291,6 +305,11 @@ def _analysis(
             raise CaseError(
                 f"{at}.scenarios: no scenario {', '.join(missing)}; known: {', '.join(scenarios)}"
             )
+    only_cases = table.pop("cases", None)
+    if only_cases is not None and (
+        not isinstance(only_cases, list) or not all(isinstance(c, str) for c in only_cases)
+    ):
+        raise CaseError(f"{at}.cases must be a list of case names, got {only_cases!r}")
     options: dict[str, Any] = {}
     for key, opt in reg.options.items():
         if key in table:
@@ -312,7 +331,13 @@ def _analysis(
             + (" (reserved names)" if reserved else "")
             + f"; {reg.name} takes {', '.join(reg.options) or 'no options'}"
         )
-    return AnalysisEntry(name, reg.name, options, tuple(only) if only is not None else None)
+    return AnalysisEntry(
+        name,
+        reg.name,
+        options,
+        tuple(only) if only is not None else None,
+        tuple(only_cases) if only_cases is not None else None,
+    )
 
 
 # ---------------------------------------------------------------------------------------
