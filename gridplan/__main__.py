@@ -1,4 +1,4 @@
-"""``python -m gridplan``: the ``gridplan`` command."""
+"""``python -m gridplan``: the ``gridplan`` command (used by generated batch job scripts)."""
 
 from gridplan.cli import main
 

@@ -121,6 +121,7 @@ def run(
     progress: Callable[[int], None] | None = None,
     case_name: str = "",
     case_sha256: str = "",
+    writer: ResultWriter | None = None,
 ) -> TimeSeriesResult:
     """Run one AC power flow per profile step.
 
@@ -157,6 +158,9 @@ def run(
         Called with the number of steps finished after every block.
     case_name, case_sha256
         Written to the result file's root attributes.
+    writer
+        An open :class:`ResultWriter` to stream into instead of ``out`` (e.g. a batch task's
+        file, which holds more than the time series); the caller commits or aborts it.
 
     Returns
     -------
@@ -185,13 +189,13 @@ def run(
     step_frames: list[pd.DataFrame] = []
     identity_map = bool(bus_on.all()) and np.array_equal(bus_map, np.arange(model.n_bus))
     full: dict[str, np.ndarray] = {}
-    if out is None:  # results stay in memory: preallocate instead of stacking blocks
+    own_writer = writer is None
+    if out is None and writer is None:  # in memory: preallocate instead of stacking blocks
         full = {"vm": np.empty((n, len(bus_map))), "va": np.empty((n, len(bus_map)))}
         for b in branch_names:
             full[b] = np.empty((n, len(model.branches[b]["index"])))
-    writer = (
-        ResultWriter(out, case_name=case_name, case_sha256=case_sha256) if out is not None else None
-    )
+    if writer is None and out is not None:
+        writer = ResultWriter(out, case_name=case_name, case_sha256=case_sha256)
     times = _time_values(profiles.index)
     try:
         v_warm = model.v0
@@ -305,9 +309,10 @@ def run(
                 tolerance_mva=tolerance_mva,
                 max_loading_percent=max_loading_percent,
             )
-            writer.commit()
+            if own_writer:
+                writer.commit()
     except BaseException:
-        if writer is not None:
+        if writer is not None and own_writer:
             writer.abort()
         raise
     result = TimeSeriesResult(
