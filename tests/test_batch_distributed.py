@@ -33,6 +33,8 @@ from gridplan.studies.batch.executors import DaskExecutor, LocalExecutor
 from gridplan.studies.batch.index import merge
 from gridplan.studies.batch.n1split import CHUNKS_PER_WORKER
 
+pytestmark = pytest.mark.orchestration
+
 distributed = pytest.importorskip("distributed")
 
 

@@ -19,6 +19,8 @@ from batch_util import ROOT, assert_same_folder, env_with_source, run_gridplan, 
 
 from gridplan.studies.batch import load_study, run_study
 
+pytestmark = pytest.mark.orchestration
+
 STUDY = """
     name = "two-cases"
     cases = ["case9", "case30"]
