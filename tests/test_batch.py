@@ -28,6 +28,15 @@ from gridplan.studies.batch.index import merge
 from gridplan.studies.batch.study import default_study_path
 
 
+def _needs_jobqueue() -> None:
+    # find_spec, not importorskip: importing dask_jobqueue replaces the process's SIGINT
+    # handler (gridplan's own import of it puts the handler back)
+    import importlib.util
+
+    if importlib.util.find_spec("dask_jobqueue") is None:
+        pytest.skip("dask-jobqueue is not installed")
+
+
 def _run(study_path: Path, out: Path, **kw):
     return run_study(load_study(study_path), out, **kw)
 
@@ -367,7 +376,7 @@ def test_slurm_script_text(tmp_path, cli):
 
 def test_pbs_and_slurm_job_scripts_carry_the_settings():
     """dask-jobqueue's job scripts for --cluster (built without a batch system)."""
-    pytest.importorskip("dask_jobqueue")
+    _needs_jobqueue()
     from gridplan.studies.batch.executors import jobqueue_settings, lifetime_args
 
     # workers retire 5 min before a 1 h walltime, staggered by +-2 min
@@ -443,3 +452,27 @@ def test_wind_and_ev_analyses_run_from_a_study_as_their_own_functions(tmp_path):
     with h5py.File(tmp_path / "out/wind-test-centre/base/wind_hosting.h5", "r") as h5:
         got = h5["wind/hosting/hosting_mw"][:]
     np.testing.assert_array_equal(got, direct.table["hosting_mw"].to_numpy())
+
+
+def test_importing_dask_jobqueue_leaves_ctrl_c_alone():
+    # dask_jobqueue's import sets SIGINT to sys.exit process-wide; gridplan puts the handler
+    # back, so Ctrl-C still stops a scan with KeyboardInterrupt (finished work booked)
+    import subprocess
+    import sys
+
+    _needs_jobqueue()
+    code = (
+        "import signal; h = signal.getsignal(signal.SIGINT); {imp}; "
+        "print(signal.getsignal(signal.SIGINT) is h)"
+    )
+    plain = "import dask_jobqueue"
+    ours = "from gridplan.studies.batch.executors import _import_jobqueue; _import_jobqueue()"
+    for imp, expected in ((plain, "False"), (ours, "True")):
+        out = subprocess.run(
+            [sys.executable, "-c", code.format(imp=imp)],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).parent,
+        )
+        assert out.stdout.strip() == expected, imp

@@ -19,6 +19,16 @@ from batch_util import ROOT, assert_same_folder, env_with_source, run_gridplan, 
 
 from gridplan.studies.batch import load_study, run_study
 
+
+def _needs_jobqueue() -> None:
+    # find_spec, not importorskip: importing dask_jobqueue replaces the process's SIGINT
+    # handler (gridplan's own import of it puts the handler back)
+    import importlib.util
+
+    if importlib.util.find_spec("dask_jobqueue") is None:
+        pytest.skip("dask-jobqueue is not installed")
+
+
 pytestmark = pytest.mark.orchestration
 
 STUDY = """
@@ -99,7 +109,7 @@ def test_generated_array_script_runs_the_study_on_slurm(slurm, serial, tmp_path)
 
 
 def test_cluster_slurm_runs_the_study_through_dask_jobqueue(slurm, serial, tmp_path):
-    pytest.importorskip("dask_jobqueue")
+    _needs_jobqueue()
     study, ref = serial
     out = tmp_path / "jobqueue"
     res = run_gridplan(

@@ -25,8 +25,20 @@ from gridplan import seeds
 from gridplan.model.cases import bundled_cases
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:  # the builders live in the source tree, not in the installed package
+
+
+def _builder(module: str):  # type: ignore[no-untyped-def]
+    """A module of ``cases.builders`` (the source tree; not in the installed package).
+
+    The checkout goes on ``sys.path`` only for the import: left there, it would shadow the
+    installed gridplan (with its compiled kernels) in every process spawned later.
+    """
     sys.path.insert(0, str(ROOT))
+    try:
+        return importlib.import_module(module)
+    finally:
+        sys.path.remove(str(ROOT))
+
 
 CASES = {
     "uhv-backbone": "cases.builders.uhv_backbone",
@@ -254,9 +266,8 @@ def test_plan_figures_equal_the_seeds(loaded, name):
 
 @pytest.mark.parametrize("name", list(CASES))
 def test_rebuilding_reproduces_the_bundled_file(loaded, name):
-    from cases.builders._common import to_json_text
-
-    rebuilt = importlib.import_module(CASES[name]).build()
+    to_json_text = _builder("cases.builders._common").to_json_text
+    rebuilt = _builder(CASES[name]).build()
     # table by table: same elements and values (tight tolerance; the builders round parameters)
     assert nets_equal(loaded[name], rebuilt, check_without_results=True, rtol=1e-12, atol=1e-12)
     # and the file text itself, byte for byte, when this pandapower wrote the file (its JSON

@@ -20,7 +20,9 @@ import concurrent.futures as cf
 import multiprocessing
 import os
 import re
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -210,6 +212,22 @@ def lifetime_args(walltime: str) -> list[str]:
     return ["--lifetime", f"{life}s", "--lifetime-stagger", f"{stagger}s"]
 
 
+def _import_jobqueue():  # type: ignore[no-untyped-def]
+    """``dask_jobqueue``, leaving this process's Ctrl-C handling as it was.
+
+    Importing it (its ``runner`` module) replaces the SIGINT handler of the whole process
+    with ``sys.exit``: Ctrl-C would then end a scan without booking the finished outages
+    (KeyboardInterrupt is what gridplan's studies catch).
+    """
+    main = threading.current_thread() is threading.main_thread()
+    handler = signal.getsignal(signal.SIGINT) if main else None
+    import dask_jobqueue
+
+    if main and handler is not None:
+        signal.signal(signal.SIGINT, handler)
+    return dask_jobqueue
+
+
 def jobqueue_settings(kind: str, settings: dict[str, Any]) -> tuple[type, dict[str, Any], int]:
     """The dask-jobqueue cluster class, its keyword arguments and the number of jobs.
 
@@ -219,7 +237,7 @@ def jobqueue_settings(kind: str, settings: dict[str, Any]) -> tuple[type, dict[s
     single-threaded workers (default: one per core) that retire before the walltime.
     """
     try:
-        import dask_jobqueue
+        dask_jobqueue = _import_jobqueue()
     except ImportError:
         raise CaseError(
             f"--cluster {kind} needs dask-jobqueue", hint="pip install 'gridplan[cluster]'"
