@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -129,3 +130,22 @@ POSITIVE = Number(0.0, min_open=True)
 NON_NEGATIVE = Number(0.0)
 COUNT = Integer(1)
 COUNT0 = Integer(0)
+
+
+def worsen_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``--worsen-loading`` and ``--worsen-vm``: the margins of the new-or-worsened rule
+    (:mod:`gridplan.core.violation_rule`), shared by ``n1`` and ``wind hosting``."""
+    f = click.option(
+        "--worsen-vm",
+        default=0.005,
+        type=NON_NEGATIVE,
+        show_default=True,
+        help="Change (pu) of an already violated voltage that counts as worsened.",
+    )(f)
+    return click.option(
+        "--worsen-loading",
+        default=1.0,
+        type=NON_NEGATIVE,
+        show_default=True,
+        help="Growth (percentage points) of an already overloaded branch that counts as worsened.",
+    )(f)

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from gridplan.cli._common import echo_table, warn_remarks
-from gridplan.cli._types import COUNT, POSITIVE, OutPath, require_order
+from gridplan.cli._types import COUNT, POSITIVE, OutPath, require_order, worsen_options
 from gridplan.model.case_hash import case_sha256
 from gridplan.model.cases import case_name, load_case
 from gridplan.results import ResultWriter
@@ -40,10 +40,22 @@ def print_n1(result: N1Result, elapsed_s: float, top: int = 10) -> None:
             f"  islanding outages cut off up to {isl.cut_load_mw.max():.1f} MW of load "
             f"({isl.cut_load_mw.sum():.1f} MW over all)"
         )
-    lim = result.limits
+    lim, rule = result.limits, result.rule
+    base = result.base_violations
+    if base is not None and len(base):
+        click.echo(
+            f"  the base case already has {len(base)} violations "
+            "(table contingency/base_violations)"
+        )
+    which = (
+        f"new or worsened by > {rule['worsen_loading_percent']:g} %-points / "
+        f"{rule['worsen_vm_pu']:g} pu, "
+        if rule.get("report") == "changed"
+        else ""
+    )
     click.echo(
-        f"  {result.n_violations} violations (loading > {lim['max_loading_percent']:g} %, "
-        f"vm outside {lim['vm_min_pu']:g}..{lim['vm_max_pu']:g} pu) in "
+        f"  {result.n_violations} violations ({which}loading > {lim['max_loading_percent']:g} "
+        f"%, vm outside {lim['vm_min_pu']:g}..{lim['vm_max_pu']:g} pu) in "
         f"{result.n_violation_outages} outages"
     )
     el = result.elements.dropna(subset=["max_loading_percent"])
@@ -109,6 +121,16 @@ def print_n1(result: N1Result, elapsed_s: float, top: int = 10) -> None:
     help="Highest allowed bus voltage, pu.",
 )
 @click.option(
+    "--report",
+    type=click.Choice(["changed", "all"]),
+    default="changed",
+    show_default=True,
+    help="changed: a post-outage violation is listed when it is new (within its limit in the "
+    "base case) or worse than the base by more than the margins below; base-case violations "
+    "are listed once. all: every broken limit under every outage.",
+)
+@worsen_options
+@click.option(
     "--top", default=3, type=COUNT, show_default=True, help="Worst outages kept per element."
 )
 @click.option(
@@ -134,6 +156,9 @@ def n1(
     max_loading: float,
     vm_min: float,
     vm_max: float,
+    report: str,
+    worsen_loading: float,
+    worsen_vm: float,
     top: int,
     out: Path | None,
     store_matrix: bool,
@@ -171,6 +196,9 @@ def n1(
         max_loading_percent=max_loading,
         vm_min_pu=vm_min,
         vm_max_pu=vm_max,
+        report=report,
+        worsen_loading_percent=worsen_loading,
+        worsen_vm_pu=worsen_vm,
         top=top,
         case_name=name,
         progress=bar.update,

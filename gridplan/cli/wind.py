@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from gridplan.cli._common import echo_table
+from gridplan.cli._types import worsen_options
 
 FILE = click.Path(dir_okay=False)
 OUT = click.Path(dir_okay=False, path_type=Path)
@@ -172,18 +173,7 @@ def power_cmd(
     show_default=True,
     help="Upper voltage limit (buses without max_vm_pu).",
 )
-@click.option(
-    "--worsen-loading",
-    default=1.0,
-    show_default=True,
-    help="Growth (percentage points) of an already overloaded branch that counts as worsened.",
-)
-@click.option(
-    "--worsen-vm",
-    default=0.005,
-    show_default=True,
-    help="Change (pu) of an already violated voltage that counts as worsened.",
-)
+@worsen_options
 @click.option("--tol-mw", default=1.0, show_default=True, help="Search tolerance, MW (and 0.5 %).")
 @click.option("--max-mw", type=float, default=None, help="Largest injection tried, MW.")
 @click.option("--jobs", default=1, show_default=True, help="Buses refined in parallel processes.")

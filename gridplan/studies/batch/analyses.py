@@ -167,6 +167,9 @@ def n1_kwargs(net: pp.pandapowerNet, options: dict[str, Any]) -> dict[str, Any]:
         "max_loading_percent": options["max_loading_percent"],
         "vm_min_pu": options["vm_min_pu"],
         "vm_max_pu": options["vm_max_pu"],
+        "report": options["report"],
+        "worsen_loading_percent": options["worsen_loading_percent"],
+        "worsen_vm_pu": options["worsen_vm_pu"],
         "top": options["top"],
         "case_name": options["case_name"],
     }
@@ -514,6 +517,13 @@ ANALYSES: dict[str, Analysis] = {
                 "max_loading_percent": Opt(100.0, "branch loading limit, %"),
                 "vm_min_pu": Opt(0.9, "lowest voltage allowed, pu"),
                 "vm_max_pu": Opt(1.1, "highest voltage allowed, pu"),
+                "report": Opt(
+                    "changed",
+                    "changed (new or worsened violations; base-case ones listed once) or all",
+                    ("changed", "all"),
+                ),
+                "worsen_loading_percent": Opt(1.0, "report changed: worsening margin, %-points"),
+                "worsen_vm_pu": Opt(0.005, "report changed: worsening margin, pu"),
                 "top": Opt(3, "worst outages kept per element"),
                 "split": Opt(
                     "auto",

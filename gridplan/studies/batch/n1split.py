@@ -265,4 +265,6 @@ def merge_chunks(parts: list[ChunkPart]) -> N1Result:
         n_violations=n_rows,
         violation_counts=counts,
         n_violation_outages=int(with_viol.size),
+        rule=r0.rule,
+        base_violations=r0.base_violations,
     )

@@ -44,6 +44,17 @@ Modes
     A test checks on case1354pegase and case2869pegase that ``screen`` and ``ac`` report the
     same violations.
 
+Reporting
+---------
+``report="changed"`` (default) lists a post-outage violation only when it is new or worsened
+against the base case (:mod:`gridplan.core.violation_rule`: margins 1 percentage point of
+loading, 0.005 pu of voltage); ``report="all"`` lists every broken limit. The kernels list every
+broken plain limit and the rule filters those rows (an effective limit is never stricter than
+the plain one), so the rule is the same in every mode; ``screen`` also keeps an estimate that
+lies within its margin of an *effective* limit ambiguous, so its rows equal ``ac``'s under either
+report. The statistics (worst outage per element and bus) are values, not violations: the
+rule does not touch them. The base case's own violations are in ``N1Result.base_violations``.
+
 Statuses: ``converged``, ``islanded`` (solved; load/generation cut off in MW), ``diverged``
 (last mismatch reported), ``not_simulated`` (reason given). Failed outages contribute NaN,
 never 0, to every statistic.

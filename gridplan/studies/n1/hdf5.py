@@ -83,6 +83,8 @@ def write_n1(writer: ResultWriter, result: N1Result, group: str = "contingency")
         _finish_streamed_violations(writer, f"{group}/violations", result)
     else:
         writer.write_table(f"{group}/violations", result.violations)
+    if result.base_violations is not None:
+        writer.write_table(f"{group}/base_violations", result.base_violations)
     # every status count, 0 included: a script reading n_diverged never finds it missing
     counts = dict.fromkeys(STATUSES, 0) | result.status_counts()
     writer.set_attrs(
@@ -92,5 +94,6 @@ def write_n1(writer: ResultWriter, result: N1Result, group: str = "contingency")
         interrupted=int(result.interrupted),
         **{f"n_{k}": v for k, v in counts.items()},
         **result.limits,
+        **result.rule,
         **{f"time_{k}": v for k, v in result.timings_s.items()},
     )

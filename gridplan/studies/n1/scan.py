@@ -23,6 +23,7 @@ import pandas as pd
 from gridplan.core.contingency import STATUS_CONVERGED, TOL_PU, ACOutageSolver, Outage
 from gridplan.core.contingency_dc import DC_BLOCK
 from gridplan.core.contingency_running import RunningStats
+from gridplan.core.violation_rule import WORSEN_LOADING_PERCENT, WORSEN_VM_PU
 from gridplan.errors import CaseError
 from gridplan.model.contingency_model import ContingencyModel, compile_contingency_model
 from gridplan.model.contingency_outages import (
@@ -39,7 +40,12 @@ from gridplan.studies.n1.statistics import (
     element_table,
     outage_table,
 )
-from gridplan.studies.n1.violations import ViolationCollector
+from gridplan.studies.n1.violations import (
+    REPORTS,
+    ReportRule,
+    ViolationCollector,
+    base_violation_frame,
+)
 
 MODES = ("ac", "dc", "screen")
 SCREEN_FACTOR = 2.0
@@ -86,6 +92,9 @@ def run_n1(
     max_loading_percent: float = 100.0,
     vm_min_pu: float = 0.9,
     vm_max_pu: float = 1.1,
+    report: str = "changed",
+    worsen_loading_percent: float = WORSEN_LOADING_PERCENT,
+    worsen_vm_pu: float = WORSEN_VM_PU,
     top: int = 3,
     case_name: str = "",
     tol: float = TOL_PU,
@@ -113,6 +122,14 @@ def run_n1(
         Branch loading limit, percent of rating.
     vm_min_pu, vm_max_pu : float
         Bus voltage band, pu.
+    report : {"changed", "all"}
+        ``changed`` (default, as planners' contingency tools report): a post-outage violation
+        is listed when the quantity breaks its limit and was within it in the base case, or
+        is worse than its base value by more than ``worsen_loading_percent`` (percentage
+        points) or ``worsen_vm_pu`` (pu); base-case violations are listed once, in
+        ``N1Result.base_violations``. ``all``: every broken limit under every outage.
+    worsen_loading_percent, worsen_vm_pu : float
+        Margins of ``report="changed"`` (defaults 1 percentage point, 0.005 pu).
     top : int
         Worst outages kept per element.
     tol : float
@@ -146,6 +163,13 @@ def run_n1(
     """
     if mode not in MODES:
         raise CaseError(f"--mode must be one of {', '.join(MODES)}, got {mode!r} instead")
+    if report not in REPORTS:
+        raise CaseError(f"--report must be one of {', '.join(REPORTS)}, got {report!r} instead")
+    if not (worsen_loading_percent >= 0 and worsen_vm_pu >= 0):
+        raise CaseError(
+            "--worsen-loading and --worsen-vm must be >= 0, got "
+            f"{worsen_loading_percent!r} and {worsen_vm_pu!r} instead"
+        )
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     if model is None:
@@ -168,8 +192,16 @@ def run_n1(
     base_eld = model.element_loading(base_ld_br)[0]
     base_vm = base_vm[0]
     names = np.array([n for n, _ in specs], dtype=object)
+    rule = ReportRule(
+        report,
+        base_eld,
+        base_vm,
+        limits,
+        worsen_loading_percent=worsen_loading_percent,
+        worsen_vm_pu=worsen_vm_pu,
+    )
     violations = ViolationCollector(
-        model, names, base_eld, base_vm, limits, n_out, sink=violation_sink
+        model, names, base_eld, base_vm, limits, n_out, sink=violation_sink, rule=rule
     )
     state = OutageState.new(reason)
     status, iters, mism = state.status, state.iterations, state.max_mismatch_pu
@@ -284,7 +316,7 @@ def run_n1(
                     # outages whose every estimate is clearly inside or clearly beyond its
                     # limit keep the estimate; the ambiguous ones are solved in AC below
                     n_in = pos.size
-                    pos, outs, cleared = _screen(model, solver, pos, outs, limits)  # type: ignore[arg-type]
+                    pos, outs, cleared = _screen(model, solver, pos, outs, limits, rule)  # type: ignore[arg-type]
                     tried += n_in
                     if cleared is not None:
                         cpos, couts, cld, cvm = cleared
@@ -331,6 +363,8 @@ def run_n1(
         n_violations=n_viol,
         violation_counts=violations.counts,
         n_violation_outages=violations.n_violation_outages,
+        rule=rule.attrs,
+        base_violations=base_violation_frame(model, base_eld, base_vm, limits),
     )
 
 
@@ -388,11 +422,13 @@ def _screen(
     pos: np.ndarray,
     outs: list[Outage],
     limits: dict[str, float],
+    rule: ReportRule,
 ) -> tuple[np.ndarray, list[Outage], tuple | None]:
     """Two chord steps for the block; returns the ambiguous outages and the cleared part.
 
-    Cleared: every estimated loading and voltage is farther from its limit than its margin
-    (on either side), so the AC solution violates exactly the limits the estimate violates.
+    Cleared: every estimated loading and voltage is farther than its margin (on either side)
+    from its limit and from its effective limit under the report rule, so the AC solution
+    breaks exactly the limits the estimate breaks and the rule reports the same rows.
     """
     res = solver.screen_steps(outs)
     ld1, vm1 = model.loading(res.v_first)
@@ -413,9 +449,9 @@ def _screen(
     with np.errstate(invalid="ignore"):
         m_vm = SCREEN_FACTOR * np.abs(vm - vm1) + SCREEN_FLOOR_VM_PU
         m_ld = SCREEN_FACTOR * np.abs(eld - eld1) + SCREEN_FLOOR_LOADING_PERCENT
-        near_ld = np.abs(eld - lim_ld) <= m_ld
-        near_lo = np.abs(vm - limits["vm_min_pu"]) <= m_vm
-        near_hi = np.abs(vm - limits["vm_max_pu"]) <= m_vm
+        near_ld = (np.abs(eld - lim_ld) <= m_ld) | (np.abs(eld - rule.eff_ld) <= m_ld)
+        near_lo = (np.abs(vm - limits["vm_min_pu"]) <= m_vm) | (np.abs(vm - rule.eff_lo) <= m_vm)
+        near_hi = (np.abs(vm - limits["vm_max_pu"]) <= m_vm) | (np.abs(vm - rule.eff_hi) <= m_vm)
         ambiguous = (
             ~ok | np.any(near_ld, axis=1) | np.any(near_lo, axis=1) | np.any(near_hi, axis=1)
         )

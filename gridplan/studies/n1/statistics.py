@@ -53,6 +53,12 @@ class N1Result:
         Violation rows per quantity (``loading_percent``, ``vm_pu``).
     n_violation_outages : int
         Outages with at least one violation.
+    rule : dict
+        The report rule: ``report`` (``changed`` or ``all``), ``worsen_loading_percent``,
+        ``worsen_vm_pu``.
+    base_violations : DataFrame
+        The base case's violations, once: ``element_type``, ``element``, ``quantity``,
+        ``unit``, ``value``, ``limit``.
     """
 
     case_name: str
@@ -69,6 +75,8 @@ class N1Result:
     n_violations: int = 0
     violation_counts: dict[str, int] = field(default_factory=dict)
     n_violation_outages: int = 0
+    rule: dict[str, object] = field(default_factory=lambda: {"report": "all"})
+    base_violations: pd.DataFrame | None = None
 
     def status_counts(self) -> dict[str, int]:
         """Number of outages per status that occurs."""

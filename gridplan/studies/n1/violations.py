@@ -3,8 +3,18 @@
 A row per (outage, element or bus, quantity) beyond its limit: ``outage`` (position),
 ``outage_name``, ``element_type``, ``element``, ``quantity`` (``loading_percent`` or
 ``vm_pu``), ``unit`` (``%`` or ``pu``: the unit of the four value columns in that row),
-``value``, ``limit``, ``base_value``, ``change``. Rows of one outage are
-consecutive, in element type, element index and bus index order; outages in ascending order.
+``value``, ``limit``, ``base_value``, ``change``, ``violation`` (``new``: within its limit in
+the base case; ``worsened``: already beyond it and worse by more than the margin;
+``existing``: already beyond it and not worse by the margin, listed only under
+``report="all"``). Rows of one outage are consecutive, in element type, element index and bus
+index order; outages in ascending order.
+
+Which rows are reported is the new-or-worsened rule of :mod:`gridplan.core.violation_rule`
+(``report="changed"``, the default) or every limit broken (``report="all"``). The kernel
+lists every broken plain limit; since an effective limit is never stricter than the plain one,
+the reported rows are the kernel's rows filtered against the effective limits
+(:meth:`ViolationCollector.add`). Base-case violations are listed once, in their own table
+(:func:`base_violation_frame`).
 """
 
 from __future__ import annotations
@@ -15,11 +25,16 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from gridplan.core.violation_rule import WORSEN_LOADING_PERCENT, WORSEN_VM_PU, effective_limits
 from gridplan.model.contingency_model import ContingencyModel
 
 WORST_VIOLATIONS_KEPT = 100
 #: unit of ``value``, ``limit``, ``base_value`` and ``change`` per ``quantity`` (``unit`` column)
 QUANTITY_UNITS = {"loading_percent": "%", "vm_pu": "pu"}
+#: ``report``: ``changed`` (new or worsened violations, the default) or ``all``
+REPORTS = ("changed", "all")
+#: ``violation`` column values
+VIOLATION_KINDS = ("new", "worsened", "existing")
 
 VIOLATION_COLUMNS = (
     "outage",
@@ -32,7 +47,93 @@ VIOLATION_COLUMNS = (
     "limit",
     "base_value",
     "change",
+    "violation",
 )
+BASE_VIOLATION_COLUMNS = ("element_type", "element", "quantity", "unit", "value", "limit")
+
+
+class ReportRule:
+    """Which post-outage violations are reported, against the base case.
+
+    ``eff_ld`` (per monitored element, %), ``eff_lo`` and ``eff_hi`` (per bus row, pu) are the
+    effective limits of :func:`gridplan.core.violation_rule.effective_limits` under
+    ``report="changed"``, and the plain limits under ``report="all"``.
+    """
+
+    def __init__(
+        self,
+        report: str,
+        base_eld: np.ndarray,
+        base_vm: np.ndarray,
+        limits: dict[str, float],
+        worsen_loading_percent: float = WORSEN_LOADING_PERCENT,
+        worsen_vm_pu: float = WORSEN_VM_PU,
+    ) -> None:
+        self.report = report
+        self.worsen_loading_percent = float(worsen_loading_percent)
+        self.worsen_vm_pu = float(worsen_vm_pu)
+        self.limits = limits
+        self.base_eld = np.asarray(base_eld, dtype=float)
+        self.base_vm = np.asarray(base_vm, dtype=float)
+        eff = effective_limits(
+            self.base_eld,
+            limits["max_loading_percent"],
+            self.base_vm,
+            limits["vm_min_pu"],
+            limits["vm_max_pu"],
+            worsen_loading_percent=self.worsen_loading_percent,
+            worsen_vm_pu=self.worsen_vm_pu,
+        )
+        if report == "all":
+            eff = (
+                np.full(self.base_eld.shape, limits["max_loading_percent"]),
+                np.full(self.base_vm.shape, limits["vm_min_pu"]),
+                np.full(self.base_vm.shape, limits["vm_max_pu"]),
+            )
+        self.eff_ld, self.eff_lo, self.eff_hi = (np.ascontiguousarray(a) for a in eff)
+
+    @property
+    def attrs(self) -> dict[str, object]:
+        """The rule as attributes of ``/contingency``."""
+        return {
+            "report": self.report,
+            "worsen_loading_percent": self.worsen_loading_percent,
+            "worsen_vm_pu": self.worsen_vm_pu,
+        }
+
+    def keep(self, part: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
+        """The rows of a kernel part ``(outage pos, kind, row, value)`` that are reported."""
+        if self.report == "all":
+            return part
+        _, kind, idx, val = part
+        lim = np.empty(val.size)
+        k0, k1, k2 = kind == 0, kind == 1, kind == 2
+        lim[k0] = self.eff_ld[idx[k0]]
+        lim[k1] = self.eff_lo[idx[k1]]
+        lim[k2] = self.eff_hi[idx[k2]]
+        ok = np.where(k1, val < lim, val > lim)
+        if ok.all():
+            return part
+        return tuple(a[ok] for a in part)
+
+    def kinds(self, kind: np.ndarray, idx: np.ndarray, val: np.ndarray) -> np.ndarray:
+        """``violation`` code per row: 0 new, 1 worsened, 2 existing (see VIOLATION_KINDS)."""
+        key = np.where(kind != 0, idx + self.eff_ld.size, idx)
+        base = np.concatenate([self.base_eld, self.base_vm])[key]
+        lim = self.limits
+        m_ld, m_vm = self.worsen_loading_percent, self.worsen_vm_pu
+        with np.errstate(invalid="ignore"):
+            was = np.select(
+                [kind == 0, kind == 1],
+                [base > lim["max_loading_percent"], base < lim["vm_min_pu"]],
+                base > lim["vm_max_pu"],
+            )
+            worse = np.select(
+                [kind == 0, kind == 1],
+                [val > base + m_ld, val < base - m_vm],
+                val > base + m_vm,
+            )
+        return np.where(~was, 0, np.where(worse, 1, 2)).astype(np.int8)
 
 
 class ViolationCollector:
@@ -50,7 +151,9 @@ class ViolationCollector:
         limits: dict[str, float],
         n_out: int,
         sink: Callable[[pd.DataFrame], None] | None = None,
+        rule: ReportRule | None = None,
     ) -> None:
+        self.rule = rule or ReportRule("all", base_eld, base_vm, limits)
         self.model = model
         self.names = names
         self.base_eld = base_eld
@@ -74,11 +177,15 @@ class ViolationCollector:
     def frame(self, parts: list[tuple[np.ndarray, ...]]) -> pd.DataFrame:
         """Violation rows of ``parts`` as a table."""
         return violation_frame(
-            self.model, parts, self.names, self.base_eld, self.base_vm, self.limits
+            self.model, parts, self.names, self.base_eld, self.base_vm, self.limits, self.rule
         )
 
     def add(self, parts: list[tuple[np.ndarray, ...]]) -> None:
-        """Take the ``(outage pos, kind, element/bus row, value)`` parts of one block."""
+        """Take the ``(outage pos, kind, element/bus row, value)`` parts of one block (the
+        kernel's rows: every broken plain limit), keeping the rows the rule reports."""
+        parts = [q for q in (self.rule.keep(p) for p in parts) if q[0].size]
+        if not parts:
+            return
         if self.sink is None:
             self.parts.extend(parts)
             return
@@ -145,13 +252,17 @@ def violation_frame(
     base_eld: np.ndarray,
     base_vm: np.ndarray,
     limits: dict[str, float],
+    rule: ReportRule | None = None,
 ) -> pd.DataFrame:
     """Violation rows from ``(outage pos, kind 0/1/2, element/bus row, value)`` parts."""
+    if rule is None:
+        rule = ReportRule("all", base_eld, base_vm, limits)
     if not parts:
         types = {"outage": np.int64, "element": np.int64}
         return pd.DataFrame(
             {c: np.zeros(0, dtype=types.get(c, object)) for c in VIOLATION_COLUMNS[:6]}
-            | {c: np.zeros(0) for c in VIOLATION_COLUMNS[6:]}
+            | {c: np.zeros(0) for c in VIOLATION_COLUMNS[6:10]}
+            | {"violation": np.zeros(0, dtype=object)}
         )
     if len(parts) == 1:
         pos, kind, idx, val = parts[0]
@@ -187,6 +298,9 @@ def violation_frame(
             "limit": lim[kind],
             "base_value": base,
             "change": val - base,
+            "violation": pd.Categorical.from_codes(
+                rule.kinds(kind, idx, val), categories=list(VIOLATION_KINDS)
+            ),
         },
         copy=False,  # fresh arrays; no consolidation copy of millions of rows
     )
@@ -206,3 +320,44 @@ def worst_violations(df: pd.DataFrame, n: int = WORST_VIOLATIONS_KEPT) -> pd.Dat
     order = np.lexsort((-excess.to_numpy(), df.quantity.to_numpy().astype(str)))
     d = df.iloc[order]
     return d[d.groupby("quantity", sort=False, observed=True).cumcount().to_numpy() < n]
+
+
+def base_violation_frame(
+    model: ContingencyModel, base_eld: np.ndarray, base_vm: np.ndarray, limits: dict[str, float]
+) -> pd.DataFrame:
+    """The base case's own violations, once: ``element_type``, ``element``, ``quantity``,
+    ``unit``, ``value`` and ``limit`` (% for loading, pu for voltage)."""
+    with np.errstate(invalid="ignore"):
+        el = np.flatnonzero(base_eld > limits["max_loading_percent"])
+        lo = np.flatnonzero(base_vm < limits["vm_min_pu"])
+        hi = np.flatnonzero(base_vm > limits["vm_max_pu"])
+    # buses in the order of the violation rows: element rows first, then bus rows
+    n = el.size + lo.size + hi.size
+    df = pd.DataFrame(
+        {
+            "element_type": np.concatenate(
+                [model.mon_kind[el].astype(str), np.full(lo.size + hi.size, "bus")]
+            ).astype(object),
+            "element": np.concatenate(
+                [model.mon_index[el], model.bus_index[lo], model.bus_index[hi]]
+            ).astype(np.int64),
+            "quantity": np.array(
+                ["loading_percent"] * el.size + ["vm_pu"] * (lo.size + hi.size), dtype=object
+            ),
+            "unit": np.array(["%"] * el.size + ["pu"] * (lo.size + hi.size), dtype=object),
+            "value": np.concatenate([base_eld[el], base_vm[lo], base_vm[hi]]),
+            "limit": np.concatenate(
+                [
+                    np.full(el.size, limits["max_loading_percent"]),
+                    np.full(lo.size, limits["vm_min_pu"]),
+                    np.full(hi.size, limits["vm_max_pu"]),
+                ]
+            ),
+        },
+        index=pd.RangeIndex(n, name="row"),
+    )
+    return (
+        df.sort_values(["quantity", "element_type", "element"], kind="stable")
+        .reset_index(drop=True)
+        .rename_axis("row")
+    )
