@@ -45,21 +45,23 @@ def test_cases_show_summary(cli):
 
 def test_batch_run_resumes(cli, tmp_path):
     out = tmp_path / "res"
-    res = cli("run", "case9", "case30", "--out-dir", str(out))
+    res = cli("run", "case9", "case30", "--analyses", "pf", "--out-dir", str(out))
     assert res.code == 0, res.err
-    assert (out / "case9.h5").is_file() and (out / "case30.h5").is_file()
-    first = (out / "case9.h5").stat().st_mtime_ns
-    res = cli("run", "case9", "case30", "--out-dir", str(out))
-    assert "skipped" in res.out
-    assert (out / "case9.h5").stat().st_mtime_ns == first
+    assert (out / "case9/base/pf.h5").is_file() and (out / "case30/base/pf.h5").is_file()
+    first = (out / "case9/base/pf.h5").stat().st_mtime_ns
+    res = cli("run", "case9", "case30", "--analyses", "pf", "--out-dir", str(out))
+    assert "2 up to date" in res.out
+    assert (out / "case9/base/pf.h5").stat().st_mtime_ns == first
 
 
 def test_batch_failure_keeps_other_cases(cli, tmp_path):
     out = tmp_path / "res"
-    res = cli("run", "case9", "no_such_case_q", "--out-dir", str(out))
+    bad = tmp_path / "no_such_case_q.json"
+    bad.write_text("[1, 2]")
+    res = cli("run", "case9", str(bad), "--analyses", "pf", "--out-dir", str(out))
     assert res.code == 1
-    assert "1 of 2 cases failed" in res.err and "no_such_case_q" in res.err
-    assert (out / "case9.h5").is_file()
+    assert "1 of 2 tasks failed" in res.err and "no_such_case_q" in res.err
+    assert (out / "case9/base/pf.h5").is_file()
 
 
 def test_readme_command_table_is_generated_from_help():

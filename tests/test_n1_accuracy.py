@@ -37,6 +37,7 @@ def test_every_branch_outage_matches_runpp(case):
 
 
 @pytest.mark.slow
+@pytest.mark.pure_slow
 @pytest.mark.parametrize("case", ["case1354pegase", "case2869pegase"])
 def test_sampled_branch_outages_large_cases_match_runpp(case):
     # big: 200 random outages each, ~1 min per case (pandapower's runpp is the slow side)

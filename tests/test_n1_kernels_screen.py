@@ -274,8 +274,8 @@ def _violation_keys(res):
     "case",
     [
         "case118",
-        pytest.param("case1354pegase", marks=pytest.mark.slow),
-        pytest.param("case2869pegase", marks=pytest.mark.slow),
+        pytest.param("case1354pegase", marks=[pytest.mark.slow, pytest.mark.pure_slow]),
+        pytest.param("case2869pegase", marks=[pytest.mark.slow, pytest.mark.pure_slow]),
     ],
 )
 def test_screen_reports_exactly_the_ac_violations(case, monkeypatch):

@@ -181,7 +181,8 @@ def test_show_and_export(cli, tmp_path):
 def test_docs_are_generated_from_the_schema():
     from gridplan.results.docs import DOC_PATH, render
 
-    assert DOC_PATH.read_text() == render(), "run: python -m gridplan.results.docs --write"
+    doc = Path(__file__).resolve().parent.parent / DOC_PATH
+    assert doc.read_text() == render(), "run: python -m gridplan.results.docs --write"
     for path in schema.tables():
         assert f"`{path}`" in DOC_PATH.read_text()
 

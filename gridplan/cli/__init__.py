@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "gridplan.cli.pf",
     "gridplan.cli.results",
     "gridplan.cli.run",
+    "gridplan.cli.batch",
     "gridplan.cli.reliability",
     "gridplan.cli.timeseries",
     "gridplan.cli.n1",

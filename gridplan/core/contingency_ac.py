@@ -196,7 +196,8 @@ def anderson_step(g: np.ndarray, g_prev: np.ndarray, s_prev: np.ndarray, gamma_m
 
 def compact_columns(a: np.ndarray, keep: np.ndarray) -> np.ndarray:
     """Keep columns ``keep`` (increasing) of the C-contiguous float64 (n, k) array ``a``, in
-    place: returns an (n, keep.size) view of the front of ``a``'s memory (no new array)."""
+    place: returns an (n, keep.size) view of the front of ``a``'s memory (no new array).
+    """
     if not a.flags.c_contiguous or a.dtype != np.float64:
         raise ValueError("compact_columns needs a C-contiguous float64 array")
     n = a.shape[0]
@@ -210,5 +211,6 @@ def store_columns(
     vr: np.ndarray, vi: np.ndarray, src: np.ndarray, dst: np.ndarray, out: np.ndarray
 ) -> None:
     """``out[dst[c], :] = vr[:, src[c]] + 1j vi[:, src[c]]``: block columns into the rows of
-    the (outages, buses) result."""
+    the (outages, buses) result.
+    """
     out[dst, :] = (vr[:, src] + 1j * vi[:, src]).T

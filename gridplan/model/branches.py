@@ -39,7 +39,8 @@ def branch_flows_of(
     model: HasBranchArrays, v: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Kernel call for ``model``: ``v`` complex (n_bus,) or (n_states, n_bus) -> s_f, s_t
-    (MVA), i_f, i_t (kA), each (n_states, n_branch)."""
+    (MVA), i_f, i_t (kA), each (n_states, n_branch).
+    """
     v2 = np.ascontiguousarray(np.atleast_2d(v), dtype=np.complex128)
     return branchflow.branch_flows(
         v2,
@@ -114,12 +115,7 @@ class BranchModel:
         """The branch arrays of a compiled network (ppc numbering)."""
         return cls(
             base_mva=network.base_mva,
-            f=network.f,
-            t=network.t,
-            yff=network.yff,
-            yft=network.yft,
-            ytf=network.ytf,
-            ytt=network.ytt,
+            **network.arrays("f", "t", "yff", "yft", "ytf", "ytt", copy=False),
             base_kv=network.ppc_base_kv,
             bus_lookup=network.ppc_bus_lookup,
             ranges=dict(network.branch_ranges),

@@ -15,6 +15,7 @@ import numpy as np
 import pandapower as pp
 import pandas as pd
 import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
 
 from gridplan.core.contingency import TOL_PU, ACOutageSolver
 from gridplan.core.contingency_dc import DCOutageSolver
@@ -72,6 +73,7 @@ class ContingencyModel:
 
     @property
     def n_branch(self) -> int:
+        """Number of ppc branch rows."""
         return int(self.f.shape[0])
 
     @classmethod
@@ -115,6 +117,14 @@ class ContingencyModel:
             self.scale_t,
             self.base_kv,
         )
+
+    def areas(self) -> np.ndarray:
+        """Synchronous area (connected component of in-service branches) of every ppci bus."""
+        live = self.branch_in_service
+        graph = sp.coo_matrix(
+            (np.ones(int(live.sum())), (self.f[live], self.t[live])), shape=(self.n_bus,) * 2
+        )
+        return connected_components(graph, directed=False)[1]
 
     def bridge_tree(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Bridges of the in-service branch graph and its depth-first tree from the slack.
@@ -164,13 +174,17 @@ class ContingencyModel:
         return out
 
 
-def compile_contingency_model(net: pp.pandapowerNet) -> ContingencyModel:
+def compile_contingency_model(
+    net: pp.pandapowerNet, *, where: str | None = None
+) -> ContingencyModel:
     """Compile ``net`` once (:func:`gridplan.model.network.compile_network`) and freeze it.
 
     Parameters
     ----------
     net : pandapowerNet
         The case; it is not modified.
+    where : str, optional
+        Names the case in error messages (default: ``net.name``).
 
     Returns
     -------
@@ -184,7 +198,20 @@ def compile_contingency_model(net: pp.pandapowerNet) -> ContingencyModel:
     ConvergenceError
         The base-case power flow does not converge.
     """
-    return ContingencyModel.from_network(compile_network(net), net)
+    return ContingencyModel.from_network(compile_network(net, where=where), net)
+
+
+def _add_bus_power(df: pd.DataFrame, bus_lookup: np.ndarray, target: np.ndarray) -> None:
+    """Add the in-service ``p_mw * scaling`` of element table ``df`` to ``target`` per ppci bus."""
+    if not len(df):
+        return
+    on = df.in_service.to_numpy(dtype=bool)
+    p = df.p_mw.to_numpy(dtype=float) * df.get("scaling", pd.Series(1.0, index=df.index)).to_numpy(
+        dtype=float
+    )
+    rows = bus_lookup[df.bus.to_numpy(dtype=np.int64)]
+    ok = on & (rows >= 0)
+    np.add.at(target, rows[ok], p[ok])
 
 
 def _from_network(network: CompiledNetwork, net: pp.pandapowerNet) -> ContingencyModel:
@@ -229,21 +256,13 @@ def _from_network(network: CompiledNetwork, net: pp.pandapowerNet) -> Contingenc
     load_mw = np.zeros(n_bus)
     gen_mw = np.zeros(n_bus)
 
-    def _add(df: pd.DataFrame, target: np.ndarray, sign: float = 1.0) -> None:
-        if not len(df):
-            return
-        on = df.in_service.to_numpy(dtype=bool)
-        p = df.p_mw.to_numpy(dtype=float) * df.get(
-            "scaling", pd.Series(1.0, index=df.index)
-        ).to_numpy(dtype=float)
-        rows = bus_lookup[df.bus.to_numpy(dtype=np.int64)]
-        ok = on & (rows >= 0)
-        np.add.at(target, rows[ok], sign * p[ok])
-
-    _add(net.load, load_mw)
-    _add(net.storage, load_mw)
-    _add(net.sgen, gen_mw)
-    _add(net.gen, gen_mw)
+    for table, target in (
+        ("load", load_mw),
+        ("storage", load_mw),
+        ("sgen", gen_mw),
+        ("gen", gen_mw),
+    ):
+        _add_bus_power(net[table], bus_lookup, target)
 
     # ppci Sbus holds only PG of generators (Q of PV buses is free)
     gen_s = network.gen_p_mw / network.base_mva + 0j
@@ -274,16 +293,9 @@ def _from_network(network: CompiledNetwork, net: pp.pandapowerNet) -> Contingenc
         yft=np.ascontiguousarray(yft, dtype=np.complex128),
         ytf=np.ascontiguousarray(ytf, dtype=np.complex128),
         ytt=np.ascontiguousarray(ytt, dtype=np.complex128),
-        ybus=network.ybus.copy(),
-        sbus=network.sbus.copy(),
-        v0=network.v0.copy(),
-        ref=network.ref.copy(),
-        pv=network.pv.copy(),
-        pq=network.pq.copy(),
-        base_kv=network.base_kv.copy(),
-        scale_f=network.scale_f.copy(),
-        scale_t=network.scale_t.copy(),
-        rating_mva=network.rating_mva.copy(),
+        **network.arrays(
+            "ybus", "sbus", "v0", "ref", "pv", "pq", "base_kv", "scale_f", "scale_t", "rating_mva"
+        ),
         dc_b=dc_b,
         load_mw=load_mw,
         gen_mw=gen_mw,

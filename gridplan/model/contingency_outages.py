@@ -45,7 +45,6 @@ def default_outages(
 
 
 _NONE = np.zeros(0, np.int64)
-
 _NONE.flags.writeable = False
 _NO_ROWS: dict[int, np.ndarray] = {}
 

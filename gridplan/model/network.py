@@ -245,6 +245,10 @@ class CompiledNetwork:
         """Number of ppc branch rows."""
         return int(self.f.shape[0])
 
+    def arrays(self, *names: str, copy: bool = True) -> dict[str, Any]:
+        """The fields ``names`` by name, as writeable copies (``copy``) or the frozen arrays."""
+        return {n: getattr(self, n).copy() if copy else getattr(self, n) for n in names}
+
     def element_rows(self, kind: str) -> np.ndarray:
         """ppc branch rows of every ``kind`` element, int64 (n, 1) or (n, 3) for ``trafo3w``."""
         return element_rows(self.branch_ranges, kind)

@@ -1,9 +1,12 @@
 """Read the reliability data of a pandapower net (docs/reliability-data.md) into arrays.
 
 :func:`build_reliability_model` turns a radially operated distribution net into the arrays of
-:mod:`gridplan.core.reliability` once: the supply tree (from every ``ext_grid`` bus over closed,
-in-service lines, transformers and bus-bus switches), the switching devices, the normally-open
-ties, the load points and one failure event per component.
+:mod:`gridplan.core.reliability` once, in stages that each return their arrays and the problems
+they found (all reported together in one error): the switching devices
+(:func:`switching_devices`), the supply tree from every ``ext_grid`` bus over closed, in-service
+lines, transformers and bus-bus switches (:func:`supply_tree`), the normally-open ties
+(:func:`ties`), the edges with one failure event per component (:func:`failure_events`) and
+the load points (:func:`load_points`).
 
 Missing columns and NaN values fall back to :class:`ReliabilityDefaults`, per component class
 and voltage class (LV < 1 kV, MV 1-35 kV, HV > 35 kV); a user overrides them with a TOML file
@@ -185,125 +188,129 @@ def _switch_device(sw: pd.DataFrame, problems: list[str]) -> np.ndarray:
     return out
 
 
-def build_reliability_model(
-    net: pp.pandapowerNet, defaults: ReliabilityDefaults | None = None
-) -> ReliabilityModel:
-    """Convert ``net`` into reliability arrays (the net is not modified).
+# -- stage 1: switching devices --------------------------------------------------------------
 
-    Parameters
-    ----------
-    net : pandapowerNet
-        A radially operated distribution net with the columns of docs/reliability-data.md.
-    defaults : ReliabilityDefaults, optional
-        Fallback values for missing data.
 
-    Raises
-    ------
-    CaseError
-        When the net is not radially operated (a closed loop), has load buses without supply,
-        no ``ext_grid``, or invalid reliability data; every problem found is reported.
+@dataclass
+class SwitchingDevices:
+    """Every switch of the net (rows of ``net.switch``) as a reliability device.
+
+    ``open_at`` holds the buses where a line (``"l"``) or transformer (``"t"``) is switched
+    open, ``device_at`` the closed switch row at a line/transformer end ``(et, element, bus)``.
     """
-    d = defaults or ReliabilityDefaults()
+
+    index: np.ndarray  # net.switch index
+    device: np.ndarray  # object: breaker, recloser, sectionalizer, fuse, disconnector, tie
+    switching_time_h: np.ndarray
+    failure_rate_per_year: np.ndarray
+    repair_time_h: np.ndarray
+    recloses: np.ndarray  # bool, auto-reclosing
+    et: np.ndarray  # str: "b", "l", "t"
+    element: np.ndarray  # int64, the bus or element the switch connects to
+    bus: np.ndarray  # int64
+    closed: np.ndarray  # bool
+    open_at: dict[tuple[str, int], set[int]] = field(default_factory=dict)
+    device_at: dict[tuple[str, int, int], int] = field(default_factory=dict)
+
+    def code(self, i: int) -> int:
+        """``DEVICE_*`` code of switch row ``i``."""
+        return DEVICE_NAMES.get(str(self.device[i]), DEVICE_NONE)
+
+    def strongest(self, rows: list[int]) -> int | None:
+        """The switch row acting as device: protective before isolating, faster first."""
+        rows = [i for i in rows if self.code(i) != DEVICE_NONE]
+        if not rows:
+            return None
+        return min(rows, key=lambda i: (self.code(i) not in PROTECTIVE, self.switching_time_h[i]))
+
+
+def switching_devices(
+    net: pp.pandapowerNet, d: ReliabilityDefaults
+) -> tuple[SwitchingDevices, list[str]]:
+    """Stage 1: the switches as devices, with the problems of their data."""
     problems: list[str] = []
-    bus = net.bus[net.bus.in_service.astype(bool)]
-    node_of = {int(b): i for i, b in enumerate(bus.index)}
-    vn = bus.vn_kv.to_numpy(dtype=float)
-    n_bus = len(bus)
-
-    line = net.line[net.line.in_service.astype(bool)]
-    trafo = net.trafo[net.trafo.in_service.astype(bool)]
     sw = net.switch
-    _check_nonneg(
-        "line",
-        line,
-        [
-            "failure_rate_per_km_year",
-            "repair_time_h",
-            "length_km",
-            "temporary_failure_rate_per_km_year",
-        ],
-        problems,
-    )
-    _check_nonneg("trafo", trafo, ["failure_rate_per_year", "repair_time_h"], problems)
     _check_nonneg("switch", sw, ["switching_time_h", "failure_rate_per_year"], problems)
-    _check_nonneg("load", net.load, ["customers", "p_avg_mw"], problems)
     device = _switch_device(sw, problems) if len(sw) else np.array([], dtype=object)
-    sw_time = _num(sw, "switching_time_h", d.switching_time_h)
-    sw_fail = _num(
-        sw,
-        "failure_rate_per_year",
-        np.where(device == "breaker", d.breaker_failure_rate_per_year, 0.0),
+    devices = SwitchingDevices(
+        index=sw.index.to_numpy(),
+        device=device,
+        switching_time_h=_num(sw, "switching_time_h", d.switching_time_h),
+        failure_rate_per_year=_num(
+            sw,
+            "failure_rate_per_year",
+            np.where(device == "breaker", d.breaker_failure_rate_per_year, 0.0),
+        ),
+        repair_time_h=_num(sw, "repair_time_h", d.switch_repair_time_h),
+        recloses=(_num(sw, "auto_reclose", 0.0) > 0) if len(sw) else np.zeros(0, dtype=bool),
+        et=sw.et.astype(str).to_numpy(),
+        element=sw.element.to_numpy(dtype=np.int64),
+        bus=sw.bus.to_numpy(dtype=np.int64),
+        closed=sw.closed.to_numpy(dtype=bool),
     )
-    sw_rep = _num(sw, "repair_time_h", d.switch_repair_time_h)
-    sw_reclose = (_num(sw, "auto_reclose", 0.0) > 0) if len(sw) else np.zeros(0, dtype=bool)
-    if net.ext_grid.empty or not net.ext_grid.in_service.any():
-        problems.append(
-            "ext_grid: a distribution case needs at least one in-service ext_grid "
-            "(the supply point), got none"
-        )
-    if problems:
-        raise CaseError(format_problems("reliability data", problems))
-
-    # candidate tree edges: (kind, element, bus a, bus b)
-    open_at: dict[tuple[str, int], set[int]] = {}
-    dev_at: dict[tuple[str, int, int], int] = {}  # (et, element, bus) -> switch row
-    ties: list[tuple[int, int, float, float, str]] = []
-    cand: list[tuple[str, int, int, int]] = []
-    sw_et = sw.et.astype(str).to_numpy()
-    sw_el = sw.element.to_numpy(dtype=np.int64)
-    sw_bus = sw.bus.to_numpy(dtype=np.int64)
-    sw_closed = sw.closed.to_numpy(dtype=bool)
-    for i, sid in enumerate(sw.index):
-        et, el, b, closed = sw_et[i], int(sw_el[i]), int(sw_bus[i]), bool(sw_closed[i])
+    for i in range(len(sw)):
+        et, el, b = devices.et[i], int(devices.element[i]), int(devices.bus[i])
         if et in ("l", "t"):
-            if not closed:
-                open_at.setdefault((et, el), set()).add(b)
+            if not devices.closed[i]:
+                devices.open_at.setdefault((et, el), set()).add(b)
             else:
-                dev_at[(et, el, b)] = i
-        elif et == "b":
-            if b not in node_of or el not in node_of:
-                continue
-            if closed:
-                cand.append(("switch", int(sid), b, el))
-            elif device[i] == "tie":
-                ties.append((b, el, float(sw_time[i]), math.inf, f"switch {sid}"))
+                devices.device_at[(et, el, b)] = i
+    return devices, problems
 
-    vn_of = net.bus.vn_kv.astype(float).to_dict()
+
+# -- stage 2: supply tree ----------------------------------------------------------------------
+
+
+@dataclass
+class SupplyTree:
+    """The normal switching state as a tree from the supply points (``ext_grid`` buses).
+
+    Nodes are the in-service buses (``node_of``: pandapower bus -> node, in ``bus`` order).
+    ``cand`` lists the closed branches ``(kind, element, bus a, bus b)`` (parallel lines or
+    transformers between the same two buses merged into one ``("parallel", [(kind, element),
+    ...], a, b)``), ``edges`` the tree edges ``(cand index, parent node, child node)`` in
+    breadth-first order, ``visited`` the nodes reached.
+    """
+
+    bus: pd.DataFrame
+    node_of: dict[int, int]
+    line: pd.DataFrame  # in-service lines
+    trafo: pd.DataFrame  # in-service transformers
+    cand: list[tuple]
+    edges: list[tuple[int, int, int]]
+    visited: np.ndarray
+
+    @property
+    def n_bus(self) -> int:
+        """Number of bus nodes."""
+        return len(self.bus)
+
+
+def _candidates(
+    net: pp.pandapowerNet,
+    devices: SwitchingDevices,
+    node_of: dict[int, int],
+    line: pd.DataFrame,
+    trafo: pd.DataFrame,
+) -> list[tuple]:
+    """Closed branches between in-service buses, parallel circuits merged into one."""
+    cand: list[tuple] = []
+    for i, sid in enumerate(devices.index):
+        b, el = int(devices.bus[i]), int(devices.element[i])
+        if devices.et[i] == "b" and devices.closed[i] and b in node_of and el in node_of:
+            cand.append(("switch", int(sid), b, el))
     l_from = line.from_bus.to_numpy(dtype=np.int64)
     l_to = line.to_bus.to_numpy(dtype=np.int64)
-    l_len = line.length_km.to_numpy(dtype=float)
-    l_par = _num(line, "parallel", 1.0)
-    l_cap = (
-        line.max_i_ka.to_numpy(dtype=float)
-        * np.array([vn_of[int(b)] for b in l_from])
-        * math.sqrt(3)
-        * l_par
-    )
-    l_cap = np.where(l_cap > 0, l_cap, math.inf)
-    l_cable = (
-        (line["type"].astype(str).to_numpy() == "cs")
-        if "type" in line
-        else np.zeros(len(line), dtype=bool)
-    )
     for pos_i, lid in enumerate(line.index):
         fb, tb = int(l_from[pos_i]), int(l_to[pos_i])
-        if fb not in node_of or tb not in node_of:
-            continue
-        opened = open_at.get(("l", int(lid)), set())
-        if opened:
-            on_line = np.flatnonzero((sw_et == "l") & (sw_el == lid))
-            if any(device[i] == "tie" and not sw_closed[i] for i in on_line):
-                t = float(sw_time[on_line].max())
-                ties.append((fb, tb, t, float(l_cap[pos_i]), f"line {lid}"))
+        if fb not in node_of or tb not in node_of or devices.open_at.get(("l", int(lid))):
             continue
         cand.append(("line", int(lid), fb, tb))
     t_hv = trafo.hv_bus.to_numpy(dtype=np.int64)
     t_lv = trafo.lv_bus.to_numpy(dtype=np.int64)
-    t_vn_lv = trafo.vn_lv_kv.to_numpy(dtype=float)
-    t_sn = trafo.sn_mva.to_numpy(dtype=float) * _num(trafo, "parallel", 1.0)
     for pos_i, tid in enumerate(trafo.index):
         hb, lb = int(t_hv[pos_i]), int(t_lv[pos_i])
-        if hb not in node_of or lb not in node_of or open_at.get(("t", int(tid))):
+        if hb not in node_of or lb not in node_of or devices.open_at.get(("t", int(tid))):
             continue
         cand.append(("trafo", int(tid), hb, lb))
 
@@ -314,27 +321,27 @@ def build_reliability_model(
             groups.setdefault((min(a, b), max(a, b)), []).append(k)
     merged = {ks[0]: ks for ks in groups.values() if len(ks) > 1}
     drop = {k for ks in merged.values() for k in ks[1:]}
-    cand = [
+    return [
         ("parallel", [cand[j][:2] for j in merged[k]], c[2], c[3]) if k in merged else c
         for k, c in enumerate(cand)
         if k not in drop
     ]
 
-    # breadth-first search from the supply points over candidate edges
+
+def _breadth_first(
+    cand: list[tuple], node_of: dict[int, int], n_bus: int, roots: list[int]
+) -> tuple[list[tuple[int, int, int]], np.ndarray, list[str]]:
+    """Breadth-first search from the supply points over candidate edges.
+
+    Returns the tree edges ``(cand index, parent node, child node)``, the nodes reached and
+    the candidates closing a loop.
+    """
     adj: list[list[int]] = [[] for _ in range(n_bus)]
     for k, (_, _, a, b) in enumerate(cand):
         adj[node_of[a]].append(k)
         adj[node_of[b]].append(k)
-    parent_cand = np.full(n_bus, -1, dtype=np.int64)
     visited = np.zeros(n_bus, dtype=bool)
     used = np.zeros(len(cand), dtype=bool)
-    roots = sorted(
-        {
-            node_of[int(b)]
-            for b in net.ext_grid[net.ext_grid.in_service.astype(bool)].bus
-            if int(b) in node_of
-        }
-    )
     loops: list[str] = []
     tree_edges: list[tuple[int, int, int]] = []  # (cand index, parent node, child node)
     for r in roots:
@@ -358,68 +365,165 @@ def build_reliability_model(
                     )
                     continue
                 visited[w] = True
-                parent_cand[w] = k
                 tree_edges.append((k, v, w))
                 queue.append(w)
+    return tree_edges, visited, loops
+
+
+def supply_tree(net: pp.pandapowerNet, devices: SwitchingDevices) -> tuple[SupplyTree, list[str]]:
+    """Stage 2: breadth-first tree from every ``ext_grid`` bus over the closed branches.
+
+    Problems: no in-service ``ext_grid``, closed loops (the net is not radially operated),
+    load buses the tree does not reach.
+    """
+    problems: list[str] = []
+    bus = net.bus[net.bus.in_service.astype(bool)]
+    node_of = {int(b): i for i, b in enumerate(bus.index)}
+    n_bus = len(bus)
+    line = net.line[net.line.in_service.astype(bool)]
+    trafo = net.trafo[net.trafo.in_service.astype(bool)]
+    if net.ext_grid.empty or not net.ext_grid.in_service.any():
+        problems.append(
+            "ext_grid: a distribution case needs at least one in-service ext_grid "
+            "(the supply point), got none"
+        )
+    cand = _candidates(net, devices, node_of, line, trafo)
+
+    roots = sorted(
+        {
+            node_of[int(b)]
+            for b in net.ext_grid[net.ext_grid.in_service.astype(bool)].bus
+            if int(b) in node_of
+        }
+    )
+    tree_edges, visited, loops = _breadth_first(cand, node_of, n_bus, roots)
     if loops:
-        raise CaseError(
-            f"reliability: the net is not radially operated; closed loops through "
-            f"{', '.join(loops[:10])}{' ...' if len(loops) > 10 else ''}",
-            hint="open one switch per loop and mark it device='tie' (docs/reliability-data.md)",
+        problems.append(
+            f"the net is not radially operated; closed loops through "
+            f"{', '.join(loops[:10])}{' ...' if len(loops) > 10 else ''}"
         )
     load = net.load[net.load.in_service.astype(bool)]
     dead = sorted({int(b) for b in load.bus if int(b) in node_of and not visited[node_of[int(b)]]})
     if dead:
-        raise CaseError(
-            f"reliability: load buses {dead[:10]} are not supplied from any ext_grid "
+        problems.append(
+            f"load buses {dead[:10]} are not supplied from any ext_grid "
             "in the normal switching state"
         )
+    tree = SupplyTree(bus, node_of, line, trafo, cand, tree_edges, visited)
+    return tree, problems
 
-    # edges, with a virtual node for a device at the downstream end of a line/trafo
-    e_par: list[int] = []
-    e_chi: list[int] = []
-    e_dev: list[int] = []
-    e_time: list[float] = []
-    e_cap: list[float] = []
-    e_label: list[str] = []
-    e_recl: list[bool] = []
-    ev_edge: list[int] = []
-    ev_rate: list[float] = []
-    ev_rep: list[float] = []
-    ev_on_dev: list[bool] = []
-    ev_label: list[str] = []
-    ev_kind: list[str] = []
-    ev_len: list[float] = []
-    ev_restore: list[float] = []
-    element_edge: dict[str, int] = {}
-    n_node = n_bus
-    line_fr = _num(line, "failure_rate_per_km_year", np.nan)
-    line_tfr = _num(line, "temporary_failure_rate_per_km_year", 0.0)
-    tmp_edge: list[int] = []
-    tmp_rate: list[float] = []
-    tmp_label: list[str] = []
-    line_rt = _num(line, "repair_time_h", np.nan)
-    line_pos = {int(i): k for k, i in enumerate(line.index)}
-    trafo_fr = _num(trafo, "failure_rate_per_year", np.nan)
-    trafo_rt = _num(trafo, "repair_time_h", np.nan)
-    trafo_pos = {int(i): k for k, i in enumerate(trafo.index)}
 
-    def sw_device_code(i: int) -> int:
-        return DEVICE_NAMES.get(str(device[i]), DEVICE_NONE)
+# -- stage 3: ties -------------------------------------------------------------------------------
+
+
+@dataclass
+class Ties:
+    """Normally-open ties: end buses, switching time (h), capacity (MVA), label."""
+
+    a: list[int] = field(default_factory=list)  # pandapower bus
+    b: list[int] = field(default_factory=list)
+    switch_time_h: list[float] = field(default_factory=list)
+    capacity_mva: list[float] = field(default_factory=list)
+    label: list[str] = field(default_factory=list)
+
+    def add(self, a: int, b: int, t: float, cap: float, label: str) -> None:
+        """One more tie between buses ``a`` and ``b``."""
+        self.a.append(a)
+        self.b.append(b)
+        self.switch_time_h.append(t)
+        self.capacity_mva.append(cap)
+        self.label.append(label)
+
+
+def _line_capacity_mva(net: pp.pandapowerNet, line: pd.DataFrame) -> np.ndarray:
+    """Thermal capacity of every line at its from bus's rated voltage, MVA (inf when unrated)."""
+    vn_of = net.bus.vn_kv.astype(float).to_dict()
+    l_cap = (
+        line.max_i_ka.to_numpy(dtype=float)
+        * np.array([vn_of[int(b)] for b in line.from_bus.to_numpy(dtype=np.int64)])
+        * math.sqrt(3)
+        * _num(line, "parallel", 1.0)
+    )
+    return np.where(l_cap > 0, l_cap, math.inf)
+
+
+def ties(
+    net: pp.pandapowerNet, devices: SwitchingDevices, tree: SupplyTree
+) -> tuple[Ties, list[str]]:
+    """Stage 3: the normally-open ties, bus-bus switches and lines switched open by a tie.
+
+    Every open switch whose device is ``tie`` is one; no problems are found here today (the
+    list is part of every stage's interface).
+    """
+    problems: list[str] = []
+    node_of = tree.node_of
+    out = Ties()
+    sw_time = devices.switching_time_h
+    for i, sid in enumerate(devices.index):
+        b, el = int(devices.bus[i]), int(devices.element[i])
+        if devices.et[i] == "b" and b in node_of and el in node_of:
+            if not devices.closed[i] and devices.device[i] == "tie":
+                out.add(b, el, float(sw_time[i]), math.inf, f"switch {sid}")
+    line = tree.line
+    l_cap = _line_capacity_mva(net, line)
+    l_from = line.from_bus.to_numpy(dtype=np.int64)
+    l_to = line.to_bus.to_numpy(dtype=np.int64)
+    for pos_i, lid in enumerate(line.index):
+        fb, tb = int(l_from[pos_i]), int(l_to[pos_i])
+        if fb not in node_of or tb not in node_of:
+            continue
+        if not devices.open_at.get(("l", int(lid))):
+            continue  # a closed line: a tree candidate
+        on_line = np.flatnonzero((devices.et == "l") & (devices.element == lid))
+        if any(devices.device[i] == "tie" and not devices.closed[i] for i in on_line):
+            t = float(sw_time[on_line].max())
+            out.add(fb, tb, t, float(l_cap[pos_i]), f"line {lid}")
+    return out, problems
+
+
+# -- stage 4: failure events -------------------------------------------------------------------
+
+
+@dataclass
+class EdgesAndEvents:
+    """Tree edges (a virtual node below a device at a branch's downstream end) and events."""
+
+    n_node: int
+    e_par: list[int] = field(default_factory=list)
+    e_chi: list[int] = field(default_factory=list)
+    e_dev: list[int] = field(default_factory=list)
+    e_time: list[float] = field(default_factory=list)
+    e_cap: list[float] = field(default_factory=list)
+    e_label: list[str] = field(default_factory=list)
+    e_recl: list[bool] = field(default_factory=list)
+    ev_edge: list[int] = field(default_factory=list)
+    ev_rate: list[float] = field(default_factory=list)
+    ev_rep: list[float] = field(default_factory=list)
+    ev_on_dev: list[bool] = field(default_factory=list)
+    ev_label: list[str] = field(default_factory=list)
+    ev_kind: list[str] = field(default_factory=list)
+    ev_len: list[float] = field(default_factory=list)
+    ev_restore: list[float] = field(default_factory=list)
+    element_edge: dict[str, int] = field(default_factory=dict)
+    tmp_edge: list[int] = field(default_factory=list)
+    tmp_rate: list[float] = field(default_factory=list)
+    tmp_label: list[str] = field(default_factory=list)
 
     def add_edge(
-        par: int, chi: int, dev: int, t: float, cap: float, label: str, recl: bool = False
+        self, par: int, chi: int, dev: int, t: float, cap: float, label: str, recl: bool = False
     ) -> int:
-        e_recl.append(recl)
-        e_par.append(par)
-        e_chi.append(chi)
-        e_dev.append(dev)
-        e_time.append(t)
-        e_cap.append(cap)
-        e_label.append(label)
-        return len(e_par) - 1
+        """A tree edge from node ``par`` down to ``chi``; returns its number."""
+        self.e_recl.append(recl)
+        self.e_par.append(par)
+        self.e_chi.append(chi)
+        self.e_dev.append(dev)
+        self.e_time.append(t)
+        self.e_cap.append(cap)
+        self.e_label.append(label)
+        return len(self.e_par) - 1
 
     def add_event(
+        self,
         e: int,
         rate: float,
         rep: float,
@@ -429,34 +533,60 @@ def build_reliability_model(
         length: float = math.nan,
         restore_h: float = math.nan,
     ) -> None:
+        """A failure event on edge ``e`` (only when its rate is positive)."""
         if rate > 0:
-            ev_len.append(length)
-            ev_restore.append(restore_h)
-            ev_edge.append(e)
-            ev_rate.append(rate)
-            ev_rep.append(rep)
-            ev_on_dev.append(on_dev)
-            ev_label.append(label)
-            ev_kind.append(kind)
+            self.ev_len.append(length)
+            self.ev_restore.append(restore_h)
+            self.ev_edge.append(e)
+            self.ev_rate.append(rate)
+            self.ev_rep.append(rep)
+            self.ev_on_dev.append(on_dev)
+            self.ev_label.append(label)
+            self.ev_kind.append(kind)
 
-    def strongest(rows: list[int]) -> int | None:
-        """The switch row acting as device: protective before isolating, faster first."""
-        rows = [i for i in rows if sw_device_code(i) != DEVICE_NONE]
-        if not rows:
-            return None
-        return min(rows, key=lambda i: (sw_device_code(i) not in PROTECTIVE, sw_time[i]))
+    def add_device_event(self, e: int, devices: SwitchingDevices, i: int, **kw: float) -> None:
+        """The active failure of switch row ``i`` on edge ``e``."""
+        label = f"switch {devices.index[i]}"
+        rate, rep = float(devices.failure_rate_per_year[i]), float(devices.repair_time_h[i])
+        self.add_event(e, rate, rep, True, label, "switch", **kw)
 
-    def branch_data(kind: str, el: int, v: int) -> tuple[float, float, float, float]:
-        """Failure rate (1/yr), repair time (h), capacity (MVA), length (km) of a branch."""
+
+class _BranchData:
+    """Failure rate (1/yr), repair time (h), capacity (MVA), length (km) of lines/trafos."""
+
+    def __init__(self, net: pp.pandapowerNet, d: ReliabilityDefaults, tree: SupplyTree) -> None:
+        line, trafo = tree.line, tree.trafo
+        self.d = d
+        self.vn = tree.bus.vn_kv.to_numpy(dtype=float)
+        self.l_len = line.length_km.to_numpy(dtype=float)
+        self.l_cap = _line_capacity_mva(net, line)
+        self.l_cable = (
+            (line["type"].astype(str).to_numpy() == "cs")
+            if "type" in line
+            else np.zeros(len(line), dtype=bool)
+        )
+        self.line_fr = _num(line, "failure_rate_per_km_year", np.nan)
+        self.line_tfr = _num(line, "temporary_failure_rate_per_km_year", 0.0)
+        self.line_rt = _num(line, "repair_time_h", np.nan)
+        self.line_pos = {int(i): k for k, i in enumerate(line.index)}
+        self.t_vn_lv = trafo.vn_lv_kv.to_numpy(dtype=float)
+        self.t_sn = trafo.sn_mva.to_numpy(dtype=float) * _num(trafo, "parallel", 1.0)
+        self.trafo_fr = _num(trafo, "failure_rate_per_year", np.nan)
+        self.trafo_rt = _num(trafo, "repair_time_h", np.nan)
+        self.trafo_pos = {int(i): k for k, i in enumerate(trafo.index)}
+
+    def __call__(self, kind: str, el: int, v: int) -> tuple[float, float, float, float]:
+        """Data of element ``el`` of ``kind`` whose upstream node is ``v``."""
+        d = self.d
         if kind == "line":
-            pos = line_pos[el]
-            vkv = float(vn[v])
+            pos = self.line_pos[el]
+            vkv = float(self.vn[v])
             if vkv < LV_MAX_KV:
                 fr_d, rt_d = d.line_lv_failure_rate_per_km_year, d.line_lv_repair_time_h
             elif vkv <= MV_MAX_KV:
                 fr_d, rt_d = (
                     (d.line_mv_cable_failure_rate_per_km_year, d.line_mv_cable_repair_time_h)
-                    if l_cable[pos]
+                    if self.l_cable[pos]
                     else (
                         d.line_mv_overhead_failure_rate_per_km_year,
                         d.line_mv_overhead_repair_time_h,
@@ -464,157 +594,197 @@ def build_reliability_model(
                 )
             else:
                 fr_d, rt_d = d.line_hv_failure_rate_per_km_year, d.line_hv_repair_time_h
-            fr = fr_d if math.isnan(line_fr[pos]) else line_fr[pos]
-            rep = rt_d if math.isnan(line_rt[pos]) else line_rt[pos]
-            return fr * float(l_len[pos]), rep, float(l_cap[pos]), float(l_len[pos])
-        pos = trafo_pos[el]
-        mv_lv = float(t_vn_lv[pos]) < LV_MAX_KV
+            fr = fr_d if math.isnan(self.line_fr[pos]) else self.line_fr[pos]
+            rep = rt_d if math.isnan(self.line_rt[pos]) else self.line_rt[pos]
+            length = float(self.l_len[pos])
+            return fr * length, rep, float(self.l_cap[pos]), length
+        pos = self.trafo_pos[el]
+        mv_lv = float(self.t_vn_lv[pos]) < LV_MAX_KV
         fr_d = d.trafo_mv_lv_failure_rate_per_year if mv_lv else d.trafo_hv_mv_failure_rate_per_year
         rt_d = d.trafo_mv_lv_repair_time_h if mv_lv else d.trafo_hv_mv_repair_time_h
-        rate = fr_d if math.isnan(trafo_fr[pos]) else trafo_fr[pos]
-        rep = rt_d if math.isnan(trafo_rt[pos]) else trafo_rt[pos]
-        sn = float(t_sn[pos])
+        rate = fr_d if math.isnan(self.trafo_fr[pos]) else self.trafo_fr[pos]
+        rep = rt_d if math.isnan(self.trafo_rt[pos]) else self.trafo_rt[pos]
+        sn = float(self.t_sn[pos])
         return rate, rep, sn if sn > 0 else math.inf, math.nan
 
-    for k, v, w in tree_edges:
-        kind, el, a, b = cand[k]
-        if kind == "switch":
-            label = f"switch {el}"
-            i = int(np.flatnonzero(sw.index.to_numpy() == el)[0])
-            e = add_edge(
-                v, w, sw_device_code(i), float(sw_time[i]), math.inf, label, bool(sw_reclose[i])
-            )
-            element_edge[label] = e
-            add_event(e, float(sw_fail[i]), float(sw_rep[i]), True, label, "switch")
-            continue
-        members = el if kind == "parallel" else [(kind, el)]
-        up_bus = int(bus.index[v])
-        down_bus = int(bus.index[w])
-        ups, downs, data = [], [], []
-        for mk, me in members:
-            et = "l" if mk == "line" else "t"
-            if (et, me, up_bus) in dev_at:
-                ups.append(dev_at[(et, me, up_bus)])
-            if (et, me, down_bus) in dev_at:
-                downs.append(dev_at[(et, me, down_bus)])
-            data.append(branch_data(mk, me, v))
-        up, down = strongest(ups), strongest(downs)
-        labels = [f"{mk} {me}" for mk, me in members]
-        label = " || ".join(labels)
-        if len(members) == 1:
-            rate, rep, cap, length = data[0]
-        else:
-            # all circuits out together (independent overlapping outages):
-            # U = 8760 prod(lam_i r_i / 8760), 1/r = sum 1/r_i, lam = U / r; a single
-            # circuit is assumed to carry the load (N-1 is the n1 study's question)
-            lam_r = np.array([x[0] * x[1] for x in data])
-            reps = np.array([x[1] for x in data])
-            rep = float(1.0 / np.sum(1.0 / reps)) if np.all(reps > 0) else 0.0
-            u_all = HOURS_PER_YEAR * float(np.prod(lam_r / HOURS_PER_YEAR))
-            rate = u_all / rep if rep > 0 else 0.0
-            cap = float(sum(x[2] for x in data))
-            length = math.nan
-        child = w
-        if down is not None:
-            child = n_node
-            n_node += 1
-        e = add_edge(
-            v,
+
+def _all_circuits_out(
+    data: list[tuple[float, float, float, float]],
+) -> tuple[float, float, float, float]:
+    """Rate, repair time, capacity and length of parallel circuits failing together.
+
+    All circuits out together (independent overlapping outages):
+    ``U = 8760 prod(lam_i r_i / 8760)``, ``1/r = sum 1/r_i``, ``lam = U / r``; a single
+    circuit is assumed to carry the load (N-1 is the n1 study's question).
+    """
+    lam_r = np.array([x[0] * x[1] for x in data])
+    reps = np.array([x[1] for x in data])
+    rep = float(1.0 / np.sum(1.0 / reps)) if np.all(reps > 0) else 0.0
+    u_all = HOURS_PER_YEAR * float(np.prod(lam_r / HOURS_PER_YEAR))
+    rate = u_all / rep if rep > 0 else 0.0
+    cap = float(sum(x[2] for x in data))
+    return rate, rep, cap, math.nan
+
+
+def _switch_edge(out: EdgesAndEvents, devices: SwitchingDevices, sid: int, v: int, w: int) -> None:
+    """The edge of a closed bus-bus switch ``sid`` from node ``v`` to ``w``, and its failures."""
+    label = f"switch {sid}"
+    i = int(np.flatnonzero(devices.index == sid)[0])
+    e = out.add_edge(
+        v,
+        w,
+        devices.code(i),
+        float(devices.switching_time_h[i]),
+        math.inf,
+        label,
+        bool(devices.recloses[i]),
+    )
+    out.element_edge[label] = e
+    out.add_device_event(e, devices, i)
+
+
+def _branch_edge(
+    out: EdgesAndEvents,
+    d: ReliabilityDefaults,
+    devices: SwitchingDevices,
+    tree: SupplyTree,
+    branch_data: _BranchData,
+    members: list[tuple[str, int]],
+    v: int,
+    w: int,
+) -> None:
+    """The edge of a line/transformer (or parallel circuits) from node ``v`` to ``w``, a second
+    edge below a device at its downstream end, and their failure events.
+    """
+    sw_time = devices.switching_time_h
+    sw_index = devices.index
+    up_bus = int(tree.bus.index[v])
+    down_bus = int(tree.bus.index[w])
+    ups, downs, data = [], [], []
+    for mk, me in members:
+        et = "l" if mk == "line" else "t"
+        if (et, me, up_bus) in devices.device_at:
+            ups.append(devices.device_at[(et, me, up_bus)])
+        if (et, me, down_bus) in devices.device_at:
+            downs.append(devices.device_at[(et, me, down_bus)])
+        data.append(branch_data(mk, me, v))
+    up, down = devices.strongest(ups), devices.strongest(downs)
+    labels = [f"{mk} {me}" for mk, me in members]
+    label = " || ".join(labels)
+    single = len(members) == 1
+    rate, rep, cap, length = data[0] if single else _all_circuits_out(data)
+    kind = members[0][0] if single else "parallel"
+    child = w
+    if down is not None:
+        child = out.n_node
+        out.n_node += 1
+    e = out.add_edge(
+        v,
+        child,
+        devices.code(up) if up is not None else DEVICE_NONE,
+        float(sw_time[up]) if up is not None else d.switching_time_h,
+        cap,
+        label,
+        bool(devices.recloses[up]) if up is not None else False,
+    )
+    for lab in labels:
+        out.element_edge[lab] = e
+    out.add_event(e, rate, rep, False, label, kind, length)
+    if single and kind == "line":
+        pos = branch_data.line_pos[members[0][1]]
+        if branch_data.line_tfr[pos] > 0:
+            out.tmp_edge.append(e)
+            out.tmp_rate.append(float(branch_data.line_tfr[pos] * branch_data.l_len[pos]))
+            out.tmp_label.append(f"line {members[0][1]}")
+    e2 = None
+    if down is not None:
+        e2 = out.add_edge(
             child,
-            sw_device_code(up) if up is not None else DEVICE_NONE,
-            float(sw_time[up]) if up is not None else d.switching_time_h,
+            w,
+            devices.code(down),
+            float(sw_time[down]),
             cap,
-            label,
-            bool(sw_reclose[up]) if up is not None else False,
+            f"switch {sw_index[down]}",
+            bool(devices.recloses[down]) if single else False,
         )
-        for lab in labels:
-            element_edge[lab] = e
-        add_event(e, rate, rep, False, label, kind, length)
-        for mk, me in members:
-            if mk == "line" and line_tfr[line_pos[me]] > 0 and len(members) == 1:
-                tmp_edge.append(e)
-                tmp_rate.append(float(line_tfr[line_pos[me]] * l_len[line_pos[me]]))
-                tmp_label.append(f"line {me}")
-        if len(members) == 1:
-            if up is not None:
-                add_event(
-                    e,
-                    float(sw_fail[up]),
-                    float(sw_rep[up]),
-                    True,
-                    f"switch {sw.index[up]}",
-                    "switch",
-                )
-            if down is not None:
-                e2 = add_edge(
-                    child,
-                    w,
-                    sw_device_code(down),
-                    float(sw_time[down]),
-                    cap,
-                    f"switch {sw.index[down]}",
-                    bool(sw_reclose[down]),
-                )
-                element_edge[f"switch {sw.index[down]}"] = e2
-                add_event(
-                    e2,
-                    float(sw_fail[down]),
-                    float(sw_rep[down]),
-                    True,
-                    f"switch {sw.index[down]}",
-                    "switch",
-                )
+        out.element_edge[f"switch {sw_index[down]}"] = e2
+    if single:
+        if up is not None:
+            out.add_device_event(e, devices, up)
+        if e2 is not None:
+            out.add_device_event(e2, devices, down)
+    else:
+        # a device failing on one of several parallel circuits trips the supply above,
+        # is isolated, and the load is restored over the other circuits after switching
+        for i in ups + downs:
+            out.add_device_event(e, devices, i, restore_h=float(sw_time[i]))
+
+
+def failure_events(
+    net: pp.pandapowerNet, d: ReliabilityDefaults, devices: SwitchingDevices, tree: SupplyTree
+) -> tuple[EdgesAndEvents, list[str]]:
+    """Stage 4: one edge per tree branch (plus one below a downstream device) and its events.
+
+    Events: a branch's permanent failures (line rate per km times length, or the transformer
+    rate; defaults by voltage class), the active failures of its devices, and temporary
+    line faults. Parallel circuits fail together (independent overlapping outages). Problems:
+    negative line or transformer data.
+    """
+    problems: list[str] = []
+    _check_nonneg(
+        "line",
+        tree.line,
+        [
+            "failure_rate_per_km_year",
+            "repair_time_h",
+            "length_km",
+            "temporary_failure_rate_per_km_year",
+        ],
+        problems,
+    )
+    _check_nonneg("trafo", tree.trafo, ["failure_rate_per_year", "repair_time_h"], problems)
+    out = EdgesAndEvents(n_node=tree.n_bus)
+    branch_data = _BranchData(net, d, tree)
+    for k, v, w in tree.edges:
+        kind, el, _, _ = tree.cand[k]
+        if kind == "switch":
+            _switch_edge(out, devices, el, v, w)
         else:
-            if down is not None:
-                e2 = add_edge(
-                    child,
-                    w,
-                    sw_device_code(down),
-                    float(sw_time[down]),
-                    cap,
-                    f"switch {sw.index[down]}",
-                )
-                element_edge[f"switch {sw.index[down]}"] = e2
-            # a device failing on one of several parallel circuits trips the supply above,
-            # is isolated, and the load is restored over the other circuits after switching
-            for i in ups + downs:
-                add_event(
-                    e,
-                    float(sw_fail[i]),
-                    float(sw_rep[i]),
-                    True,
-                    f"switch {sw.index[i]}",
-                    "switch",
-                    restore_h=float(sw_time[i]),
-                )
+            members = el if kind == "parallel" else [(kind, el)]
+            _branch_edge(out, d, devices, tree, branch_data, members, v, w)
+    return out, problems
 
-    names: dict[str, str] = {}
-    for kind, df in (("line", line), ("trafo", trafo), ("switch", sw)):
-        if "name" in df:
-            for idx, nm in zip(df.index, _str(df, "name", ""), strict=True):
-                if nm:
-                    names[f"{kind} {idx}"] = nm
 
-    # load points
-    lp_bus = load.bus.to_numpy(dtype=np.int64)
-    lp_node = np.array([node_of[int(b)] for b in lp_bus], dtype=np.int64)
-    p_mw = load.p_mw.to_numpy(dtype=float) * _num(load, "scaling", 1.0)
-    q = load.q_mvar.to_numpy(dtype=float) * _num(load, "scaling", 1.0)
-    customers = _num(load, "customers", d.customers_per_load)
-    p_avg = _num(load, "p_avg_mw", p_mw * d.load_factor)
-    lp_class = _str(load, "reliability_class", d.reliability_class)
-    bad_cls = sorted({c for c in lp_class if c not in ("urban", "rural")})
-    if bad_cls:
-        raise CaseError(f"load.reliability_class must be 'urban' or 'rural', got {bad_cls}")
+# -- stage 5: load points ------------------------------------------------------------------------
 
-    # feeder names: bus column, else the first tree edge below the supply point
-    bus_feeder = _str(bus, "feeder", "")
+
+@dataclass
+class LoadPoints:
+    """Every in-service load as a load point: node, customers, average and peak load."""
+
+    load: np.ndarray  # pandapower load index
+    name: np.ndarray
+    bus: np.ndarray
+    node: np.ndarray
+    customers: np.ndarray
+    p_avg_mw: np.ndarray
+    s_peak_mva: np.ndarray
+    feeder: np.ndarray
+    reliability_class: np.ndarray
+
+
+def _feeder_names(tree: SupplyTree, edges: EdgesAndEvents) -> np.ndarray:
+    """Feeder of every node: the bus ``feeder`` column, else the first tree edge below the
+    supply point (``"feeder line 3"``).
+    """
+    n_bus, n_node = tree.n_bus, edges.n_node
+    bus_feeder = _str(tree.bus, "feeder", "")
     node_feeder = np.empty(n_node, dtype=object)
     node_feeder[:n_bus] = bus_feeder
     par_of = np.full(n_node, -1, dtype=np.int64)
-    par_of[np.asarray(e_chi, dtype=np.int64)] = np.asarray(e_par, dtype=np.int64)
+    par_of[np.asarray(edges.e_chi, dtype=np.int64)] = np.asarray(edges.e_par, dtype=np.int64)
     edge_of = np.full(n_node, -1, dtype=np.int64)
-    edge_of[np.asarray(e_chi, dtype=np.int64)] = np.arange(len(e_chi))
+    edge_of[np.asarray(edges.e_chi, dtype=np.int64)] = np.arange(len(edges.e_chi))
     derived = np.empty(n_node, dtype=object)
     for v in range(n_node):
         path = []
@@ -625,59 +795,147 @@ def build_reliability_model(
         top = derived[u] if derived[u] is not None else ""
         for x in reversed(path):
             if top == "" and par_of[x] >= 0 and par_of[par_of[x]] < 0:
-                top = f"feeder {e_label[edge_of[x]]}"
+                top = f"feeder {edges.e_label[edge_of[x]]}"
             derived[x] = top
         if derived[v] is None:
             derived[v] = top
-    lp_feeder = np.array(
-        [node_feeder[n] if n < n_bus and node_feeder[n] else derived[n] for n in lp_node],
+    return np.array(
+        [node_feeder[n] if n < n_bus and node_feeder[n] else derived[n] for n in range(n_node)],
         dtype=object,
     )
 
+
+def load_points(
+    net: pp.pandapowerNet, d: ReliabilityDefaults, tree: SupplyTree, edges: EdgesAndEvents
+) -> tuple[LoadPoints, list[str]]:
+    """Stage 5: the load points. Problems: negative customers or average load, a load on an
+    out-of-service bus, a reliability class other than urban or rural.
+    """
+    problems: list[str] = []
+    load = net.load[net.load.in_service.astype(bool)]
+    _check_nonneg("load", net.load, ["customers", "p_avg_mw"], problems)
+    lp_bus = load.bus.to_numpy(dtype=np.int64)
+    off = [int(i) for i, b in zip(load.index, lp_bus, strict=True) if int(b) not in tree.node_of]
+    if off:
+        problems.append(f"loads {off[:10]} must be on in-service buses")
+    lp_node = np.array([tree.node_of.get(int(b), 0) for b in lp_bus], dtype=np.int64)
+    p_mw = load.p_mw.to_numpy(dtype=float) * _num(load, "scaling", 1.0)
+    q = load.q_mvar.to_numpy(dtype=float) * _num(load, "scaling", 1.0)
+    lp_class = _str(load, "reliability_class", d.reliability_class)
+    bad_cls = sorted({c for c in lp_class if c not in ("urban", "rural")})
+    if bad_cls:
+        problems.append(f"load.reliability_class must be 'urban' or 'rural', got {bad_cls}")
+    return (
+        LoadPoints(
+            load=load.index.to_numpy(dtype=np.int64),
+            name=_str(load, "name", ""),
+            bus=lp_bus,
+            node=lp_node,
+            customers=_num(load, "customers", d.customers_per_load),
+            p_avg_mw=_num(load, "p_avg_mw", p_mw * d.load_factor),
+            s_peak_mva=np.hypot(p_mw, q),
+            feeder=_feeder_names(tree, edges)[lp_node],
+            reliability_class=lp_class,
+        ),
+        problems,
+    )
+
+
+def _element_names(net: pp.pandapowerNet, tree: SupplyTree) -> dict[str, str]:
+    names: dict[str, str] = {}
+    for kind, df in (("line", tree.line), ("trafo", tree.trafo), ("switch", net.switch)):
+        if "name" in df:
+            for idx, nm in zip(df.index, _str(df, "name", ""), strict=True):
+                if nm:
+                    names[f"{kind} {idx}"] = nm
+    return names
+
+
+def build_reliability_model(
+    net: pp.pandapowerNet, defaults: ReliabilityDefaults | None = None
+) -> ReliabilityModel:
+    """Convert ``net`` into reliability arrays (the net is not modified).
+
+    In five stages, each returning its arrays and the problems it found:
+    :func:`switching_devices`, :func:`supply_tree`, :func:`ties`, :func:`failure_events`,
+    :func:`load_points`.
+
+    Parameters
+    ----------
+    net : pandapowerNet
+        A radially operated distribution net with the columns of docs/reliability-data.md.
+    defaults : ReliabilityDefaults, optional
+        Fallback values for missing data.
+
+    Raises
+    ------
+    CaseError
+        When the net is not radially operated (a closed loop), has load buses without supply,
+        no ``ext_grid``, or invalid reliability data; every problem found is reported.
+    """
+    d = defaults or ReliabilityDefaults()
+    devices, problems = switching_devices(net, d)
+    tree, found = supply_tree(net, devices)
+    problems += found
+    tie_set, found = ties(net, devices, tree)
+    problems += found
+    edges, found = failure_events(net, d, devices, tree)
+    problems += found
+    lps, found = load_points(net, d, tree, edges)
+    problems += found
+    if problems:
+        looped = any("not radially operated" in p for p in problems)
+        raise CaseError(
+            format_problems("reliability data", problems),
+            hint="open one switch per loop and mark it device='tie' (docs/reliability-data.md)"
+            if looped
+            else "see docs/reliability-data.md",
+        )
+    node_of = tree.node_of
     network = RadialNetwork(
-        edge_parent=np.asarray(e_par, dtype=np.int64),
-        edge_child=np.asarray(e_chi, dtype=np.int64),
-        edge_device=np.asarray(e_dev, dtype=np.int8),
-        edge_switch_time_h=np.asarray(e_time, dtype=float),
-        edge_capacity_mva=np.asarray(e_cap, dtype=float),
-        n_node=n_node,
-        lp_node=lp_node,
-        lp_customers=customers,
-        lp_p_avg_mw=p_avg,
-        lp_s_peak_mva=np.hypot(p_mw, q),
-        tie_a=np.array([node_of[t[0]] for t in ties], dtype=np.int64),
-        tie_b=np.array([node_of[t[1]] for t in ties], dtype=np.int64),
-        tie_switch_time_h=np.array([t[2] for t in ties], dtype=float),
-        tie_capacity_mva=np.array([t[3] for t in ties], dtype=float),
-        edge_recloses=np.asarray(e_recl, dtype=bool),
+        edge_parent=np.asarray(edges.e_par, dtype=np.int64),
+        edge_child=np.asarray(edges.e_chi, dtype=np.int64),
+        edge_device=np.asarray(edges.e_dev, dtype=np.int8),
+        edge_switch_time_h=np.asarray(edges.e_time, dtype=float),
+        edge_capacity_mva=np.asarray(edges.e_cap, dtype=float),
+        n_node=edges.n_node,
+        lp_node=lps.node,
+        lp_customers=lps.customers,
+        lp_p_avg_mw=lps.p_avg_mw,
+        lp_s_peak_mva=lps.s_peak_mva,
+        tie_a=np.array([node_of[a] for a in tie_set.a], dtype=np.int64),
+        tie_b=np.array([node_of[b] for b in tie_set.b], dtype=np.int64),
+        tie_switch_time_h=np.array(tie_set.switch_time_h, dtype=float),
+        tie_capacity_mva=np.array(tie_set.capacity_mva, dtype=float),
+        edge_recloses=np.asarray(edges.e_recl, dtype=bool),
     )
     events = FailureEvents(
-        edge=np.asarray(ev_edge, dtype=np.int64),
-        rate_per_year=np.asarray(ev_rate, dtype=float),
-        repair_h=np.asarray(ev_rep, dtype=float),
-        on_device=np.asarray(ev_on_dev, dtype=bool),
-        restore_h=np.asarray(ev_restore, dtype=float),
+        edge=np.asarray(edges.ev_edge, dtype=np.int64),
+        rate_per_year=np.asarray(edges.ev_rate, dtype=float),
+        repair_h=np.asarray(edges.ev_rep, dtype=float),
+        on_device=np.asarray(edges.ev_on_dev, dtype=bool),
+        restore_h=np.asarray(edges.ev_restore, dtype=float),
     )
     return ReliabilityModel(
         network=network,
         events=events,
-        lp_load=load.index.to_numpy(dtype=np.int64),
-        lp_name=_str(load, "name", ""),
-        lp_bus=lp_bus,
-        lp_feeder=lp_feeder,
-        lp_class=lp_class,
-        edge_label=e_label,
-        event_label=ev_label,
-        event_kind=ev_kind,
+        lp_load=lps.load,
+        lp_name=lps.name,
+        lp_bus=lps.bus,
+        lp_feeder=lps.feeder,
+        lp_class=lps.reliability_class,
+        edge_label=edges.e_label,
+        event_label=edges.ev_label,
+        event_kind=edges.ev_kind,
         bus_node=node_of,
-        element_edge=element_edge,
-        event_length_km=np.asarray(ev_len, dtype=float),
-        element_name=names,
-        temp_edge=np.asarray(tmp_edge, dtype=np.int64),
-        temp_rate_per_year=np.asarray(tmp_rate, dtype=float),
-        temp_label=tmp_label,
+        element_edge=edges.element_edge,
+        event_length_km=np.asarray(edges.ev_len, dtype=float),
+        element_name=_element_names(net, tree),
+        temp_edge=np.asarray(edges.tmp_edge, dtype=np.int64),
+        temp_rate_per_year=np.asarray(edges.tmp_rate, dtype=float),
+        temp_label=edges.tmp_label,
         temp_restore_h=d.switching_time_h,
-        tie_label=[t[4] for t in ties],
+        tie_label=tie_set.label,
     )
 
 

@@ -84,7 +84,12 @@ class TimeSeriesModel:
 
     @classmethod
     def compile(
-        cls, net: pp.pandapowerNet, *, vm_min_pu: float = 0.95, vm_max_pu: float = 1.05
+        cls,
+        net: pp.pandapowerNet,
+        *,
+        vm_min_pu: float = 0.95,
+        vm_max_pu: float = 1.05,
+        where: str | None = None,
     ) -> TimeSeriesModel:
         """Build the model from ``net`` (the net itself is not modified).
 
@@ -94,6 +99,8 @@ class TimeSeriesModel:
             pandapower net; its current element values are the base case.
         vm_min_pu, vm_max_pu
             Voltage band (pu) used for buses whose ``min_vm_pu`` / ``max_vm_pu`` is not set.
+        where
+            Names the case in error messages (default: ``net.name``).
 
         Raises
         ------
@@ -103,7 +110,8 @@ class TimeSeriesModel:
         ConvergenceError
             The base-case power flow does not converge.
         """
-        return cls.from_network(compile_network(net), net, vm_min_pu=vm_min_pu, vm_max_pu=vm_max_pu)
+        network = compile_network(net, where=where)
+        return cls.from_network(network, net, vm_min_pu=vm_min_pu, vm_max_pu=vm_max_pu)
 
     @classmethod
     def from_network(
@@ -184,13 +192,8 @@ class TimeSeriesModel:
 
         return cls(
             base_mva=network.base_mva,
-            ybus=network.ybus.copy(),
-            ref=network.ref.copy(),
-            pv=network.pv.copy(),
-            pq=network.pq.copy(),
-            v0=network.v0.copy(),
+            **network.arrays("ybus", "ref", "pv", "pq", "v0", "base_kv"),
             sbus0=network.sbus.copy(),
-            base_kv=network.base_kv.copy(),
             f=c(network.f[in_ppci], np.int64),
             t=c(network.t[in_ppci], np.int64),
             yff=c(network.yff[in_ppci], np.complex128),
@@ -324,6 +327,7 @@ class ProfileInjections:
             )
 
     def block(self, start: int, stop: int) -> np.ndarray:
+        """Bus injections (pu) of steps ``start`` to ``stop``, complex (stop - start, n_bus)."""
         s = np.empty((stop - start, self.model.n_bus), dtype=np.complex128)
         s[:] = self.model.sbus0
         for values_t, el_bus, fac_re, fac_im, base in self.parts:

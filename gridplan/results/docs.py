@@ -19,7 +19,8 @@ from gridplan.results.schema import (
     declarations,
 )
 
-DOC_PATH = Path(__file__).resolve().parents[2] / "docs" / "results-format.md"
+# relative to the checkout: the document lives in the repository, not in the installed package
+DOC_PATH = Path("docs") / "results-format.md"
 
 _INTRO = f"""\
 # gridplan result files (HDF5, schema version {SCHEMA_VERSION})
@@ -103,8 +104,10 @@ def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     text = render()
     if "--write" in args:
-        DOC_PATH.write_text(text, encoding="utf-8")
-        print(f"wrote {DOC_PATH}")
+        rest = args[args.index("--write") + 1 :]
+        path = Path(rest[0]) if rest else DOC_PATH
+        path.write_text(text, encoding="utf-8")
+        print(f"wrote {path}")
     else:
         sys.stdout.write(text)
 

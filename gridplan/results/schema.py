@@ -31,6 +31,7 @@ TABLE_MODULES: tuple[str, ...] = (
     "gridplan.results.tables.adequacy",
     "gridplan.results.tables.wind",
     "gridplan.results.tables.ev",
+    "gridplan.results.tables.batch",
 )
 
 #: declared dtypes and how each is stored in HDF5

@@ -194,6 +194,7 @@ def run(
     progress: Callable[[int], None] | None = None,
     case_name: str = "",
     case_sha256: str = "",
+    writer: ResultWriter | None = None,
 ) -> TimeSeriesResult:
     """Run one AC power flow per profile step.
 
@@ -237,6 +238,9 @@ def run(
         Called with the number of steps finished after every block.
     case_name, case_sha256
         Written to the result file's root attributes.
+    writer
+        An open :class:`ResultWriter` to stream into instead of ``out`` (e.g. a batch task's
+        file, which holds more than the time series); the caller commits or aborts it.
 
     Returns
     -------
@@ -248,7 +252,9 @@ def run(
         raise CaseError(f"timeseries: threads must be at least 1, got {threads}")
     profiles = prof.read_profiles(profiles, duration_h=duration_h)
     prof.validate(profiles, net, allow_negative_loads=allow_negative_loads)
-    model = TimeSeriesModel.compile(net, vm_min_pu=vm_min_pu, vm_max_pu=vm_max_pu)
+    model = TimeSeriesModel.compile(
+        net, vm_min_pu=vm_min_pu, vm_max_pu=vm_max_pu, where=case_name or None
+    )
     solver = BatchNewton(model.ybus, model.pv, model.pq, tol=tolerance_mva, max_iter=max_iteration)
     inj = ProfileInjections(model, profiles)
     n = profiles.n_steps
@@ -271,7 +277,10 @@ def run(
     step_frames: list[pd.DataFrame] = []
     identity_map = bool(bus_on.all()) and np.array_equal(bus_map, np.arange(model.n_bus))
     full: dict[str, np.ndarray] = {}
-    if out is None:  # results stay in memory: preallocate; each block fills its own rows
+    own_writer = writer is None
+    # results stay in memory unless they go to a file (out) or an open writer
+    in_memory = out is None and writer is None
+    if in_memory:  # preallocate; each block fills its own rows
         full = {"vm": np.empty((n, len(bus_map))), "va": np.empty((n, len(bus_map)))}
         for b in branch_names:
             full[b] = np.empty((n, len(model.branches[b]["index"])))
@@ -283,7 +292,7 @@ def run(
         m = stop - start
         # in memory with the identity bus map, angles and magnitudes are solved in place
         # in the result arrays (no copies)
-        direct = out is None and identity_map
+        direct = in_memory and identity_map
         sol = solver.solve(
             inj.block(start, stop),
             model.v0,
@@ -301,7 +310,7 @@ def run(
         if identity_map:
             vm, va = vm_int, va_int
         else:
-            if out is None:
+            if in_memory:
                 vm, va = full["vm"][start:stop], full["va"][start:stop]
             else:
                 vm, va = np.empty((m, len(bus_map))), np.empty((m, len(bus_map)))
@@ -329,7 +338,7 @@ def run(
             ld_all[bad] = np.nan
         loading = {}
         for b in branch_names:
-            if out is None:
+            if in_memory:
                 full[b][start:stop] = ld_all[:, ld_cols[b]]
                 loading[b] = full[b][start:stop]
             else:
@@ -353,9 +362,8 @@ def run(
         )
         return _Block(start, stop, steps, vm, va, loading, time.thread_time() - cpu0)
 
-    writer = (
-        ResultWriter(out, case_name=case_name, case_sha256=case_sha256) if out is not None else None
-    )
+    if writer is None and out is not None:
+        writer = ResultWriter(out, case_name=case_name, case_sha256=case_sha256)
     cpu_blocks = 0.0
     try:
         for blk in _in_order(solve_block, bounds, threads):
@@ -399,9 +407,10 @@ def run(
                 tolerance_mva=tolerance_mva,
                 max_loading_percent=max_loading_percent,
             )
-            writer.commit()
+            if own_writer:
+                writer.commit()
     except BaseException:
-        if writer is not None:
+        if writer is not None and own_writer:
             writer.abort()
         raise
     result = TimeSeriesResult(
@@ -410,7 +419,7 @@ def run(
         summary=summary,
         path=writer.path if writer is not None else None,
     )
-    if writer is None:
+    if in_memory:
         idx = steps_all.index
         bus_cols = pd.Index(model.bus_index, name="bus")
         result.vm_pu = pd.DataFrame(full["vm"], index=idx, columns=bus_cols, copy=False)

@@ -21,9 +21,6 @@ TABLES = (
                 "SHA-256 of the case's input tables (gridplan.model.case_hash; results excluded)",
             ),
             Column("pandapower_version", "str", "", "pandapower version used"),
-            Column(
-                "studies", "str", "", "`gridplan run`: comma-separated analyses run on the case"
-            ),
         ),
     ),
 )

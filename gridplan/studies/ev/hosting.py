@@ -35,7 +35,6 @@ from typing import Any
 import numpy as np
 import pandapower as pp
 import pandas as pd
-import scipy.sparse as sp
 
 from gridplan.core import ev_fleet as fl
 from gridplan.core.ev_policies import POLICIES
@@ -110,10 +109,9 @@ class GridCheck:
         prof.validate(profs, work)
         self.base_sbus = ProfileInjections(model, profs).block(0, len(index))
         ids = np.array([self.load_of[k] for k in site_keys], dtype=np.int64)
-        self.m_p = sp.csr_matrix(model.injection_matrix("load", "p_mw", ids)) if len(ids) else None
-        self.m_q = (
-            sp.csr_matrix(model.injection_matrix("load", "q_mvar", ids)) if len(ids) else None
-        )
+        # (sparse maps from the sites' MW / Mvar to the bus injections, pu)
+        self.m_p = model.injection_matrix("load", "p_mw", ids) if len(ids) else None
+        self.m_q = model.injection_matrix("load", "q_mvar", ids) if len(ids) else None
         self.branches = [b for b in ("line", "trafo") if b in model.branches]
         *_, col_row, col_f, col_t, cols = model.loading_columns(self.branches)
         self.ld_args = (col_row, col_f, col_t)

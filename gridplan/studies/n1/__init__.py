@@ -55,6 +55,7 @@ from gridplan.studies.n1.hdf5 import n1_matrix_sink, n1_violation_sink, write_n1
 from gridplan.studies.n1.scan import (
     BLOCK,
     MODES,
+    OTHER_CHUNK,
     SCREEN_FACTOR,
     SCREEN_FLOOR_LOADING_PERCENT,
     SCREEN_FLOOR_VM_PU,
@@ -76,6 +77,7 @@ __all__ = [
     "DEFAULT_ELEMENTS",
     "ELEMENT_TYPES",
     "MODES",
+    "OTHER_CHUNK",
     "SCREEN_FACTOR",
     "SCREEN_FLOOR_LOADING_PERCENT",
     "SCREEN_FLOOR_VM_PU",

@@ -8,16 +8,18 @@ Tables ``outages``, ``elements``, ``buses`` and ``violations`` (appended block b
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from gridplan.results.writer import ResultWriter
 from gridplan.studies.n1.statistics import STATUSES, N1Result
 from gridplan.studies.n1.violations import VIOLATION_COLUMNS
 
 
-def n1_violation_sink(writer: Any, group: str = "contingency") -> Callable[[pd.DataFrame], None]:
+def n1_violation_sink(
+    writer: ResultWriter, group: str = "contingency"
+) -> Callable[[pd.DataFrame], None]:
     """A ``violation_sink`` for :func:`run_n1` appending to ``/<group>/violations``.
 
     Rows go to the open :class:`gridplan.results.ResultWriter` as blocks finish (resizable,
@@ -31,7 +33,7 @@ def n1_violation_sink(writer: Any, group: str = "contingency") -> Callable[[pd.D
     return sink
 
 
-def _finish_streamed_violations(writer: Any, name: str, result: N1Result) -> None:
+def _finish_streamed_violations(writer: ResultWriter, name: str, result: N1Result) -> None:
     """Trim a table that Ctrl-C left half-appended to the rows counted, or create it empty."""
     h5 = writer.h5
     n = result.n_violations
@@ -50,7 +52,7 @@ def _finish_streamed_violations(writer: Any, name: str, result: N1Result) -> Non
 
 
 def n1_matrix_sink(
-    writer: Any, group: str = "contingency"
+    writer: ResultWriter, group: str = "contingency"
 ) -> Callable[[np.ndarray, np.ndarray], None]:
     """A ``matrix_sink`` for :func:`run_n1` storing the outage-by-element loading matrix.
 
@@ -68,7 +70,7 @@ def n1_matrix_sink(
     return sink
 
 
-def write_n1(writer: Any, result: N1Result, group: str = "contingency") -> None:
+def write_n1(writer: ResultWriter, result: N1Result, group: str = "contingency") -> None:
     """Write ``result`` under ``/contingency`` of an open :class:`gridplan.results.ResultWriter`.
 
     When ``result.violations_streamed``, the violation rows are already in the file (from

@@ -43,23 +43,17 @@ from gridplan.studies.n1.violations import ViolationCollector
 
 MODES = ("ac", "dc", "screen")
 SCREEN_FACTOR = 2.0
-
 SCREEN_MAX_RHO = 0.5
-
 SCREEN_FLOOR_LOADING_PERCENT = 0.1
-
 SCREEN_FLOOR_VM_PU = 0.001
-
 BLOCK = 256
-
 WINV_BUDGET = 1 << 22  # numbers in a block's stack of W^-1 (32 MB)
-
 SCREEN_PROBE = 512  # outages screened before judging whether screening pays
-
 SCREEN_MIN_CLEARED = 0.5  # below this cleared fraction, screening stops (all AC after)
-
+OTHER_CHUNK = "in another chunk"  # reason of the outages a ``chunk=`` scan leaves to others
 
 _NONE = np.zeros(0, np.int64)
+_NONE.flags.writeable = False
 
 
 @contextlib.contextmanager
@@ -83,9 +77,6 @@ def _hold_ctrl_c() -> Iterator[None]:
         raise KeyboardInterrupt
 
 
-_NONE.flags.writeable = False
-
-
 def run_n1(
     net: pp.pandapowerNet,
     *,
@@ -103,6 +94,7 @@ def run_n1(
     matrix_sink: Callable[[np.ndarray, np.ndarray], None] | None = None,
     violation_sink: Callable[[pd.DataFrame], None] | None = None,
     model: ContingencyModel | None = None,
+    chunk: tuple[int, int] | None = None,
 ) -> N1Result:
     """Scan outages of ``net`` and summarize loading and voltage after each.
 
@@ -138,6 +130,14 @@ def run_n1(
         worst rows, see :class:`N1Result`), so memory does not grow with the outages.
     model : ContingencyModel, optional
         A model compiled before (skips solving the base case again).
+    chunk : (i, n), optional
+        Scan only chunk ``i`` (0-based) of ``n``: the outages are ordered and cut into blocks
+        exactly as for the whole scan, and chunk ``i`` takes the ``i``-th of ``n`` runs of
+        whole consecutive blocks (about equal outage counts). Every outage of the chunk is
+        therefore solved in the same block, in the same order, as in the whole scan, and
+        gives the same numbers; the others stay ``not_simulated`` with reason
+        :data:`OTHER_CHUNK`. Statistics cover the chunk's outages only; chunks are merged
+        in order ``0 .. n-1`` by :func:`gridplan.studies.batch.n1split.merge_chunks`.
 
     Returns
     -------
@@ -149,7 +149,7 @@ def run_n1(
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     if model is None:
-        model = compile_contingency_model(net)
+        model = compile_contingency_model(net, where=case_name or None)
     timings["compile_s"] = time.perf_counter() - t0
     specs = list(outages) if outages is not None else default_outages(net, elements)
     limits = {
@@ -263,6 +263,11 @@ def run_n1(
                 matrix_sink(pos, eld.astype(np.float32))
 
     bounds = _block_bounds(sizes, todo.size, block)
+    if chunk is not None:
+        bounds = _chunk_bounds(bounds, *chunk)
+        mine = np.zeros(n_out, dtype=bool)
+        mine[todo[bounds[0] : bounds[-1]]] = True
+        reason[~mine & (reason == "")] = OTHER_CHUNK
 
     screen_on = True
     tried = 0
@@ -327,6 +332,19 @@ def run_n1(
         violation_counts=violations.counts,
         n_violation_outages=violations.n_violation_outages,
     )
+
+
+def _chunk_bounds(bounds: list[int], i: int, n: int) -> list[int]:
+    """The block bounds of chunk ``i`` of ``n``: runs of whole blocks, cut where the
+    outage count comes closest to ``k / n`` of the total."""
+    if not (isinstance(n, int) and isinstance(i, int) and n >= 1 and 0 <= i < n):
+        raise CaseError(f"chunk must be (i, n) with 0 <= i < n, got ({i}, {n}) instead")
+    b = np.asarray(bounds)
+    targets = b[-1] * np.arange(n + 1) / n
+    cuts = np.abs(b[None, :] - targets[:, None]).argmin(axis=1)
+    cuts[0], cuts[-1] = 0, b.size - 1
+    cuts = np.maximum.accumulate(cuts)
+    return [int(x) for x in b[cuts[i] : cuts[i + 1] + 1]]
 
 
 def _block_bounds(sizes: np.ndarray, n_todo: int, block: int) -> list[int]:

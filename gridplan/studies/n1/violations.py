@@ -194,6 +194,7 @@ def violation_frame(
 
 
 def sort_violations(df: pd.DataFrame) -> pd.DataFrame:
+    """Violation rows in table order: outage, quantity, element type, element."""
     return df.sort_values(
         ["outage", "quantity", "element_type", "element"], kind="stable"
     ).reset_index(drop=True)

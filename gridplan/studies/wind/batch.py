@@ -25,8 +25,8 @@ import pandapower as pp
 from gridplan.errors import CaseError
 from gridplan.model.wind import bundled_scenarios, read_scenario
 
-_INPUTS = ("scenario", "farms", "wind", "synthetic", "seed")
-_SECTIONS: dict[str, tuple[str, ...]] = {
+INPUTS = ("scenario", "farms", "wind", "synthetic", "seed")
+SECTIONS: dict[str, tuple[str, ...]] = {
     "power": ("density_correction",),
     "hosting": (
         "buses",
@@ -57,11 +57,11 @@ _SECTIONS: dict[str, tuple[str, ...]] = {
 def _setup(net: pp.pandapowerNet, options: Mapping[str, Any] | None, section: str):  # type: ignore[no-untyped-def]
     """``(inputs, section options)``, or None when the case has no wind scenario."""
     opts = dict(options or {})
-    bad = [k for k in opts if k not in _INPUTS and k not in _SECTIONS]
+    bad = [k for k in opts if k not in INPUTS and k not in SECTIONS]
     if bad:
         raise CaseError(
             f"wind study options: unknown key(s) {', '.join(map(str, bad))}",
-            hint="known: " + ", ".join((*_INPUTS, *_SECTIONS)),
+            hint="known: " + ", ".join((*INPUTS, *SECTIONS)),
         )
     name = str(getattr(net, "name", "") or "")
     scenario = opts.get("scenario")
@@ -73,11 +73,11 @@ def _setup(net: pp.pandapowerNet, options: Mapping[str, Any] | None, section: st
     if scenario is not None:
         sec.update(read_scenario(scenario).get(section) or {})
     sec.update(opts.get(section) or {})
-    bad = [k for k in sec if k not in _SECTIONS[section]]
+    bad = [k for k in sec if k not in SECTIONS[section]]
     if bad:
         raise CaseError(
             f"wind {section} options: unknown key(s) {', '.join(map(str, bad))}",
-            hint="known: " + ", ".join(_SECTIONS[section]),
+            hint="known: " + ", ".join(SECTIONS[section]),
         )
     inputs = {
         "farms": opts.get("farms"),

@@ -45,7 +45,7 @@ from gridplan.model import profiles as prof
 from gridplan.model.contingency_model import compile_contingency_model
 from gridplan.model.contingency_outages import DEFAULT_ELEMENTS, default_outages, engine_outages
 from gridplan.model.wind import Farm
-from gridplan.studies.wind.hosting import BALANCES, _areas, dispatchable
+from gridplan.studies.wind.hosting import BALANCES, dispatchable
 from gridplan.studies.wind.power import WindPowerResult, compute_power, load_inputs
 
 LOAD_SHAPES = ("case", "rts79")
@@ -235,7 +235,7 @@ def year(
     # --- reference dispatch and its DC flows --------------------------------------------------
     t1 = time.perf_counter()
     n = model.n_bus
-    area = _areas(model)
+    area = model.areas()
     farm_rows = model.pp_bus_rows(np.array(buses))
     loads, loads_q = _hourly_loads(work, ws.index, prof_obj, load_shape)
     ld_df = work.load.loc[loads.columns]

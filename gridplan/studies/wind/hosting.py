@@ -40,8 +40,6 @@ from typing import Any
 import numpy as np
 import pandapower as pp
 import pandas as pd
-import scipy.sparse as sp
-from scipy.sparse.csgraph import connected_components
 
 from gridplan.core import hosting as core
 from gridplan.core.contingency import TOL_PU, Outage, full_jacobian, newton_pf, sparse_lu
@@ -274,15 +272,6 @@ def dispatchable(
         np.array(maxs, dtype=float),
         np.array(stab, dtype=float),
     )
-
-
-def _areas(model: ContingencyModel) -> np.ndarray:
-    """Synchronous area (connected component of in-service branches) of every ppci bus."""
-    live = model.branch_in_service
-    graph = sp.coo_matrix(
-        (np.ones(int(live.sum())), (model.f[live], model.t[live])), shape=(model.n_bus,) * 2
-    )
-    return connected_components(graph, directed=False)[1]
 
 
 @dataclass
@@ -635,7 +624,7 @@ def hosting(
     timings["compile_s"] = time.perf_counter() - t0
 
     # --- the injection of each candidate and how it is balanced --------------------------
-    area = _areas(model)
+    area = model.areas()
     injections = []
     for r in rows:
         if balance == "gens":
@@ -857,7 +846,7 @@ def wind_case(
         model = compile_contingency_model(net)
         disp = dispatchable(net, model, min_stable_percent)
         gen_rows, gen_buses, room = disp.rows, disp.buses, disp.room_down
-        area = _areas(model)
+        area = model.areas()
         r = int(model.pp_bus_rows(np.array([bus]))[0])
         here = area[gen_buses] == area[r]
         total = float(room[here].sum())
