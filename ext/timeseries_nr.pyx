@@ -814,3 +814,69 @@ def add_injections(
                         d = values_t[e, start + k0 + k] - be
                         sr[k0 + k, 2 * b + 1] += fi * d
             k0 += 64
+
+
+def project(const double[:, ::1] x, const double[:, ::1] proj):
+    """``z = x @ proj`` with every sum taken over the columns of ``x`` in order: the same
+    numbers as the twin's loop on any machine and thread count (a BLAS product may split its
+    sums differently), and the GIL released."""
+    cdef Py_ssize_t n = x.shape[0]
+    cdef Py_ssize_t m = x.shape[1]
+    cdef Py_ssize_t d = proj.shape[1]
+    z_arr = np.zeros((n, d), dtype=np.float64)
+    cdef double[:, ::1] z = z_arr
+    cdef Py_ssize_t k, j, q
+    cdef double a
+    with nogil:
+        for k in range(n):
+            for j in range(m):
+                a = x[k, j]
+                for q in range(d):
+                    z[k, q] = z[k, q] + a * proj[j, q]
+    return z_arr
+
+
+def kmeans(const double[:, ::1] z, double[:, ::1] c, Py_ssize_t n_iter):
+    """``n_iter`` Lloyd rounds on the points ``z`` from the centers ``c`` (updated in place):
+    each point to its nearest center (squared distance summed over the dimensions in order,
+    the first center on a tie), then every center that has points to their mean (sums in
+    point order). Returns the labels of the last assignment (int64)."""
+    cdef Py_ssize_t n = z.shape[0]
+    cdef Py_ssize_t d = z.shape[1]
+    cdef Py_ssize_t g = c.shape[0]
+    lab_arr = np.zeros(n, dtype=np.int64)
+    cdef cnp.int64_t[::1] lab = lab_arr
+    cdef cnp.int64_t[::1] cnt = np.zeros(max(g, 1), dtype=np.int64)
+    cdef double[:, ::1] sums = np.zeros((max(g, 1), max(d, 1)))
+    cdef Py_ssize_t it, k, j, q, best_j
+    cdef double best, dist, t
+    if g == 0:
+        return lab_arr
+    with nogil:
+        for it in range(n_iter):
+            for k in range(n):
+                best = 0.0
+                best_j = -1
+                for j in range(g):
+                    dist = 0.0
+                    for q in range(d):
+                        t = z[k, q] - c[j, q]
+                        dist = dist + t * t
+                    if best_j < 0 or dist < best:
+                        best = dist
+                        best_j = j
+                lab[k] = best_j
+            for j in range(g):
+                cnt[j] = 0
+                for q in range(d):
+                    sums[j, q] = 0.0
+            for k in range(n):
+                j = lab[k]
+                cnt[j] += 1
+                for q in range(d):
+                    sums[j, q] = sums[j, q] + z[k, q]
+            for j in range(g):
+                if cnt[j] > 0:
+                    for q in range(d):
+                        c[j, q] = sums[j, q] / <double>cnt[j]
+    return lab_arr

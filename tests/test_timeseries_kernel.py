@@ -63,7 +63,7 @@ def test_mismatch_and_update_equal_twin_on_case1354pegase(model):
 @pytest.mark.slow
 def test_multi_rhs_lu_solve_equals_twin_and_superlu(model):
     bn = BatchNewton(model.ybus, model.pv, model.pq)
-    lu = bn._factor(model.v0)
+    lu = bn.factor(model.v0)
     rng = np.random.default_rng(2)
     b = rng.standard_normal((7, bn.pvpq.size + bn.pq.size))
     x_c = _compiled().lu_solve(*lu, b)
@@ -88,7 +88,7 @@ def test_fused_chord_equals_twin_and_converges_to_pandapower_tolerance(model):
     it0, cv0, nm0 = np.zeros(1, np.int32), np.zeros(1, bool), np.zeros(1)
     bn._newton(0, v0, va0, vm0, np.ascontiguousarray(model.sbus0[None, :]), it0, cv0, nm0, v0[0])
     assert cv0[0]
-    lu = bn._factor(v0[0])
+    lu = bn.factor(v0[0])
     out = []
     for mod in (_compiled(), twin):
         v = np.ascontiguousarray(np.repeat(v0, n, axis=0))
@@ -172,3 +172,53 @@ def test_add_injections_equals_twin_and_sparse_product():
             d = values_t[e, start : start + m] - base[e]
             ref[:, el_bus[e]] += (fac_re[e] + 1j * fac_im[e]) * d
     np.testing.assert_allclose(s_c, ref, rtol=0, atol=1e-12)
+
+
+def test_projection_and_kmeans_equal_twin_bit_for_bit_and_find_planted_groups():
+    rng = np.random.default_rng(8)
+    # three well separated groups of injections (complex, viewed as floats as the solver does)
+    centers = rng.standard_normal((3, 40)) * 10.0
+    truth = rng.integers(0, 3, 600)
+    x = np.ascontiguousarray(centers[truth] + 0.1 * rng.standard_normal((600, 40)))
+    proj = rng.standard_normal((40, 8))
+    z_c = _compiled().project(x, proj)
+    z_t = twin.project(x, proj)
+    # same sums in the same order: the same bits, so the groups cannot differ between them
+    np.testing.assert_array_equal(z_c, z_t)
+    # independent: BLAS's product (other summation order: rounding only)
+    np.testing.assert_allclose(z_c, x @ proj, rtol=1e-12, atol=1e-10)
+    start = np.ascontiguousarray(z_c[[0, 1, 2, 3, 4]])  # 5 centers for 3 groups
+    c_c, c_t = start.copy(), start.copy()
+    lab_c = _compiled().kmeans(z_c, c_c, 10)
+    lab_t = twin.kmeans(z_t, c_t, 10)
+    np.testing.assert_array_equal(lab_c, lab_t)
+    np.testing.assert_array_equal(c_c, c_t)
+    # independent: no label mixes two planted groups, and every center is its points' mean
+    for g in np.unique(lab_c):
+        assert np.unique(truth[lab_c == g]).size == 1
+    used = np.unique(lab_c)
+    np.testing.assert_allclose(
+        c_c[used], [z_c[lab_c == g].mean(axis=0) for g in used], rtol=1e-12, atol=1e-9
+    )
+
+
+@pytest.mark.slow
+def test_solver_groups_the_states_of_a_block_the_same_with_either_kernel(model):
+    from gridplan.core import timeseries_solver as ts_solver
+
+    bn = BatchNewton(model.ybus, model.pv, model.pq)
+    rng = np.random.default_rng(1)
+    s = model.sbus0[None, :] * (
+        0.7 + 0.6 * rng.random((700, 1)) + 0.02 * rng.random((700, model.n_bus))
+    )
+    s = np.ascontiguousarray(s)
+    order_c, bounds_c = bn._groups(s, 256)
+    compiled = ts_solver.timeseries_nr
+    try:
+        ts_solver.timeseries_nr = twin
+        order_t, bounds_t = bn._groups(s, 256)
+    finally:
+        ts_solver.timeseries_nr = compiled
+    np.testing.assert_array_equal(order_c, order_t)
+    np.testing.assert_array_equal(bounds_c, bounds_t)
+    assert bounds_c[-1] == 700 and np.array_equal(np.sort(order_c), np.arange(700))

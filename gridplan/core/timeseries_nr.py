@@ -256,3 +256,64 @@ def add_injections(
         shape=(n_bus, int(on.sum())),
     )
     s += (a @ (fac * d)).T
+
+
+def project(x: np.ndarray, proj: np.ndarray) -> np.ndarray:
+    """Project points on a few directions: ``z = x @ proj``, summed over the columns of ``x``
+    in order (so that the compiled twin gives the same bits; a BLAS product may split sums).
+
+    Parameters
+    ----------
+    x : float64 (n, m)
+        Points, one per row.
+    proj : float64 (m, d)
+        Directions, one per column.
+
+    Returns
+    -------
+    z : float64 (n, d)
+    """
+    z = np.zeros((x.shape[0], proj.shape[1]))
+    for j in range(x.shape[1]):
+        z += x[:, j, None] * proj[j]
+    return z
+
+
+def kmeans(z: np.ndarray, c: np.ndarray, n_iter: int) -> np.ndarray:
+    """Lloyd's k-means: ``n_iter`` rounds of assignment and center update, ``c`` in place.
+
+    Each round assigns every point to its nearest center (squared distance summed over the
+    dimensions in order; the first center on a tie), then moves every center that has points
+    to their mean (sums in point order).
+
+    Parameters
+    ----------
+    z : float64 (n, d)
+        Finite points, one per row.
+    c : float64 (g, d)
+        Initial centers; updated in place.
+    n_iter : int
+        Rounds.
+
+    Returns
+    -------
+    labels : int64 (n,)
+        Center of every point in the last assignment (zeros when ``n_iter`` is 0).
+    """
+    n, d = z.shape
+    g = c.shape[0]
+    lab = np.zeros(n, dtype=np.int64)
+    if g == 0:
+        return lab
+    for _ in range(n_iter):
+        dist = np.zeros((n, g))
+        for q in range(d):
+            t = z[:, q, None] - c[None, :, q]
+            dist += t * t
+        lab = dist.argmin(axis=1).astype(np.int64)
+        cnt = np.bincount(lab, minlength=g)
+        used = cnt > 0
+        for q in range(d):
+            sums = np.bincount(lab, weights=z[:, q], minlength=g)
+            c[used, q] = sums[used] / cnt[used]
+    return lab

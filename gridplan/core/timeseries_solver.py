@@ -10,6 +10,10 @@ Anderson(1) mixing to speed up the linear convergence). States
 that still converge slowly get a second grouped pass, then exact Newton of their own.
 Convergence test and tolerance are pandapower's: infinity norm of the pu power mismatch below
 ``tol``; a state that does not get there within the iteration limits is flagged, not raised.
+
+A solver may serve several threads at once: its arrays are read-only once built, and a block
+solved with an explicit ``lu_start`` neither reads nor writes any state of the solver, so its
+result does not depend on what other blocks are solved before, after or beside it.
 """
 
 from __future__ import annotations
@@ -83,8 +87,10 @@ class BatchNewton:
         self.tol = float(tol)
         self.max_iter = int(max_iter)
         self.chord_iter = int(chord_iter)
-        # LU of the last group solved: the next block's first group starts with it
+        # LU of the last group solved: the next block's first group starts with it when the
+        # caller gives no ``lu_start`` (sequential use)
         self._lu_last: tuple[np.ndarray, ...] | None = None
+        self._jacobian_structure()  # built once here, read-only afterwards (thread safety)
 
     # -- Jacobian ---------------------------------------------------------------------
     def _jacobian_structure(self) -> None:
@@ -126,8 +132,6 @@ class BatchNewton:
     def jacobian(self, v: np.ndarray) -> sp.csc_matrix:
         """Newton Jacobian at one state ``v`` (complex (n_bus,)), pandapower's layout:
         ``[[dP/dVa, dP/dVm], [dQ/dVa, dQ/dVm]]`` over (pvpq, pq) x (pvpq, pq)."""
-        if not hasattr(self, "_jperm"):
-            self._jacobian_structure()
         y = self.ybus
         i_bus = y @ v
         vn = v / np.abs(v)
@@ -147,8 +151,9 @@ class BatchNewton:
         jac.data = vals[self._jperm]
         return jac
 
-    def _factor(self, v: np.ndarray) -> tuple[np.ndarray, ...]:
-        """LU factors of the Jacobian at ``v`` as the arrays ``timeseries_nr.lu_solve`` takes."""
+    def factor(self, v: np.ndarray) -> tuple[np.ndarray, ...]:
+        """LU factors of the Jacobian at ``v`` (complex (n_bus,), pu) as the arrays
+        ``timeseries_nr.lu_solve`` takes (and :meth:`solve` as ``lu_start``)."""
         lu = splu(self.jacobian(v), permc_spec="MMD_AT_PLUS_A")
         lo, up = lu.L, lu.U
 
@@ -273,7 +278,7 @@ class BatchNewton:
                 return lu, n_fact
             if not np.isfinite(norm[0]):
                 return None, n_fact
-            lu = self._factor(v[k])
+            lu = self.factor(v[k])
             n_fact += 1
             self._step(lu, f, v[k : k + 1], va[k : k + 1], vm[k : k + 1])
             iters[k] += 1
@@ -288,24 +293,20 @@ class BatchNewton:
         injections (on a fixed random projection to 8 dimensions, which keeps distances
         roughly), so states sharing a Jacobian are close to each other. Measured on
         case1354pegase (8,760 steps): 5.36 -> 5.02 chord iterations per step compared with
-        sorting by total injection, at ~10 ms per block."""
+        sorting by total injection. Projection and Lloyd rounds are kernels
+        (``timeseries_nr.project`` / ``kmeans``: no BLAS, the GIL released, the same labels
+        on any machine and thread count)."""
         n = sbus.shape[0]
         n_groups = max(1, -(-n // max(1, group_size)))
         if n_groups == 1:
             return np.arange(n), np.array([0, n])
         x = sbus.view(np.float64)
-        z = x @ np.random.default_rng(0).standard_normal((x.shape[1], 8))
-        z -= z.mean(axis=0)
-        # start from quantiles along the first projection, then Lloyd iterations
-        c = z[np.argsort(z[:, 0])][((np.arange(n_groups) + 0.5) * n / n_groups).astype(int)]
-        zz = (z * z).sum(axis=1)[:, None]
-        for _ in range(10):
-            lab = (zz - 2.0 * z @ c.T + (c * c).sum(axis=1)[None, :]).argmin(axis=1)
-            cnt = np.bincount(lab, minlength=n_groups)
-            used = cnt > 0
-            for dim in range(z.shape[1]):
-                sums = np.bincount(lab, weights=z[:, dim], minlength=n_groups)
-                c[used, dim] = sums[used] / cnt[used]
+        proj = np.random.default_rng(0).standard_normal((x.shape[1], 8))
+        z = timeseries_nr.project(x, proj)
+        # start from quantiles along the first projection, then Lloyd rounds
+        first = np.argsort(z[:, 0], kind="stable")
+        c = np.ascontiguousarray(z[first[((np.arange(n_groups) + 0.5) * n / n_groups).astype(int)]])
+        lab = timeseries_nr.kmeans(z, c, 10)
         order = np.argsort(lab, kind="stable")
         bounds = np.r_[0, np.cumsum(np.bincount(lab, minlength=n_groups))]
         return order, bounds
@@ -316,6 +317,7 @@ class BatchNewton:
         v_start: np.ndarray,
         *,
         group_size: int = 256,
+        lu_start: tuple[np.ndarray, ...] | None = None,
         va_out: np.ndarray | None = None,
         vm_out: np.ndarray | None = None,
     ) -> BlockSolution:
@@ -334,6 +336,11 @@ class BatchNewton:
             magnitudes of pv/reference buses and the angle of the reference buses.
         group_size : int
             States sharing one Jacobian factorization.
+        lu_start : tuple of arrays, optional
+            LU factors (:meth:`factor`) the first group's middle state iterates with, e.g.
+            those of ``v_start``. Given, the solution depends on the arguments alone (blocks
+            may be solved in any order, in parallel); omitted, the first group starts with
+            the LU of the previous call's last group (sequential use only).
         va_out, vm_out : float64 (n_states, n_bus), C-contiguous, optional
             Arrays to solve the angles (rad) and magnitudes (pu) in (returned as
             ``BlockSolution.va`` / ``.vm``), e.g. rows of a caller's result array.
@@ -367,7 +374,7 @@ class BatchNewton:
         order, bounds = self._groups(sbus, group_size)
         n_fact = 0
         v_seed = v_start
-        lu_prev = self._lu_last
+        lu_prev = self._lu_last if lu_start is None else lu_start
         for a, b in itertools.pairwise(bounds):
             if b <= a:
                 continue
@@ -383,7 +390,7 @@ class BatchNewton:
                 self._chord_one(lu_prev, mid, v, va, vm, sbus, iters, conv, norm_out, v_seed)
                 if conv[mid]:
                     v_seed = v[mid].copy()
-                    lu = self._factor(v_seed)
+                    lu = self.factor(v_seed)
                     n_fact += 1
             if lu is None:
                 lu_mid, k = self._newton(mid, v, va, vm, sbus, iters, conv, norm_out, v_seed)
@@ -394,12 +401,13 @@ class BatchNewton:
             v[group] = v_seed
             va[group], vm[group] = np.angle(v_seed), np.abs(v_seed)
             if lu is None:
-                lu = self._factor(v_seed)
+                lu = self.factor(v_seed)
                 n_fact += 1
             # the kernel iterates the states in cache-sized panels itself
             self._chord(lu, group, v, va, vm, sbus, iters, conv, norm_out, self.chord_iter)
             lu_prev = lu
-        self._lu_last = lu_prev
+        if lu_start is None:
+            self._lu_last = lu_prev
         # slow states: one more grouped chord pass, then exact Newton per straggler
         slow = np.flatnonzero(~conv)
         if slow.size > 1:
@@ -407,7 +415,7 @@ class BatchNewton:
                 k = part[part.size // 2]
                 if part.size < 2 or not np.all(np.isfinite(v[k])):
                     continue
-                lu = self._factor(v[k])
+                lu = self.factor(v[k])
                 n_fact += 1
                 self._chord(lu, part, v, va, vm, sbus, iters, conv, norm_out, self.chord_iter)
         for k in np.flatnonzero(~conv):

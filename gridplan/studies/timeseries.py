@@ -12,9 +12,12 @@ or into the returned result.
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +27,7 @@ import pandapower as pp
 import pandas as pd
 
 from gridplan.core.timeseries_solver import BatchNewton
+from gridplan.errors import CaseError
 from gridplan.model import profiles as prof
 from gridplan.model.branches import branch_loading_of
 from gridplan.model.timeseries_model import ProfileInjections, TimeSeriesModel
@@ -104,12 +108,81 @@ def _time_values(index: pd.Index) -> np.ndarray:
     return np.asarray(index)
 
 
+def available_cores() -> int:
+    """Cores this process may run on (its CPU affinity; ``os.cpu_count()`` where unknown)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+#: rows per chunk of the per-step arrays in the file; default blocks are a multiple of it, so
+#: every block is written as whole chunks (see ``ResultWriter.append_array``)
+CHUNK_ROWS = 256
+#: about 1 MB of float32 per chunk: 256 rows x up to 1024 columns
+CHUNK_COLUMNS = 1024
+
+
+def default_block_size(n_steps: int, n_bus: int, n_branch: int) -> int:
+    """Steps per block: about an eighth of the run (so that threads have blocks to share),
+    at least 512 (smaller blocks give the k-means groups fewer similar states: +15 % chord
+    iterations at 512 on case1354pegase), at most 2**21 / max(buses, branches) clipped to
+    1024...2048 (the arrays of a block stay within a few tens of MB); a multiple of
+    :data:`CHUNK_ROWS`. It depends on the run alone, never on the threads, so every thread
+    count solves the same blocks."""
+    cap = int(np.clip(2**21 // max(n_bus, n_branch, 1), 1024, 2048)) // CHUNK_ROWS * CHUNK_ROWS
+    eighth = -(-max(n_steps, 1) // 8)
+    return int(np.clip(-(-eighth // CHUNK_ROWS) * CHUNK_ROWS, 2 * CHUNK_ROWS, cap))
+
+
+@dataclass
+class _Block:
+    """One solved block of steps (rows ``start:stop``) and its per-step arrays."""
+
+    start: int
+    stop: int
+    steps: pd.DataFrame
+    vm: np.ndarray  # (steps, pandapower buses), pu
+    va: np.ndarray  # degree
+    loading: dict[str, np.ndarray]  # element -> (steps, elements), %
+    cpu_s: float  # CPU time of the thread that solved it
+
+
+def _in_order(
+    fn: Callable[[int, int], _Block], bounds: list[tuple[int, int]], threads: int
+) -> Iterator[_Block]:
+    """``fn(start, stop)`` for every block, yielded in block order; ``threads`` > 1 solves
+    up to ``threads`` blocks at once (the kernels release the GIL) with at most
+    ``threads + 1`` finished or running ahead of the one yielded, so memory stays bounded.
+    Leaving early (an error while writing) cancels the blocks not started and waits for the
+    running ones."""
+    if threads <= 1 or len(bounds) <= 1:
+        for a, b in bounds:
+            yield fn(a, b)
+        return
+    pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="gridplan-ts")
+    try:
+        pending: deque[Future[_Block]] = deque()
+        todo = iter(bounds)
+        for a, b in itertools.islice(todo, threads + 1):
+            pending.append(pool.submit(fn, a, b))
+        while pending:
+            blk = pending.popleft().result()
+            nxt = next(todo, None)
+            if nxt is not None:
+                pending.append(pool.submit(fn, *nxt))
+            yield blk
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
 def run(
     net: pp.pandapowerNet,
     profiles: Any,
     *,
     out: str | os.PathLike[str] | None = None,
     block_size: int | None = None,
+    threads: int | None = None,
     tolerance_mva: float = TOLERANCE_MVA,
     max_iteration: int = 10,
     vm_min_pu: float = 0.95,
@@ -136,9 +209,15 @@ def run(
     out
         HDF5 file to stream per-step results into (group ``/timeseries``); when given, the
         returned result holds only per-step summaries and worst cases, not the full arrays.
+        Per-step arrays are stored as float32 (see ``docs/results-format.md``).
     block_size
         Steps solved together (memory ~ block_size x (n_bus + n_branch) x 16 bytes per
-        array); default: about 2**21 / max(n_bus, n_branch), between 1024 and 4096.
+        array and thread); default :func:`default_block_size`: an eighth of the run, 512 to
+        2048 steps (fewer for very large cases), a multiple of 256.
+    threads
+        Blocks solved at once, one per thread (default: the cores the process may use,
+        :func:`available_cores`). Every block starts from the base case and its Jacobian,
+        so the results are the same, bit for bit, for any number of threads.
     tolerance_mva
         Convergence tolerance on the infinity norm of the bus power mismatch, pu (pandapower's
         ``tolerance_mva``).
@@ -153,7 +232,8 @@ def run(
     duration_h
         Step length (h) when the profiles have no timestamps (default 1 h).
     compress
-        gzip (level 1) the per-step arrays in ``out``; False writes faster, files ~1.3x larger.
+        Shuffle + deflate (gzip level 1, HDF5's standard filters) the per-step arrays in
+        ``out``; False stores them raw (~1.4x larger, a little faster to write).
     progress
         Called with the number of steps finished after every block.
     case_name, case_sha256
@@ -167,6 +247,9 @@ def run(
     TimeSeriesResult
     """
     t0 = time.perf_counter()
+    threads = available_cores() if threads is None else int(threads)
+    if threads < 1:
+        raise CaseError(f"timeseries: threads must be at least 1, got {threads}")
     profiles = prof.read_profiles(profiles, duration_h=duration_h)
     prof.validate(profiles, net, allow_negative_loads=allow_negative_loads)
     model = TimeSeriesModel.compile(
@@ -176,7 +259,12 @@ def run(
     inj = ProfileInjections(model, profiles)
     n = profiles.n_steps
     if block_size is None:
-        block_size = int(np.clip(2**21 // max(model.n_bus, model.f.size, 1), 1024, 4096))
+        block_size = default_block_size(n, model.n_bus, model.f.size)
+    block_size = max(1, int(block_size))
+    bounds = [(a, min(n, a + block_size)) for a in range(0, n, block_size)]
+    # every block starts from the base case and the Jacobian there: blocks are independent
+    # of each other (any order, any thread), at the cost of one chord start per block
+    lu_base = solver.factor(model.v0) if solver.pvpq.size else None
     bus_map = model.bus_ppci
     bus_on = bus_map >= 0
     vmin, vmax = model.vm_limits
@@ -190,97 +278,105 @@ def run(
     identity_map = bool(bus_on.all()) and np.array_equal(bus_map, np.arange(model.n_bus))
     full: dict[str, np.ndarray] = {}
     own_writer = writer is None
-    if out is None and writer is None:  # in memory: preallocate instead of stacking blocks
+    # results stay in memory unless they go to a file (out) or an open writer
+    in_memory = out is None and writer is None
+    if in_memory:  # preallocate; each block fills its own rows
         full = {"vm": np.empty((n, len(bus_map))), "va": np.empty((n, len(bus_map)))}
         for b in branch_names:
             full[b] = np.empty((n, len(model.branches[b]["index"])))
+    times = _time_values(profiles.index)
+
+    def solve_block(start: int, stop: int) -> _Block:
+        """Solve steps ``start:stop`` and derive everything per step (runs in a worker)."""
+        cpu0 = time.thread_time()
+        m = stop - start
+        # in memory with the identity bus map, angles and magnitudes are solved in place
+        # in the result arrays (no copies)
+        direct = in_memory and identity_map
+        sol = solver.solve(
+            inj.block(start, stop),
+            model.v0,
+            lu_start=lu_base,
+            va_out=full["va"][start:stop] if direct else None,
+            vm_out=full["vm"][start:stop] if direct else None,
+        )
+        v = sol.v
+        conv = sol.converged
+        all_conv = bool(conv.all())
+        if not all_conv:
+            v[~conv] = 0.0  # zero voltages give zero flows; results below set to NaN
+        vm_int = sol.vm
+        va_int = np.multiply(sol.va, 180.0 / np.pi, out=sol.va)
+        if identity_map:
+            vm, va = vm_int, va_int
+        else:
+            if in_memory:
+                vm, va = full["vm"][start:stop], full["va"][start:stop]
+            else:
+                vm, va = np.empty((m, len(bus_map))), np.empty((m, len(bus_map)))
+            vm[:, ~bus_on] = np.nan
+            va[:, ~bus_on] = np.nan
+            vm[:, bus_on] = vm_int[:, bus_map[bus_on]]
+            va[:, bus_on] = va_int[:, bus_map[bus_on]]
+        # loading and losses straight from the voltages (no per-branch flow arrays)
+        ld_all, p_loss = branch_loading_of(model, v, col_row, col_f, col_t)
+        if branch_names and ld_all.shape[1]:
+            max_ld = ld_all.max(axis=1)
+        else:
+            max_ld = np.full(m, np.nan if not branch_names else -np.inf)
+        on = vm_int if identity_map else vm[:, bus_on]
+        vm_min_step = on.min(axis=1) if on.shape[1] else np.full(m, np.nan)
+        vm_max_step = on.max(axis=1) if on.shape[1] else np.full(m, np.nan)
+        if not all_conv:
+            bad = ~conv
+            vm[bad] = np.nan
+            va[bad] = np.nan
+            p_loss[bad] = np.nan
+            max_ld[bad] = np.nan
+            vm_min_step[bad] = np.nan
+            vm_max_step[bad] = np.nan
+            ld_all[bad] = np.nan
+        loading = {}
+        for b in branch_names:
+            if in_memory:
+                full[b][start:stop] = ld_all[:, ld_cols[b]]
+                loading[b] = full[b][start:stop]
+            else:
+                loading[b] = ld_all[:, ld_cols[b]]
+        with np.errstate(invalid="ignore"):
+            v_viol = ((vm < vmin) | (vm > vmax)).any(axis=1)
+            l_viol = max_ld > max_loading_percent
+        steps = pd.DataFrame(
+            {
+                "time": times[start:stop],
+                "converged": conv,
+                "iterations": sol.iterations,
+                "max_mismatch_pu": sol.max_mismatch_pu,
+                "p_loss_mw": p_loss,
+                "vm_min_pu": vm_min_step,
+                "vm_max_pu": vm_max_step,
+                "max_loading_percent": max_ld,
+                "violation": v_viol | l_viol,
+            },
+            index=pd.RangeIndex(start, stop, name="step"),
+        )
+        return _Block(start, stop, steps, vm, va, loading, time.thread_time() - cpu0)
+
     if writer is None and out is not None:
         writer = ResultWriter(out, case_name=case_name, case_sha256=case_sha256)
-    times = _time_values(profiles.index)
+    cpu_blocks = 0.0
     try:
-        v_warm = model.v0
-        for start in range(0, n, max(1, block_size)):
-            stop = min(n, start + block_size)
-            # in memory with the identity bus map, angles and magnitudes are solved in place
-            # in the result arrays (no copies)
-            direct = writer is None and identity_map
-            sol = solver.solve(
-                inj.block(start, stop),
-                v_warm,
-                va_out=full["va"][start:stop] if direct else None,
-                vm_out=full["vm"][start:stop] if direct else None,
-            )
-            ok = np.flatnonzero(sol.converged)
-            if ok.size:
-                v_warm = sol.v[ok[-1]]
-            v = sol.v
-            conv = sol.converged
-            all_conv = bool(conv.all())
-            if not all_conv:
-                v[~conv] = 0.0  # zero voltages give zero flows; results below set to NaN
-            vm_int = sol.vm
-            va_int = np.multiply(sol.va, 180.0 / np.pi, out=sol.va)
-            if identity_map:
-                vm, va = vm_int, va_int
-            else:
-                vm = np.full((stop - start, len(bus_map)), np.nan)
-                va = np.full_like(vm, np.nan)
-                vm[:, bus_on] = vm_int[:, bus_map[bus_on]]
-                va[:, bus_on] = va_int[:, bus_map[bus_on]]
-            # loading and losses straight from the voltages (no per-branch flow arrays)
-            ld_all, p_loss = branch_loading_of(model, v, col_row, col_f, col_t)
-            loading = {b: ld_all[:, ld_cols[b]] for b in branch_names}
-            if branch_names and ld_all.shape[1]:
-                max_ld = ld_all.max(axis=1)
-            else:
-                max_ld = np.full(stop - start, np.nan if not branch_names else -np.inf)
-            on = vm_int if identity_map else vm[:, bus_on]
-            vm_min_step = on.min(axis=1) if on.shape[1] else np.full(stop - start, np.nan)
-            vm_max_step = on.max(axis=1) if on.shape[1] else np.full(stop - start, np.nan)
-            if not all_conv:
-                bad = ~conv
-                vm[bad] = np.nan
-                va[bad] = np.nan
-                p_loss[bad] = np.nan
-                max_ld[bad] = np.nan
-                vm_min_step[bad] = np.nan
-                vm_max_step[bad] = np.nan
-                for ld in loading.values():
-                    ld[bad] = np.nan
+        for blk in _in_order(solve_block, bounds, threads):
             for b in branch_names:
-                load_high[b].update(loading[b], start)
-            vm_low.update(vm, start)
-            vm_high.update(vm, start)
-            with np.errstate(invalid="ignore"):
-                v_viol = ((vm < vmin) | (vm > vmax)).any(axis=1)
-                l_viol = max_ld > max_loading_percent
-            steps = pd.DataFrame(
-                {
-                    "time": times[start:stop],
-                    "converged": sol.converged,
-                    "iterations": sol.iterations,
-                    "max_mismatch_pu": sol.max_mismatch_pu,
-                    "p_loss_mw": p_loss,
-                    "vm_min_pu": vm_min_step,
-                    "vm_max_pu": vm_max_step,
-                    "max_loading_percent": max_ld,
-                    "violation": v_viol | l_viol,
-                },
-                index=pd.RangeIndex(start, stop, name="step"),
-            )
-            step_frames.append(steps)
+                load_high[b].update(blk.loading[b], blk.start)
+            vm_low.update(blk.vm, blk.start)
+            vm_high.update(blk.vm, blk.start)
+            step_frames.append(blk.steps)
+            cpu_blocks += blk.cpu_s
             if writer is not None:
-                _write_block(
-                    writer, model, branch_names, start, n, steps, vm, va, loading, compress
-                )
-            else:
-                if not direct:
-                    full["vm"][start:stop] = vm
-                    full["va"][start:stop] = va
-                for b in branch_names:
-                    full[b][start:stop] = loading[b]
+                _write_block(writer, model, branch_names, blk, compress)
             if progress is not None:
-                progress(stop)
+                progress(blk.stop)
         steps_all = (
             pd.concat(step_frames)
             if step_frames
@@ -300,6 +396,8 @@ def run(
             else 0.0,
             "elapsed_s": elapsed,
             "steps_per_s": n / elapsed if elapsed > 0 else float("inf"),
+            "threads": threads,
+            "solve_cpu_s": cpu_blocks,
         }
         if writer is not None:
             writer.write_table(f"{GROUP}/worst", worst)
@@ -321,7 +419,7 @@ def run(
         summary=summary,
         path=writer.path if writer is not None else None,
     )
-    if writer is None:
+    if in_memory:
         idx = steps_all.index
         bus_cols = pd.Index(model.bus_index, name="bus")
         result.vm_pu = pd.DataFrame(full["vm"], index=idx, columns=bus_cols, copy=False)
@@ -332,37 +430,36 @@ def run(
     return result
 
 
+def _chunk_width(width: int) -> int:
+    """Columns per chunk: at most :data:`CHUNK_COLUMNS`, split evenly (no near-empty edge
+    chunk stored whole)."""
+    parts = max(1, -(-width // CHUNK_COLUMNS))
+    return max(1, -(-width // parts))
+
+
 def _write_block(
     writer: ResultWriter,
     model: TimeSeriesModel,
     branch_names: list[str],
-    start: int,
-    n_total: int,
-    steps: pd.DataFrame,
-    vm: np.ndarray,
-    va: np.ndarray,
-    loading: dict[str, np.ndarray],
+    blk: _Block,
     compress: bool,
 ) -> None:
     """Append one block of per-step arrays to the open result file."""
-    writer.append_table(f"{GROUP}/steps", steps)
-    arrays = [("bus/vm_pu", vm), ("bus/va_degree", va)]
-    arrays += [(f"{b}/loading_percent", loading[b]) for b in branch_names]
+    writer.append_table(f"{GROUP}/steps", blk.steps)
+    arrays = [("bus/vm_pu", blk.vm), ("bus/va_degree", blk.va)]
+    arrays += [(f"{b}/loading_percent", blk.loading[b]) for b in branch_names]
     for name, arr in arrays:
         path = f"{GROUP}/{name}"
-        width = arr.shape[1]
-        # about 1 MB per chunk; gzip level 1 (not the writer's 4): per-step arrays are large
-        # and float noise compresses little, level 4 costs more time than it saves space
-        rows = max(1, min(n_total, max(1, (1 << 20) // (8 * max(width, 1)))))
+        # gzip level 1: float noise compresses little, higher levels cost time for ~3 % less
         writer.append_array(
             path,
             arr,
-            chunk_rows=min(rows, max(arr.shape[0], 1)),
-            chunk_width=max(width, 1),
+            chunk_rows=CHUNK_ROWS,
+            chunk_width=_chunk_width(arr.shape[1]),
             compression_level=1 if compress else None,
         )
         elem = name.split("/")[0]
-        if start == 0 and f"{GROUP}/{elem}/index" not in writer.h5:
+        if blk.start == 0 and f"{GROUP}/{elem}/index" not in writer.h5:
             idx = model.bus_index if elem == "bus" else model.branches[elem]["index"]
             writer.write_array(f"{GROUP}/{elem}/index", np.asarray(idx), chunks=None)
 

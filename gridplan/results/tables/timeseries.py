@@ -12,7 +12,16 @@ TABLES = (
 by block while the run goes (a year of quarter-hours never has to fit in memory). Per-step
 arrays have one row per step and one column per element (column order in the element's
 `index` array); NaN for buses not energized and for steps that did not converge.
-Example: `h5py.File('ts.h5')['timeseries/bus/vm_pu'][:, 5]` is bus column 5 over the year.""",
+Example: `h5py.File('ts.h5')['timeseries/bus/vm_pu'][:, 5]` is bus column 5 over the year.
+
+The per-step arrays are float32 (half the bytes of float64, written as fast as the run
+solves): float32 rounds to a relative error of at most 2**-24 = 6e-8, so a stored value is
+within 6e-8 pu of the solver's `vm_pu` (below 2 pu), 4e-6 degree of `va_degree` (below 128
+degree) and 8e-6 % of `loading_percent` (below 256 %), far inside the 1e-6 pu / 1e-3 %
+accuracy the engine is tested to. They are chunked 256 steps x up to 1024 elements and, by
+default, compressed with HDF5's standard shuffle + deflate (gzip level 1) filters, which every
+HDF5 reader (h5py, HDFView, h5dump, MATLAB) opens without plugins; `--no-compress` stores them
+raw. Per-step summaries (`timeseries/steps`) and worst cases stay float64.""",
         attrs=(
             Column("n_steps", "int64", "", "time steps"),
             Column("n_converged", "int64", "", "steps whose power flow converged"),
@@ -26,6 +35,13 @@ Example: `h5py.File('ts.h5')['timeseries/bus/vm_pu'][:, 5]` is bus column 5 over
             ),
             Column("elapsed_s", "float64", "s", "run time"),
             Column("steps_per_s", "float64", "1/s", "steps solved per second"),
+            Column("threads", "int64", "", "blocks of steps solved at once (one per thread)"),
+            Column(
+                "solve_cpu_s",
+                "float64",
+                "s",
+                "CPU time the threads spent solving blocks (compare with elapsed_s x threads)",
+            ),
             Column("tolerance_mva", "float64", "pu", "Newton tolerance on the largest mismatch"),
             Column("max_loading_percent", "float64", "%", "loading limit of lines and trafos"),
         ),
@@ -67,14 +83,14 @@ Example: `h5py.File('ts.h5')['timeseries/bus/vm_pu'][:, 5]` is bus column 5 over
     Array(
         "timeseries/bus/vm_pu",
         "bus voltage magnitude per step",
-        "float64",
+        "float32",
         "pu",
         dims=(_STEP_AXIS, "bus (timeseries/bus/index)"),
     ),
     Array(
         "timeseries/bus/va_degree",
         "bus voltage angle per step",
-        "float64",
+        "float32",
         "degree",
         dims=(_STEP_AXIS, "bus (timeseries/bus/index)"),
     ),
@@ -82,7 +98,7 @@ Example: `h5py.File('ts.h5')['timeseries/bus/vm_pu'][:, 5]` is bus column 5 over
     Array(
         "timeseries/line/loading_percent",
         "line loading per step",
-        "float64",
+        "float32",
         "%",
         dims=(_STEP_AXIS, "line (timeseries/line/index)"),
     ),
@@ -90,7 +106,7 @@ Example: `h5py.File('ts.h5')['timeseries/bus/vm_pu'][:, 5]` is bus column 5 over
     Array(
         "timeseries/trafo/loading_percent",
         "2-winding transformer loading per step",
-        "float64",
+        "float32",
         "%",
         dims=(_STEP_AXIS, "trafo (timeseries/trafo/index)"),
     ),
