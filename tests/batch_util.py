@@ -141,3 +141,14 @@ def run_gridplan(*args: str, cwd: Path, timeout: float = 600) -> subprocess.Comp
         timeout=timeout,
         check=False,
     )
+
+
+def needs_jobqueue() -> None:
+    """Skip unless dask-jobqueue is installed, without importing it (its import replaces the
+    process's SIGINT handler; gridplan's own import of it puts the handler back)."""
+    import importlib.util
+
+    import pytest
+
+    if importlib.util.find_spec("dask_jobqueue") is None:
+        pytest.skip("dask-jobqueue is not installed")

@@ -19,22 +19,13 @@ import pandapower as pp
 import pandapower.networks as pn
 import pandas as pd
 import pytest
-from batch_util import SMALL_STUDY, assert_same_file, write_study
+from batch_util import SMALL_STUDY, assert_same_file, needs_jobqueue, write_study
 
 from gridplan.errors import BatchError, CaseError
 from gridplan.results.tasks import file_state
 from gridplan.studies.batch import load_study, run_study, status
 from gridplan.studies.batch.index import merge
 from gridplan.studies.batch.study import default_study_path
-
-
-def _needs_jobqueue() -> None:
-    # find_spec, not importorskip: importing dask_jobqueue replaces the process's SIGINT
-    # handler (gridplan's own import of it puts the handler back)
-    import importlib.util
-
-    if importlib.util.find_spec("dask_jobqueue") is None:
-        pytest.skip("dask-jobqueue is not installed")
 
 
 def _run(study_path: Path, out: Path, **kw):
@@ -376,7 +367,7 @@ def test_slurm_script_text(tmp_path, cli):
 
 def test_pbs_and_slurm_job_scripts_carry_the_settings():
     """dask-jobqueue's job scripts for --cluster (built without a batch system)."""
-    _needs_jobqueue()
+    needs_jobqueue()
     from gridplan.studies.batch.executors import jobqueue_settings, lifetime_args
 
     # workers retire 5 min before a 1 h walltime, staggered by +-2 min
@@ -460,7 +451,7 @@ def test_importing_dask_jobqueue_leaves_ctrl_c_alone():
     import subprocess
     import sys
 
-    _needs_jobqueue()
+    needs_jobqueue()
     code = (
         "import signal; h = signal.getsignal(signal.SIGINT); {imp}; "
         "print(signal.getsignal(signal.SIGINT) is h)"

@@ -15,19 +15,16 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from batch_util import ROOT, assert_same_folder, env_with_source, run_gridplan, write_study
+from batch_util import (
+    ROOT,
+    assert_same_folder,
+    env_with_source,
+    needs_jobqueue,
+    run_gridplan,
+    write_study,
+)
 
 from gridplan.studies.batch import load_study, run_study
-
-
-def _needs_jobqueue() -> None:
-    # find_spec, not importorskip: importing dask_jobqueue replaces the process's SIGINT
-    # handler (gridplan's own import of it puts the handler back)
-    import importlib.util
-
-    if importlib.util.find_spec("dask_jobqueue") is None:
-        pytest.skip("dask-jobqueue is not installed")
-
 
 pytestmark = pytest.mark.orchestration
 
@@ -109,7 +106,7 @@ def test_generated_array_script_runs_the_study_on_slurm(slurm, serial, tmp_path)
 
 
 def test_cluster_slurm_runs_the_study_through_dask_jobqueue(slurm, serial, tmp_path):
-    _needs_jobqueue()
+    needs_jobqueue()
     study, ref = serial
     out = tmp_path / "jobqueue"
     res = run_gridplan(
