@@ -147,6 +147,7 @@ def test_sigkill_mid_run_then_rerun_recomputes_nothing_finished(tmp_path):
     proc = subprocess.Popen(
         gridplan_cmd("run", str(study), "--out-dir", str(out)),
         env=env_with_source(),
+        cwd=tmp_path,  # not the checkout: `python -m` would import its uncompiled gridplan
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
@@ -219,6 +220,7 @@ def test_workers_exit_when_the_parent_is_killed(tmp_path):
     proc = subprocess.Popen(
         gridplan_cmd("run", str(study), "--jobs", "2", "--out-dir", str(out)),
         env=env_with_source(),
+        cwd=tmp_path,  # not the checkout: `python -m` would import its uncompiled gridplan
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
@@ -287,6 +289,7 @@ def test_sigterm_stops_cleanly_without_debris(tmp_path):
     proc = subprocess.Popen(
         gridplan_cmd("run", str(study), "--out-dir", str(out)),
         env=env_with_source(),
+        cwd=tmp_path,  # not the checkout: `python -m` would import its uncompiled gridplan
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
