@@ -244,7 +244,18 @@ def test_a_second_writer_of_one_path_is_refused(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["shared.h5"]
 
 
-def test_ctrl_c_during_store_matrix_never_books_a_not_simulated_outage(net118, model118, tmp_path):
+@pytest.fixture
+def sigint_default():
+    """Ctrl-C handled as in the CLI started from a terminal: Python's default handler (a test
+    process started in the background, as by some CI runners, inherits SIGINT ignored)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def test_ctrl_c_during_store_matrix_never_books_a_not_simulated_outage(
+    net118, model118, tmp_path, sigint_default
+):
     # a real SIGINT arrives while the matrix of the second part is being written: that part is
     # booked whole, the scan stops after it, and the rest is not_simulated with no values
     out = tmp_path / "n1.h5"
