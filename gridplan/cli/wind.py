@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -260,13 +262,9 @@ def hosting_cmd(
         plot_hosting(t, plot, title=f"hosting capacity, {case_name(spec)}{' (N-1)' if n1 else ''}")
         click.echo(f"plot written to {plot}")
     if out is not None:
-        from gridplan.model.case_hash import case_sha256
-        from gridplan.results import ResultWriter
         from gridplan.studies.wind.hosting import write_hosting
 
-        with ResultWriter(out, case_name=case_name(spec), case_sha256=case_sha256(net)) as w:
-            write_hosting(w, result)
-        click.echo(f"results written to {out}")
+        _write_case_file(out, spec, net, write_hosting, result)
 
 
 @wind.command("year")
@@ -387,16 +385,9 @@ def year_cmd(
         )
         click.echo(f"plot written to {plot}")
     if out is not None:
-        from gridplan.model.case_hash import case_sha256
-        from gridplan.results import ResultWriter
         from gridplan.studies.wind.curtailment import write_year
-        from gridplan.studies.wind.power import write_power
 
-        with ResultWriter(out, case_name=case_name(spec), case_sha256=case_sha256(net)) as w:
-            write_year(w, result)
-            if result.wind is not None:
-                write_power(w, result.wind)
-        click.echo(f"results written to {out}")
+        _write_case_file(out, spec, net, write_year, result)
 
 
 @wind.command("credit")
@@ -488,16 +479,26 @@ def credit_cmd(
         plot_credit(result.trials, plot, title=f"capacity credit, {case_name(spec)}")
         click.echo(f"plot written to {plot}")
     if out is not None:
-        from gridplan.model.case_hash import case_sha256
-        from gridplan.results import ResultWriter
         from gridplan.studies.wind.credit import write_credit
-        from gridplan.studies.wind.power import write_power
 
-        with ResultWriter(out, case_name=case_name(spec), case_sha256=case_sha256(net)) as w:
-            write_credit(w, result)
-            if result.wind is not None:
-                write_power(w, result.wind)
-        click.echo(f"results written to {out}")
+        _write_case_file(out, spec, net, write_credit, result)
+
+
+def _write_case_file(
+    out: Path, spec: str, net: Any, write: Callable[[Any, Any], None], result: Any
+) -> None:
+    """Write ``result`` with ``write(writer, result)`` to ``out`` (stamped with the case name
+    and hash), plus the farms' power (``/wind/power``) when the result carries it."""
+    from gridplan.model.case_hash import case_sha256
+    from gridplan.model.cases import case_name
+    from gridplan.results import ResultWriter
+    from gridplan.studies.wind.power import write_power
+
+    with ResultWriter(out, case_name=case_name(spec), case_sha256=case_sha256(net)) as w:
+        write(w, result)
+        if getattr(result, "wind", None) is not None:
+            write_power(w, result.wind)
+    click.echo(f"results written to {out}")
 
 
 @wind.command("turbines")
