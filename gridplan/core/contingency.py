@@ -26,7 +26,7 @@ declared diverged.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
@@ -232,17 +232,30 @@ def newton_pf(
     return v, bool(norm < tol), it, norm
 
 
+def _no_rows() -> np.ndarray:
+    return np.zeros(0, np.int64)
+
+
+def _no_injections() -> np.ndarray:
+    return np.zeros(0, np.complex128)
+
+
 @dataclass
 class Outage:
     """One outage as the engine sees it (ppc numbering).
 
     ``branches``: in-service ppc branch rows taken out; ``dead``: buses cut off from every
-    slack (their equations are dropped); ``gen_rows``: ppc gen rows taken out.
+    slack (their equations are dropped); ``gens``: ppc gen rows taken out (their P leaves the
+    bus injection; a PV bus left without a generator turns PQ); ``inj_bus`` / ``inj_s``: other
+    changes of the bus injection ``Sbus`` (pu, added; e.g. ``-(p + jq)`` of a static generator
+    that trips). The slack buses take up the active power lost.
     """
 
     branches: np.ndarray
     dead: np.ndarray
     gens: np.ndarray
+    inj_bus: np.ndarray = field(default_factory=_no_rows)  # int64 (k,)
+    inj_s: np.ndarray = field(default_factory=_no_injections)  # complex128 (k,), pu
 
 
 @dataclass
@@ -430,6 +443,9 @@ class ACOutageSolver:
                 bus = int(self.gen_bus[g])
                 if bus >= 0 and not dead[bus] and not self.held_p[bus]:
                     _row(bus)
+            for bus in o.inj_bus:
+                if not dead[bus] and not self.held_p[bus]:
+                    _row(int(bus))
             rows_out.append(np.fromiter(rows.keys(), dtype=np.int64, count=len(rows)))
             if lr:
                 d_out.append((np.concatenate(lr), np.concatenate(cc), np.concatenate(vv)))
@@ -572,10 +588,12 @@ class ACOutageSolver:
         n = self.n
         nb = len(outages)
         # single-branch outages, without and with cut-off buses, are vectorized; the rest
-        # (several branches, generators) go outage by outage
+        # (several branches, generators, injections) go outage by outage
         kind = np.array(
             [
-                (0 if not o.dead.size else 1) if o.branches.size == 1 and not o.gens.size else 2
+                (0 if not o.dead.size else 1)
+                if o.branches.size == 1 and not o.gens.size and not o.inj_bus.size
+                else 2
                 for o in outages
             ],
             dtype=np.int8,
@@ -662,6 +680,11 @@ class ACOutageSolver:
                     r = rec.setdefault(bus, [p0[bus], q0[bus], free0[bus], free0[n + bus]])
                     r[0] -= self.gen_s[g].real
                     r[1] -= self.gen_s[g].imag
+            for bus, ds in zip(o.inj_bus, o.inj_s, strict=True):
+                bus = int(bus)
+                r = rec.setdefault(bus, [p0[bus], q0[bus], free0[bus], free0[n + bus]])
+                r[0] += ds.real
+                r[1] += ds.imag
             for bus in self.lost_voltage_control(o):
                 r = rec.setdefault(int(bus), [p0[bus], q0[bus], free0[bus], free0[n + bus]])
                 r[3] = 1
@@ -902,6 +925,7 @@ class ACOutageSolver:
             if bus >= 0:
                 sbus[bus] -= self.gen_s[g]
                 gen_left[bus] -= 1
+        np.add.at(sbus, outage.inj_bus, outage.inj_s)
         live = np.ones(n, dtype=bool)
         live[outage.dead] = False
         idx = np.flatnonzero(live)

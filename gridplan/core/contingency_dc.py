@@ -8,6 +8,16 @@ whole bus-by-branch matrix) give the PTDF column; the post-outage flow change of
 is its PTDF entry times ``p_k / (1 - ptdf_kk)`` (LODF). An outage that cuts off buses (a bridge)
 stops the live end's export: the slack takes it up (transfer ``p_k`` from the live end). Reactive
 flows keep their base-case values; loading uses the base-case voltage magnitudes.
+
+Every other outage (several branches, generators, DC-line terminals, injections) is solved in
+the same linear model by compensation: the outaged branches' base-case flows ``p_k`` reappear
+as transfers from their from to their to end (only from the live end when the other is cut
+off), the lost injections as injection changes ``dP``, and the angle change solves
+``B' dtheta = dP + sum_k p_k (e_f - e_t)`` with ``B'`` the post-outage susceptance matrix
+(slack and cut-off buses held at ``dtheta = 0``, so each area's slack balances it). For one
+branch this is the LODF above (Sherman-Morrison); ``B'`` is refactorized per outage when the
+outage takes out branches, and the base LU is used (PTDF times the injection change) when it
+does not.
 """
 
 from __future__ import annotations
@@ -44,6 +54,12 @@ class DCOutageSolver:
         Loading (fraction of rating) per kA at each end.
     base_kv : float64 (n_bus,)
         Bus base voltage, kV.
+    gen_bus : int64 (n_gen,), optional
+        Bus of each generator row (-1: out of service).
+    gen_p_mw : float64 (n_gen,), optional
+        Active power of each generator row, MW.
+    base_mva : float
+        System base, MVA (turns injection changes in pu into MW).
 
     Attributes
     ----------
@@ -69,9 +85,15 @@ class DCOutageSolver:
         scale_f: np.ndarray,
         scale_t: np.ndarray,
         base_kv: np.ndarray,
+        gen_bus: np.ndarray | None = None,
+        gen_p_mw: np.ndarray | None = None,
+        base_mva: float = 1.0,
     ) -> None:
         self.n = n = int(n_bus)
         self.f, self.t, self.b = f, t, b
+        self.gen_bus = np.zeros(0, np.int64) if gen_bus is None else np.asarray(gen_bus, np.int64)
+        self.gen_p_mw = np.zeros(0) if gen_p_mw is None else np.asarray(gen_p_mw, np.float64)
+        self.base_mva = float(base_mva)
         bbus = sp.coo_matrix(
             (
                 np.concatenate([b, b, -b, -b]),
@@ -88,6 +110,9 @@ class DCOutageSolver:
         inv = np.empty(n, dtype=np.int64)
         inv[rcm] = np.arange(n)
         self.held = held
+        self.bbus = bbus
+        self.lu = lu
+        self.rcm = rcm
         # angles come out in Cuthill-McKee order: the two ends of a branch are close in
         # memory, and branches taken in that order sweep the angle block almost sequentially
         self.factors = (*factor_arrays(lu)[:7], lu.perm_c[rcm].astype(np.int64))
@@ -109,7 +134,101 @@ class DCOutageSolver:
         """Angles (rows in Cuthill-McKee order, see ``f_rcm``) for injections ``rhs`` (n, k)."""
         return contingency_lu.lu_solve_rows(*self.factors, rhs)
 
+    @staticmethod
+    def is_single_branch(o: Outage) -> bool:
+        """True for an outage of one branch and nothing else (the LODF path)."""
+        return o.branches.size == 1 and not o.gens.size and not o.inj_bus.size
+
     def solve_block(self, outs: list[Outage]) -> tuple[np.ndarray, np.ndarray]:
+        """Post-outage loading (B, n_br) of any outages (islands included).
+
+        Single-branch outages go by LODF (:meth:`solve_single`), the others by compensation
+        (:meth:`solve_general`). Returns ``(loading, vm)`` with ``vm`` of shape (B, 0): dc
+        computes no voltages.
+        """
+        single = np.array([self.is_single_branch(o) for o in outs], dtype=bool)
+        if single.all():
+            return self.solve_single(outs)
+        nb = len(outs)
+        ld = np.empty((nb, self.f.size))
+        si, gi = np.flatnonzero(single), np.flatnonzero(~single)
+        if si.size:
+            ld[si] = self.solve_single([outs[j] for j in si])[0]
+        ld[gi] = self.solve_general([outs[j] for j in gi])
+        return ld, np.empty((nb, 0))
+
+    def injection_change_mw(self, o: Outage) -> np.ndarray:
+        """Change of every bus's active injection by outage ``o``, MW (n_bus,)."""
+        dp = np.zeros(self.n)
+        gb = self.gen_bus[o.gens]
+        ok = gb >= 0
+        np.add.at(dp, gb[ok], -self.gen_p_mw[o.gens][ok])
+        np.add.at(dp, o.inj_bus, o.inj_s.real * self.base_mva)
+        return dp
+
+    def solve_general(self, outs: list[Outage]) -> np.ndarray:
+        """Post-outage loading (B, n_br) of outages of several elements, by compensation.
+
+        Outages without branches share the base LU (one multi-column solve); each outage
+        with branches gets its post-outage matrix factorized.
+        """
+        n = self.n
+        nb = len(outs)
+        dtheta = np.zeros((n, nb))
+        inj_only = []
+        for j, o in enumerate(outs):
+            rhs = self.injection_change_mw(o)
+            held = self.held.copy()
+            held[o.dead] = True
+            k = o.branches
+            f, t, pk = self.f[k], self.t[k], self.p_f0[k]
+            if k.size:
+                # the outaged branches' base flows, re-injected as transfers f -> t (a cut-off
+                # end's share is dropped below with the rest of its rows)
+                np.add.at(rhs, f, pk)
+                np.add.at(rhs, t, -pk)
+            rhs[held] = 0.0
+            if not k.size and not o.dead.size:
+                dtheta[:, j] = rhs
+                inj_only.append(j)
+                continue
+            bk = self.b[k]
+            cut = sp.coo_matrix(
+                (
+                    np.concatenate([bk, bk, -bk, -bk]),
+                    (np.concatenate([f, t, f, t]), np.concatenate([f, t, t, f])),
+                ),
+                shape=(n, n),
+            )
+            keep = sp.diags((~held).astype(float))
+            mat = (keep @ (self.bbus - cut) @ keep + sp.diags(held.astype(float))).tocsc()
+            dtheta[:, j] = sparse_lu(mat).solve(rhs)
+        if inj_only:
+            cols = np.array(inj_only)
+            dtheta[:, cols] = self.lu.solve(np.ascontiguousarray(dtheta[:, cols]))
+        # angle rows in Cuthill-McKee order, as the loading kernel reads them
+        theta = np.ascontiguousarray(dtheta[self.rcm])
+        ld = contingency_ac.dc_loading_block(
+            theta,
+            self.f_rcm,
+            self.t_rcm,
+            self.order,
+            np.ascontiguousarray(self.b),
+            np.ones(nb),
+            *self.flows0,
+            self.a_f,
+            self.a_t,
+            np.empty((nb, self.f.size)),
+        )
+        for j, o in enumerate(outs):
+            ld[j, o.branches] = np.nan
+            if o.dead.size:
+                dead = np.zeros(n, dtype=bool)
+                dead[o.dead] = True
+                ld[j, dead[self.f] | dead[self.t]] = np.nan
+        return ld
+
+    def solve_single(self, outs: list[Outage]) -> tuple[np.ndarray, np.ndarray]:
         """Post-outage loading (B, n_br) by LODF for single-branch outages (islands included).
 
         Returns ``(loading, vm)`` with ``vm`` of shape (B, 0): dc computes no voltages.

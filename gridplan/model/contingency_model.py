@@ -25,7 +25,9 @@ from gridplan.model.network import CompiledNetwork, compile_network
 
 SQRT3 = float(np.sqrt(3.0))
 
-BRANCH_ELEMENTS = ("line", "trafo", "trafo3w")
+BRANCH_ELEMENTS = ("line", "trafo", "trafo3w", "impedance")
+#: element types whose outage changes bus injections (``Sbus``) only
+INJECTION_ELEMENTS = ("sgen", "storage")
 
 
 @dataclass(frozen=True)
@@ -33,9 +35,16 @@ class ContingencyModel:
     """Frozen arrays of a solved net, in pandapower's internal (ppci) bus numbering.
 
     Branch arrays cover every ppc branch row (out-of-service ones with zero admittance and
-    ``branch_in_service`` False). Loading of ppc branch ``k`` in percent is
-    ``100 * max(i_f_ka * scale_f[k], i_t_ka * scale_t[k])``; a monitored element's loading is
-    the maximum over its ppc branches (three for a ``trafo3w``), as in pandapower's results.
+    ``branch_in_service`` False). Monitored elements are the lines, transformers and
+    impedances; an impedance is rated at its ``sn_mva`` (see
+    :func:`gridplan.model.network.CompiledNetwork.from_solved`). A ``dcline`` is the two
+    generator rows pandapower makes of it (``dcline_rows``); an ``sgen`` or ``storage`` is an
+    injection into its bus (``injections``: ``(p_mw + j q_mvar) * scaling / base_mva``, with
+    the sign of a generation, so a charging storage injects ``-p_mw``).
+
+    Loading of ppc branch ``k`` in percent is ``100 * max(i_f_ka * scale_f[k], i_t_ka *
+    scale_t[k])``; a monitored element's loading is the maximum over its ppc branches (three
+    for a ``trafo3w``), as in pandapower's results.
     """
 
     base_mva: float
@@ -63,13 +72,17 @@ class ContingencyModel:
     gen_bus: np.ndarray  # int64 (n_gen,), ppci bus of each in-service ppc gen row
     gen_s_pu: np.ndarray  # complex128 (n_gen,), injection of each ppc gen row, pu
     # monitored elements: one row per (kind, index); branches of each element
-    mon_kind: np.ndarray  # object (n_mon,) "line" | "trafo" | "trafo3w"
+    mon_kind: np.ndarray  # object (n_mon,) "line" | "trafo" | "trafo3w" | "impedance"
     mon_index: np.ndarray  # int64 (n_mon,) pandapower element index
     mon_branch: np.ndarray  # int64 (n_mon, 3) ppc branch rows, -1 padded
     bus_index: np.ndarray  # int64 (n_bus,) a pandapower bus index for each ppci bus
     bus_lookup: np.ndarray  # int64 pandapower bus index -> ppci row (-1: not in ppci)
     element_branches: dict[str, dict[int, np.ndarray]] = field(default_factory=dict)
     gen_rows: dict[int, int] = field(default_factory=dict)  # pandapower gen index -> ppc gen row
+    # pandapower dcline index -> its two ppc gen rows (to end, from end), as pandapower models it
+    dcline_rows: dict[int, np.ndarray] = field(default_factory=dict)
+    # "sgen" / "storage" -> pandapower index -> (ppci bus, injection into the bus, pu)
+    injections: dict[str, dict[int, tuple[int, complex]]] = field(default_factory=dict)
 
     @property
     def n_branch(self) -> int:
@@ -116,6 +129,9 @@ class ContingencyModel:
             self.scale_f,
             self.scale_t,
             self.base_kv,
+            gen_bus=self.gen_bus,
+            gen_p_mw=self.gen_s_pu.real * self.base_mva,
+            base_mva=self.base_mva,
         )
 
     def areas(self) -> np.ndarray:
@@ -231,7 +247,7 @@ def _from_network(network: CompiledNetwork, net: pp.pandapowerNet) -> Contingenc
     mon_index: list[np.ndarray] = []
     mon_branch: list[np.ndarray] = []
     element_branches: dict[str, dict[int, np.ndarray]] = {}
-    for kind in ("line", "trafo"):
+    for kind in ("line", "trafo", "impedance"):
         if kind in ranges and len(net[kind]):
             a, b = ranges[kind]
             df = net[kind]
@@ -275,6 +291,11 @@ def _from_network(network: CompiledNetwork, net: pp.pandapowerNet) -> Contingenc
             if idx < lk.shape[0] and lk[idx] >= 0 and lk[idx] < n_gen:
                 gen_rows[int(idx)] = int(lk[idx])
 
+    dcline_rows = _dcline_rows(net, network)
+    injections = {
+        kind: _injections(net, kind, bus_lookup, network.base_mva) for kind in INJECTION_ELEMENTS
+    }
+
     bus_index = np.full(n_bus, -1, dtype=np.int64)
     valid = np.flatnonzero(bus_lookup >= 0)
     # the lowest pandapower index of the buses merged into each ppci row
@@ -312,4 +333,55 @@ def _from_network(network: CompiledNetwork, net: pp.pandapowerNet) -> Contingenc
         bus_lookup=bus_lookup,
         element_branches=element_branches,
         gen_rows=gen_rows,
+        dcline_rows=dcline_rows,
+        injections=injections,
     )
+
+
+def _dcline_rows(net: pp.pandapowerNet, network: CompiledNetwork) -> dict[int, np.ndarray]:
+    """ppc gen rows (to end, from end) of every in-service dcline.
+
+    pandapower's ``runpp`` appends two generators per dcline to (a copy of) ``net.gen``, in
+    dcline table order, the to end first, with the next free gen indices; ``gen_lookup`` maps
+    them to their ppc rows. A row whose bus is not the dcline's end is not taken.
+    """
+    out: dict[int, np.ndarray] = {}
+    dc = net.dcline
+    if not len(dc):
+        return out
+    lk = network.gen_lookup
+    first = int(net.gen.index.max()) + 1 if len(net.gen) else 0
+    n_gen = network.gen_bus.shape[0]
+    for pos, (idx, row) in enumerate(dc.iterrows()):
+        if not bool(row.in_service):
+            continue
+        gi = np.array([first + 2 * pos, first + 2 * pos + 1])
+        if gi.max() >= lk.shape[0]:
+            continue
+        rows = lk[gi].astype(np.int64)
+        if np.any((rows < 0) | (rows >= n_gen)):
+            continue
+        ends = network.bus_lookup[np.array([int(row.to_bus), int(row.from_bus)])]
+        if np.array_equal(network.gen_bus[rows], ends):
+            rows.flags.writeable = False
+            out[int(idx)] = rows
+    return out
+
+
+def _injections(
+    net: pp.pandapowerNet, kind: str, bus_lookup: np.ndarray, base_mva: float
+) -> dict[int, tuple[int, complex]]:
+    """ppci bus and injection (pu, generation sign) of every in-service ``sgen`` / ``storage``."""
+    df = net[kind]
+    if not len(df):
+        return {}
+    sign = 1.0 if kind == "sgen" else -1.0  # storage: p_mw > 0 is charging, a demand
+    scaling = df.scaling.to_numpy(dtype=float) if "scaling" in df else np.ones(len(df))
+    s = sign * scaling * (df.p_mw.to_numpy(dtype=float) + 1j * df.q_mvar.to_numpy(dtype=float))
+    rows = bus_lookup[df.bus.to_numpy(dtype=np.int64)]
+    on = df.in_service.to_numpy(dtype=bool) & (rows >= 0)
+    return {
+        int(i): (int(r), complex(v / base_mva))
+        for i, r, v, ok in zip(df.index, rows, s, on, strict=True)
+        if ok
+    }

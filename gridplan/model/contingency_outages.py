@@ -1,9 +1,22 @@
 """Outages of a contingency model: the default single-element sets, and their translation
 into the engine's outages (:class:`gridplan.core.contingency.Outage`: ppc branch rows taken out,
-buses cut off from every slack, generator rows taken out).
+buses cut off from every slack, generator rows taken out, bus injection changes).
 
 An outage is named and lists pandapower elements, ``("line 7", [("line", 7)])``
 (:data:`OutageSpec`); :func:`gridplan.model.outages.read_outages` reads named N-k sets from files.
+
+What each element type takes out:
+
+- ``line``, ``trafo``, ``trafo3w``, ``impedance``: its ppc branch rows.
+- ``gen``: its generator row (its P leaves the bus; a PV bus left without a generator turns PQ).
+- ``dcline``: both generator rows pandapower makes of it (a bipole block: the sending end stops
+  drawing ``p_mw``, the receiving end loses ``p_mw`` less the losses, and both converter buses
+  lose their voltage control unless another generator holds them).
+- ``sgen``, ``storage``: a change of the bus injection, ``-(p_mw + j q_mvar) * scaling``
+  (storage: ``+(p_mw + j q_mvar) * scaling``, positive ``p_mw`` being charging).
+
+The slack buses take up the active power lost (each synchronous area its own slack's); there
+is no pro-rata redispatch over generators.
 """
 
 from __future__ import annotations
@@ -38,7 +51,9 @@ def default_outages(
         )
     out: list[OutageSpec] = []
     for kind in elements:
-        df = net[kind]
+        df = net.get(kind)
+        if df is None or not len(df):
+            continue
         for idx in df.index[df.in_service.to_numpy(dtype=bool)]:
             out.append((f"{kind} {idx}", [(kind, int(idx))]))
     return out
@@ -68,14 +83,27 @@ def engine_outage(
             return Outage(rows, dead, _NONE), ""
     br: list[int] = []
     gens: list[int] = []
+    inj_bus: list[int] = []
+    inj_s: list[complex] = []
+    refs = set(model.ref.tolist())
     for kind, idx in elems:
-        if kind == "gen":
-            if idx not in model.gen_rows:
-                return None, f"gen {idx} is not in service"
-            row = model.gen_rows[idx]
-            if model.gen_bus[row] in set(model.ref.tolist()):
-                return None, f"gen {idx} is at a slack bus"
-            gens.append(row)
+        if kind in ("gen", "dcline"):
+            if kind == "gen":
+                rows = [model.gen_rows[idx]] if idx in model.gen_rows else []
+            else:
+                rows = model.dcline_rows.get(idx, np.zeros(0, np.int64)).tolist()
+            if not rows:
+                return None, f"{kind} {idx} is not in service"
+            if any(int(model.gen_bus[r]) in refs for r in rows):
+                return None, f"{kind} {idx} is at a slack bus"
+            gens.extend(int(r) for r in rows)
+            continue
+        if kind in model.injections:
+            if idx not in model.injections[kind]:
+                return None, f"{kind} {idx} is not in service"
+            bus, s = model.injections[kind][idx]
+            inj_bus.append(bus)
+            inj_s.append(-s)  # the injection leaves the bus
             continue
         rows = model.element_branches.get(kind, {}).get(idx)
         if rows is None:
@@ -102,7 +130,38 @@ def engine_outage(
         _, lab = connected_components(g, directed=False)
         alive = np.isin(lab, lab[model.ref])
         dead = np.flatnonzero(~alive)
-    return Outage(bra, dead.astype(np.int64), np.array(gens, dtype=np.int64)), ""
+    return Outage(
+        bra,
+        dead.astype(np.int64),
+        np.unique(np.array(gens, dtype=np.int64)),
+        np.array(inj_bus, dtype=np.int64),
+        np.array(inj_s, dtype=np.complex128),
+    ), ""
+
+
+def lost_p_mw(model: ContingencyModel, elems: list[tuple[str, int]]) -> float:
+    """Active power an outage's elements stop supplying, MW (NaN if one is not in service).
+
+    ``gen``: its P; ``dcline``: the P its sending end was drawing (``|p_mw|``); ``sgen``:
+    ``p_mw * scaling``; ``storage``: ``-p_mw * scaling`` (negative while charging); branches: 0.
+    What islanding cuts off is reported apart (``cut_load_mw``, ``cut_gen_mw``).
+    """
+    total = 0.0
+    for kind, idx in elems:
+        if kind == "gen":
+            if idx not in model.gen_rows:
+                return float("nan")
+            total += float(model.gen_s_pu[model.gen_rows[idx]].real) * model.base_mva
+        elif kind == "dcline":
+            rows = model.dcline_rows.get(idx)
+            if rows is None:
+                return float("nan")
+            total += float(-model.gen_s_pu[rows].real.min()) * model.base_mva
+        elif kind in model.injections:
+            if idx not in model.injections[kind]:
+                return float("nan")
+            total += float(model.injections[kind][idx][1].real) * model.base_mva
+    return total
 
 
 def engine_outages(

@@ -263,7 +263,9 @@ class CompiledNetwork:
 
         The element limits are read from the net's tables: lines ``max_i_ka * df * parallel``
         (kA), transformers ``sn_mva * parallel * df`` (MVA) at their winding voltages,
-        three-winding transformers ``sn_hv/mv/lv_mva`` per winding, as in pandapower's results.
+        three-winding transformers ``sn_hv/mv/lv_mva`` per winding, as in pandapower's results;
+        impedances ``sn_mva`` at their end buses' nominal voltages (pandapower reports no
+        loading for them; its OPF takes ``sn_mva`` as their limit).
         """
         ppc = net._ppc
         ppci = ppc["internal"]
@@ -390,6 +392,19 @@ def _branch_limits(
         scale_f[a:b] = tr.vn_hv_kv.to_numpy(dtype=float) * SQRT3 / den
         scale_t[a:b] = tr.vn_lv_kv.to_numpy(dtype=float) * SQRT3 / den
         rating[a:b] = den
+    if "impedance" in ranges and len(net.impedance):
+        # pandapower gives an impedance no thermal rating; its sn_mva is what pandapower's OPF
+        # takes as the branch's MVA limit (RATE_A), so it is the rating here, a current
+        # rating at each end's nominal voltage like a transformer's
+        a, b = ranges["impedance"]
+        im = net.impedance
+        sn = im.sn_mva.to_numpy(dtype=float)
+        vn_f = net.bus.vn_kv.reindex(im.from_bus).to_numpy(dtype=float)
+        vn_t = net.bus.vn_kv.reindex(im.to_bus).to_numpy(dtype=float)
+        with np.errstate(divide="ignore"):
+            scale_f[a:b] = np.where(sn > 0, SQRT3 * vn_f / sn, np.inf)
+            scale_t[a:b] = np.where(sn > 0, SQRT3 * vn_t / sn, np.inf)
+        rating[a:b] = np.where(sn > 0, sn, np.inf)
     if "trafo3w" in ranges and len(net.trafo3w):
         t3 = net.trafo3w
         hv, mv, lv = element_rows(ranges, "trafo3w").T

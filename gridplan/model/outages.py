@@ -7,8 +7,8 @@ Formats (chosen by extension and content):
   (elements also as ``{"type": "line", "index": 3}``).
 - pypowsybl contingency JSON (``.json`` with ``"contingencies"``): each contingency's
   ``elements`` ``{"id": ..., "type": "BRANCH" | "LINE" | "TWO_WINDINGS_TRANSFORMER" |
-  "THREE_WINDINGS_TRANSFORMER" | "GENERATOR"}``; ``id`` is matched against element names,
-  then against indices.
+  "THREE_WINDINGS_TRANSFORMER" | "GENERATOR" | "HVDC_LINE" | "BATTERY"}``; ``id`` is matched
+  against element names, then against indices.
 - PSS/E ``.con`` (single and double branch subset): ``CONTINGENCY name`` blocks of
   ``OPEN|TRIP|DISCONNECT BRANCH FROM BUS i TO BUS j [CIRCUIT|CKT c]`` lines ended by ``END``;
   bus numbers are matched against ``net.bus.name``, then the bus index. Anything else
@@ -30,13 +30,16 @@ import pandas as pd
 from gridplan.errors import CaseError, format_problems, utf8_problem
 
 OutageSpec = tuple[str, list[tuple[str, int]]]
-TYPES = ("line", "trafo", "trafo3w", "gen")
+TYPES = ("line", "trafo", "trafo3w", "impedance", "gen", "dcline", "sgen", "storage")
 POWSYBL_TYPES = {
-    "BRANCH": ("line", "trafo"),
-    "LINE": ("line",),
+    # a case converted from pypowsybl holds some of its lines as pandapower impedances
+    "BRANCH": ("line", "trafo", "impedance"),
+    "LINE": ("line", "impedance"),
     "TWO_WINDINGS_TRANSFORMER": ("trafo",),
     "THREE_WINDINGS_TRANSFORMER": ("trafo3w",),
     "GENERATOR": ("gen",),
+    "HVDC_LINE": ("dcline",),
+    "BATTERY": ("storage",),
 }
 
 

@@ -74,6 +74,15 @@ block by block while the scan runs.""",
                 "generation (gen, sgen) cut off by islanding; NaN for a not_simulated outage",
             ),
             Column("n_bus_cut", "int64", "", "buses cut off by islanding"),
+            Column(
+                "lost_p_mw",
+                "float64",
+                "MW",
+                "active power the outaged elements supplied, taken up by the slack: gen and "
+                "sgen P, a dcline's sending-end p_mw (the receiving end loses that less the "
+                "losses), storage -p_mw (negative while charging), 0 for branches; NaN when an "
+                "element is not in service",
+            ),
             Column("max_loading_percent", "float64", "%", "highest post-outage branch loading"),
             Column("max_loading_element", "str", "", "element with that loading ('line 7')"),
             Column("min_vm_pu", "float64", "pu", "lowest post-outage voltage (NaN in dc mode)"),
@@ -85,10 +94,11 @@ block by block while the scan runs.""",
     ),
     Table(
         "contingency/elements",
-        "one row per monitored line/trafo/trafo3w: base and worst post-outage loading",
+        "one row per monitored line/trafo/trafo3w/impedance: base and worst post-outage loading "
+        "(an impedance's against its sn_mva)",
         index=Column("row", "int64", "", "row number (column of contingency/loading_matrix)"),
         columns=(
-            Column("element_type", "str", "", "line, trafo or trafo3w"),
+            Column("element_type", "str", "", "line, trafo, trafo3w or impedance"),
             Column("element", "int64", "", "pandapower element index"),
             Column("base_loading_percent", "float64", "%", "base-case loading"),
             Column("max_loading_percent", "float64", "%", "worst loading over all outages"),
@@ -119,7 +129,7 @@ block by block while the scan runs.""",
         columns=(
             Column("outage", "int64", "", _OUTAGE),
             Column("outage_name", "str", "", "outage name"),
-            Column("element_type", "str", "", "line, trafo, trafo3w or bus"),
+            Column("element_type", "str", "", "line, trafo, trafo3w, impedance or bus"),
             Column("element", "int64", "", "pandapower element index"),
             Column("quantity", "str", "", "loading_percent or vm_pu"),
             Column("unit", "str", "", "unit of value, limit, base_value and change: % or pu"),
@@ -141,7 +151,7 @@ block by block while the scan runs.""",
         "the base case's own violations, listed once; value and limit in the row's unit",
         index=Column("row", "int64", "", "row number"),
         columns=(
-            Column("element_type", "str", "", "line, trafo, trafo3w or bus"),
+            Column("element_type", "str", "", "line, trafo, trafo3w, impedance or bus"),
             Column("element", "int64", "", "pandapower element index"),
             Column("quantity", "str", "", "loading_percent or vm_pu"),
             Column("unit", "str", "", "unit of value and limit: % or pu"),

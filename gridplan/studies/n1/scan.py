@@ -31,6 +31,7 @@ from gridplan.model.contingency_outages import (
     default_outages,
     engine_outage,
     engine_outages,
+    lost_p_mw,
 )
 from gridplan.model.outages import OutageSpec
 from gridplan.studies.n1.statistics import (
@@ -186,6 +187,13 @@ def run_n1(
     bridge = model.bridge_tree()
     n_out = len(specs)
     eng, reason = engine_outages(model, specs, bridge)
+    lost = np.array(
+        [
+            lost_p_mw(model, el) if o is not None else np.nan
+            for o, (_, el) in zip(eng, specs, strict=True)
+        ],
+        dtype=np.float64,
+    )
     timings["outages_s"] = time.perf_counter() - t1
 
     base_ld_br, base_vm = model.loading(model.v0[None, :])
@@ -203,7 +211,7 @@ def run_n1(
     violations = ViolationCollector(
         model, names, base_eld, base_vm, limits, n_out, sink=violation_sink, rule=rule
     )
-    state = OutageState.new(reason)
+    state = OutageState.new(reason, lost)
     status, iters, mism = state.status, state.iterations, state.max_mismatch_pu
     cut_load, cut_gen, n_cut = state.cut_load_mw, state.cut_gen_mw, state.n_bus_cut
     screened = state.screened_out
@@ -228,7 +236,12 @@ def run_n1(
     # per outage: branches, cut-off buses, generators, first branch (-1: none)
     sizes = np.array(
         [
-            (o.branches.size, o.dead.size, o.gens.size, o.branches[0] if o.branches.size else -1)
+            (
+                o.branches.size,
+                o.dead.size,
+                o.gens.size + o.inj_bus.size,
+                o.branches[0] if o.branches.size else -1,
+            )
             for o in (eng[j] for j in todo)
         ],
         dtype=np.int64,
@@ -250,11 +263,6 @@ def run_n1(
         solver = model.ac_solver(tol)
     if mode == "dc":
         dc = model.dc_solver()
-        multi = [j for j in todo if eng[j].branches.size != 1 or eng[j].gens.size]  # type: ignore[union-attr]
-        for j in multi:
-            reason[j] = "dc mode handles single-branch outages only"
-        skip = set(multi)
-        todo = np.array([j for j in todo if j not in skip], dtype=np.int64)
         block = min(block, DC_BLOCK)
     timings["factorize_s"] = time.perf_counter() - t2
 
@@ -455,7 +463,7 @@ def _screen(
         ambiguous = (
             ~ok | np.any(near_ld, axis=1) | np.any(near_lo, axis=1) | np.any(near_hi, axis=1)
         )
-    clear = ~ambiguous & np.array([o.gens.size == 0 for o in outs])
+    clear = ~ambiguous & np.array([o.gens.size == 0 and o.inj_bus.size == 0 for o in outs])
     keep = np.flatnonzero(~clear)
     cl = np.flatnonzero(clear)
     cleared = None
@@ -481,7 +489,8 @@ def n1_states(
     vm_pu : float64 (n_outage, len(net.bus))
         Bus voltage magnitudes in ``net.bus`` order (NaN: cut off or failed).
     loading_percent : dict element type -> float64 (n_outage, len(net[element]))
-        Branch loading in element table order (NaN: out, cut off or failed).
+        Branch loading in element table order (NaN: out, cut off or failed), for ``line``,
+        ``trafo``, ``trafo3w`` and ``impedance`` (against its ``sn_mva``).
     """
     if model is None:
         model = compile_contingency_model(net)
@@ -490,7 +499,9 @@ def n1_states(
     n_out = len(outages)
     rows = model.pp_bus_rows(net.bus.index.to_numpy())
     vm_out = np.full((n_out, len(net.bus)), np.nan)
-    mon = {k: np.flatnonzero(model.mon_kind == k) for k in ("line", "trafo", "trafo3w")}
+    mon = {
+        k: np.flatnonzero(model.mon_kind == k) for k in ("line", "trafo", "trafo3w", "impedance")
+    }
     ld_out = {k: np.full((n_out, len(net[k])), np.nan) for k in mon}
     status = ["not_simulated"] * n_out
     el_order = {}
@@ -554,7 +565,12 @@ def outage_voltages(
     _b, _c, tin, _t, _o = model.bridge_tree()
     sizes = np.array(
         [
-            (o.branches.size, o.dead.size, o.gens.size, o.branches[0] if o.branches.size else -1)
+            (
+                o.branches.size,
+                o.dead.size,
+                o.gens.size + o.inj_bus.size,
+                o.branches[0] if o.branches.size else -1,
+            )
             for o in outs
         ],
         dtype=np.int64,

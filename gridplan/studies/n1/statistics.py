@@ -28,10 +28,13 @@ class N1Result:
         One row per outage: ``name``, ``elements``, ``status``, ``reason``, ``iterations``,
         ``max_mismatch_pu``, ``cut_load_mw`` (loads and storage charging, storage p_mw > 0
         being a demand as in the power flow's balance), ``cut_gen_mw``, ``n_bus_cut``,
+        ``lost_p_mw`` (active power the outaged elements supplied: a gen's or sgen's P, a
+        dcline's sending-end ``p_mw``, a storage's ``-p_mw``, 0 for branches),
         ``max_loading_percent`` with ``max_loading_element``, ``min_vm_pu`` / ``min_vm_bus``,
         ``max_vm_pu`` / ``max_vm_bus``, ``screened_out`` (screen mode).
     elements : DataFrame
-        One row per monitored branch element: ``element_type``, ``element``,
+        One row per monitored branch element (line, trafo, trafo3w, impedance; an impedance's
+        loading is against its ``sn_mva``): ``element_type``, ``element``,
         ``base_loading_percent``, ``max_loading_percent``, ``cause_index`` (outage position),
         ``cause_name`` and the top-N worst outages ``top{i}_outage`` / ``top{i}_loading_percent``.
     buses : DataFrame
@@ -95,12 +98,16 @@ class OutageState:
     cut_gen_mw: np.ndarray  # float64, MW (gen, sgen); NaN until simulated
     n_bus_cut: np.ndarray  # int64
     screened_out: np.ndarray  # bool
+    lost_p_mw: np.ndarray  # float64, MW the outaged elements supplied; NaN if not translated
 
     @classmethod
-    def new(cls, reason: np.ndarray) -> OutageState:
-        """Every outage ``not_simulated``, with the ``reason`` (object array) given so far."""
+    def new(cls, reason: np.ndarray, lost_p_mw: np.ndarray | None = None) -> OutageState:
+        """Every outage ``not_simulated``, with the ``reason`` (object array) given so far and
+        the active power its elements supply (MW, :func:`~gridplan.model.contingency_outages.
+        lost_p_mw`; NaN when not given)."""
         n_out = reason.shape[0]
         return cls(
+            lost_p_mw=np.full(n_out, np.nan) if lost_p_mw is None else lost_p_mw,
             status=np.full(n_out, "not_simulated", dtype=object),
             reason=reason,
             iterations=np.zeros(n_out, dtype=np.int32),
@@ -138,6 +145,7 @@ def outage_table(
             "cut_load_mw": state.cut_load_mw,
             "cut_gen_mw": state.cut_gen_mw,
             "n_bus_cut": state.n_bus_cut,
+            "lost_p_mw": state.lost_p_mw,
             "max_loading_percent": stats.o_ld,
             "max_loading_element": np.where(
                 stats.o_el >= 0, el_names[np.maximum(stats.o_el, 0)], ""
