@@ -479,8 +479,12 @@ def n1_states(
     *,
     model: ContingencyModel | None = None,
     tol: float = TOL_PU,
+    monitored: Sequence[str] = ("line", "trafo", "trafo3w"),
 ) -> tuple[list[str], np.ndarray, dict[str, np.ndarray]]:
     """Full AC post-outage state of a few outages, in pandapower's element order.
+
+    ``monitored`` names the element types whose loading is returned (``impedance`` too, its
+    loading against its ``sn_mva``).
 
     Returns
     -------
@@ -489,8 +493,8 @@ def n1_states(
     vm_pu : float64 (n_outage, len(net.bus))
         Bus voltage magnitudes in ``net.bus`` order (NaN: cut off or failed).
     loading_percent : dict element type -> float64 (n_outage, len(net[element]))
-        Branch loading in element table order (NaN: out, cut off or failed), for ``line``,
-        ``trafo``, ``trafo3w`` and ``impedance`` (against its ``sn_mva``).
+        Branch loading in element table order (NaN: out, cut off or failed), per type of
+        ``monitored``.
     """
     if model is None:
         model = compile_contingency_model(net)
@@ -499,9 +503,7 @@ def n1_states(
     n_out = len(outages)
     rows = model.pp_bus_rows(net.bus.index.to_numpy())
     vm_out = np.full((n_out, len(net.bus)), np.nan)
-    mon = {
-        k: np.flatnonzero(model.mon_kind == k) for k in ("line", "trafo", "trafo3w", "impedance")
-    }
+    mon = {k: np.flatnonzero(model.mon_kind == k) for k in monitored}
     ld_out = {k: np.full((n_out, len(net[k])), np.nan) for k in mon}
     status = ["not_simulated"] * n_out
     el_order = {}
