@@ -90,7 +90,11 @@ def print_n1(result: N1Result, elapsed_s: float, top: int = 10) -> None:
     "--elements",
     default="line,trafo",
     show_default=True,
-    help=f"Element types outaged one at a time (comma list of {', '.join(ELEMENT_TYPES)}).",
+    help="Element types outaged one at a time (comma list of "
+    f"{', '.join(ELEMENT_TYPES)}): branches, unit trips (gen), DC bipole blocks (dcline: both "
+    "converter ends), wind farm / PV trips (sgen), storage trips (positive p_mw = charging). "
+    "The slack takes up the lost power (lost_p_mw in the outage table). Lines, trafos and "
+    "impedances are monitored; an impedance's loading is against its sn_mva.",
 )
 @click.option(
     "--outages",

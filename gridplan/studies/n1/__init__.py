@@ -18,7 +18,17 @@ Modes
     Linear post-outage active flows from PTDF/LODF columns computed block-wise from one LU
     of the DC susceptance matrix (never a whole bus-by-branch matrix); reactive flows are
     kept at their base-case values. ``dc`` computes no voltages: its voltage columns are NaN
-    and it reports no voltage violations.
+    and it reports no voltage violations. Outages other than one branch (sets, units, dclines,
+    sgen, storage) are solved by compensation in the same linear model
+    (:meth:`~gridplan.core.contingency_dc.DCOutageSolver.solve_general`).
+
+Outage kinds
+------------
+``line``, ``trafo``, ``trafo3w``, ``impedance`` (branches), ``gen`` (unit trip), ``dcline``
+(DC bipole block: both converter-end generators), ``sgen`` and ``storage`` (bus injection
+changes); see :mod:`gridplan.model.contingency_outages`. The slack takes up the power lost
+(``lost_p_mw`` in the outage table). Lines, transformers and impedances are monitored; an
+impedance's loading is against its ``sn_mva``.
 ``screen``
     Two chord steps of the AC engine per outage (the Woodbury linear estimate and one
     correction) estimate every outage; an outage is cleared without further work when every

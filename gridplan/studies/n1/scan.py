@@ -115,8 +115,8 @@ def run_n1(
     mode : {"ac", "dc", "screen"}
         See :mod:`gridplan.studies.n1`.
     elements : sequence of str
-        Element types outaged one by one when ``outages`` is None
-        (``line``, ``trafo``, ``trafo3w``, ``gen``).
+        Element types outaged one by one when ``outages`` is None (``line``, ``trafo``,
+        ``trafo3w``, ``impedance``, ``gen``, ``dcline``, ``sgen``, ``storage``).
     outages : list of (name, [(element_type, index), ...]), optional
         Named outage sets (N-k), e.g. from :func:`gridplan.model.outages.read_outages`.
     max_loading_percent : float
