@@ -93,7 +93,8 @@ def engine_outage(
             else:
                 rows = model.dcline_rows.get(idx, np.zeros(0, np.int64)).tolist()
             if not rows:
-                return None, f"{kind} {idx} is not in service"
+                what = "" if kind == "gen" else " (or its converter generators were not found)"
+                return None, f"{kind} {idx} is not in service{what}"
             if any(int(model.gen_bus[r]) in refs for r in rows):
                 return None, f"{kind} {idx} is at a slack bus"
             gens.extend(int(r) for r in rows)
