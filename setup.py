@@ -22,6 +22,7 @@ class OptionalBuildExt(build_ext):
     """Build every extension; a failure warns (numpy twins take over) unless required."""
 
     def run(self):
+        """Build all extensions; without a compiler, warn (or fail if required)."""
         try:
             super().run()
         except Exception as exc:  # no compiler at all
@@ -33,6 +34,7 @@ class OptionalBuildExt(build_ext):
             )
 
     def build_extension(self, ext):
+        """Build one extension; a failure warns (or fails if required)."""
         try:
             super().build_extension(ext)
         except Exception as exc:

@@ -15,8 +15,8 @@ tasks' own run times as their files record them (``/task@elapsed_s``).
    and ``--workers 2``; parallel efficiency = T1 / (2 x T2).
 2. **Split N-1**: all 16,049 branch outages of case9241pegase in AC, one ``n1`` task, with
    ``--workers 1`` (one process: what ``gridplan n1 case9241pegase --out`` does) and
-   ``--workers 2`` (split into 2 chunks, merged); target >= 1.7x. The merged file is checked
-   to hold the same tables as the single-process one.
+   ``--workers 2`` (split into 8 chunks of decreasing size, merged); target >= 1.7x. The
+   merged file is checked to hold the same tables as the single-process one.
 3. **Overhead per task**: 200 tiny cases (case9 with 200 load levels, one JSON file each) with
    ``pf``, ``--workers 1``: (command time - 200 x the bare ``run_powerflow`` time of the case)
    / 200, target < 0.5 s; and a rerun where every task is up to date.

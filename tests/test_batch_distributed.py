@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
+import threading
 import time
 from pathlib import Path
 
@@ -29,7 +31,7 @@ from batch_util import (
 from gridplan.results.tasks import file_state
 from gridplan.studies.batch import load_study, run_study
 from gridplan.studies.batch.engine import shard_tasks
-from gridplan.studies.batch.executors import DaskExecutor, LocalExecutor
+from gridplan.studies.batch.executors import DaskExecutor, LocalExecutor, start_method
 from gridplan.studies.batch.index import merge
 from gridplan.studies.batch.n1split import CHUNKS_PER_WORKER
 
@@ -273,7 +275,9 @@ def test_split_n1_of_case2869pegase_over_two_workers_equals_one_process(dask_clu
         assert h5["task"].attrs["chunks"] == CHUNKS_PER_WORKER * 2
         n_out = h5["contingency"].attrs["n_outages"]
     assert len(seen) == CHUNKS_PER_WORKER * 2 and sum(seen) == n_out == 4582  # every chunk
-    assert all(x > 500 for x in seen)
+    # chunks of decreasing size (whole blocks of 256 outages): every chunk has some, the
+    # largest several times the smallest
+    assert min(seen) > 0 and max(seen) > 4 * min(seen)
     assert task_files(one) == task_files(two)
     assert_same_file(one / "case2869pegase/base/n1.h5", two / "case2869pegase/base/n1.h5")
     assert res1.outcomes[0].figures == res2.outcomes[0].figures
@@ -313,3 +317,29 @@ def test_sigterm_stops_cleanly_without_debris(tmp_path):
     assert list(done) == [out / "case9/base/n1.h5"]
     assert file_state(out / "case1354pegase/base/n1.h5")[0] == "missing"
     assert (out / "index.h5").is_file()
+
+
+def test_local_workers_are_forked_only_while_the_driver_runs_one_thread(tmp_path):
+    """Forked workers skip the imports a spawned one pays (3-5 s); a fork while another
+    thread runs could copy a held lock, so the pool is spawned then."""
+    code = (
+        "import sys\n"
+        "from gridplan.studies.batch.executors import LocalExecutor\n"
+        "ex = LocalExecutor(2)\n"
+        "print(ex.start_method, ex.submit(sum, [1, 2]).result())\n"
+        "ex.close()\n"
+    )
+    res = subprocess.run(
+        [sys.executable, "-c", code], env=env_with_source(), cwd=tmp_path,
+        capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    expected = "fork" if sys.platform.startswith("linux") else "spawn"
+    assert res.stdout.split() == [expected, "3"]
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert start_method() == "spawn"
+    finally:
+        stop.set()
+        other.join()

@@ -44,6 +44,7 @@ import numpy as np
 import pandapower as pp
 
 from gridplan.errors import CaseError
+from gridplan.model.outages import TYPES as OUTAGE_TYPES
 from gridplan.results import ResultWriter
 
 Figures = dict[str, Any]
@@ -492,7 +493,7 @@ def check_split(value: Any, where: str = "split") -> Any:
 
 # ---------------------------------------------------------------------------------------
 _N1_MODES = ("ac", "dc", "screen")
-_N1_ELEMENTS = ("line", "trafo", "trafo3w", "gen")
+_N1_ELEMENTS = OUTAGE_TYPES  # what `gridplan n1 --elements` takes
 
 ANALYSES: dict[str, Analysis] = {
     a.name: a

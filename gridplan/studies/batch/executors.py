@@ -5,7 +5,8 @@ futures, so the driver (engine.py) has one code path for all of them:
 
 - :class:`SerialExecutor`: in this process, one task at a time (``--workers 1``);
 - :class:`LocalExecutor`: ``N`` worker processes of this machine (``--workers N``); they
-  are started fresh (``spawn``) and end themselves when the driver dies;
+  are forked from the driver when that is safe, else started fresh (``spawn``), and end
+  themselves when the driver dies;
 - :class:`DaskExecutor`: a ``distributed.Client`` on an existing scheduler
   (``--scheduler ADDRESS``) or on a Slurm/PBS cluster started through dask-jobqueue
   (``--cluster slurm|pbs``; :func:`jobqueue_cluster`).
@@ -79,8 +80,23 @@ class SerialExecutor:
         self._order.clear()
 
 
+def start_method() -> str:
+    """How local workers start: ``fork`` on Linux while this process runs one thread, else
+    ``spawn``.
+
+    A forked worker has every module of the driver already imported (pandapower alone takes
+    3-5 s to import, which a spawned worker pays before its first task, after the driver
+    paid it too). Forking is safe only while no other thread can hold a lock the child
+    would inherit held, hence the thread check; a pool started later (after a worker died,
+    progress threads running) is spawned.
+    """
+    if sys.platform.startswith("linux") and threading.active_count() == 1:
+        return "fork"
+    return "spawn"
+
+
 class LocalExecutor:
-    """``n`` worker processes on this machine (multiprocessing ``spawn``)."""
+    """``n`` worker processes on this machine, started at once (:func:`start_method`)."""
 
     def __init__(self, n: int) -> None:
         from gridplan.studies.batch.worker import init_local_worker
@@ -91,12 +107,19 @@ class LocalExecutor:
         self._pool = self._new_pool()
 
     def _new_pool(self) -> cf.ProcessPoolExecutor:
-        return cf.ProcessPoolExecutor(
+        method = start_method()
+        pool = cf.ProcessPoolExecutor(
             max_workers=self.n_workers,
-            mp_context=multiprocessing.get_context("spawn"),
+            mp_context=multiprocessing.get_context(method),
             initializer=self._init,
             initargs=(os.getpid(),),
         )
+        self.start_method = method
+        if method == "fork":
+            # the first submit forks every worker: now, while this is the only thread
+            # (the pool's own manager thread starts after the forks)
+            pool.submit(int)
+        return pool
 
     def revive(self) -> None:
         """A new pool when a worker process died (the old one refuses work then)."""

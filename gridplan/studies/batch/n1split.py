@@ -18,8 +18,10 @@ the same rules as the scan's own statistics kernel:
   a chunk's rows to the task file as soon as every earlier chunk's are in (:meth:`N1Split.add`),
   so writing them overlaps with the chunks still running.
 
-There are a few chunks per worker (``CHUNKS_PER_WORKER``), so that the rows of the last
-chunk, the only ones written after the scan, are few. Each worker compiles the base case and
+There are a few chunks per worker (``CHUNKS_PER_WORKER``), each smaller than the one
+before (:func:`gridplan.studies.n1.scan.chunk_fractions`): workers take them in order as they
+become free, so they finish close together, and the rows of the last chunk, the only ones
+written after the scan, are few. Each worker compiles the base case and
 factorizes it once (:meth:`N1Split.prepare` returns the model with its solver kept) and
 solves all the chunks it gets with it.
 """
@@ -38,7 +40,7 @@ from gridplan.studies.batch.analyses import Figures, check_split, n1_figures, n1
 from gridplan.studies.n1 import OTHER_CHUNK, N1Result, default_outages, run_n1, write_n1
 
 SPLIT_MIN_OUTAGES = 2000  # "auto" splits scans with at least this many outages
-CHUNKS_PER_WORKER = 3  # "auto": chunks per worker (the rows written after the scan: 1/3n)
+CHUNKS_PER_WORKER = 4  # "auto": chunks per worker, decreasing in size (scan.chunk_fractions)
 GROUP = "contingency"
 
 
@@ -61,6 +63,8 @@ class _KeptSolver:
     def __init__(self, model: Any) -> None:
         self._model = model
         self._solvers: dict[Any, Any] = {}
+        self.scan_memo: dict[int, Any] = {}  # run_n1's outage setup, done once per worker
+        self.n1_kwargs: dict[str, Any] | None = None  # the outage list it is kept for
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._model, name)
@@ -116,9 +120,14 @@ class N1Split:
     ) -> ChunkPart:
         """Scan chunk ``i`` of ``n`` on the compiled ``model``."""
         rows: list[pd.DataFrame] = []
-        result = run_n1(
-            net, model=model, chunk=(i, n), violation_sink=rows.append, **n1_kwargs(net, options)
-        )
+        kw = getattr(model, "n1_kwargs", None)
+        if kw is None:
+            kw = n1_kwargs(net, options)
+            if hasattr(model, "scan_memo"):
+                # one outage list for every chunk of this worker: its setup is kept
+                kw["outages"] = kw.get("outages") or default_outages(net, kw["elements"])
+                model.n1_kwargs = kw
+        result = run_n1(net, model=model, chunk=(i, n), violation_sink=rows.append, **kw)
         if result.interrupted:  # a chunk is whole or nothing
             raise KeyboardInterrupt
         viol = pd.concat(rows) if rows else result.violations.iloc[:0]
