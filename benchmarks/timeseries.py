@@ -11,8 +11,10 @@ the same outputs in memory: bus voltage magnitude and angle and branch loading f
 Each tool runs in its own subprocess so its peak memory (peak RSS minus RSS before the run)
 is its own.
 
-- gridplan: ``gridplan.timeseries.run`` (compile + batched Newton + branch flows), once with
-  results in memory and once streaming them to HDF5 (gzip) in a temporary file. One untimed
+- gridplan: ``gridplan.timeseries.run`` (compile + batched Newton + branch flows) on all
+  cores, once with results in memory and once streaming them to HDF5 (shuffle+deflate) in a
+  temporary file; and in memory on one thread (``threads=1``), beside power-grid-model's
+  single-threaded run. One untimed
   ``runpp`` first, as for pandapower: the compile step runs pandapower's ``runpp`` once, and
   numba's one-off loading of its kernels is not charged to either tool.
 - pandapower: ``pandapower.timeseries.run_timeseries`` with one ``ConstControl`` + ``DFData``
@@ -81,7 +83,7 @@ def _reference_vm(case: str, steps: int, rows: np.ndarray, what: str = "vm") -> 
 
 
 # -- workers (each in its own process) --------------------------------------------------
-def work_gridplan(case: str, steps: int, stream: bool) -> dict:
+def work_gridplan(case: str, steps: int, stream: bool, threads: int | None = None) -> dict:
     import gridplan.timeseries as ts
 
     net, profiles = _net_and_profiles(case, steps)
@@ -95,7 +97,9 @@ def work_gridplan(case: str, steps: int, stream: bool) -> dict:
     rss0 = _rss_mb()
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        res = ts.run(net, profiles, out=os.path.join(tmp, "ts.h5") if stream else None)
+        res = ts.run(
+            net, profiles, out=os.path.join(tmp, "ts.h5") if stream else None, threads=threads
+        )
         elapsed = time.perf_counter() - t0
     out = {
         "seconds": elapsed,
@@ -104,7 +108,10 @@ def work_gridplan(case: str, steps: int, stream: bool) -> dict:
         "converged": int(res.steps["converged"].sum()),
         "iterations_mean": float(res.steps["iterations"].mean()),
     }
-    if not stream:
+    if threads is not None:  # the same states as on all cores (the reference), bit for bit?
+        ref = _reference_vm(case, steps, np.arange(steps))
+        out["max_dvm_pu"] = float(np.nanmax(np.abs(res.vm_pu.to_numpy() - ref)))
+    if not stream and threads is None:
         np.savez(_ref_path(case, steps), vm=res.vm_pu.to_numpy(), va=res.va_degree.to_numpy())
     return out
 
@@ -283,6 +290,8 @@ def _worker(args: argparse.Namespace) -> None:
     steps = int(steps)
     if tool == "gridplan":
         res = work_gridplan(case, steps, stream=False)
+    elif tool == "gridplan1":
+        res = work_gridplan(case, steps, stream=False, threads=1)
     elif tool == "gridplan_h5":
         res = work_gridplan(case, steps, stream=True)
     elif tool == "pandapower":
@@ -331,6 +340,7 @@ def main() -> None:
         return
     tools = [
         ("gridplan", "gridplan (in memory)"),
+        ("gridplan1", "gridplan 1 thread (in memory)"),
         ("gridplan_h5", "gridplan (stream to HDF5)"),
         ("pandapower", "pandapower run_timeseries"),
         ("pgm1", "power-grid-model 1 thread"),
@@ -374,7 +384,19 @@ def main() -> None:
                 f"  gridplan: {base['converged']}/{base['steps']} converged, "
                 f"{base['iterations_mean']:.1f} iterations per step on average"
             )
-        print("  'gridplan x' = gridplan (in memory) steps/s divided by the tool's steps/s")
+        print("  'gridplan x' = gridplan (all cores, in memory) steps/s / the tool's steps/s")
+        _equal_threads(rows)
+
+
+def _equal_threads(rows: dict) -> None:
+    """gridplan against power-grid-model at one thread each, and gridplan's scaling."""
+    one, pgm1, base = rows.get("gridplan1", {}), rows.get("pgm1", {}), rows["gridplan"]
+    if "seconds" in one and "seconds" in pgm1 and "seconds" in base:
+        print(
+            f"  at equal threads (1): gridplan {pgm1['seconds'] / one['seconds']:.2f}x "
+            f"power-grid-model; gridplan's scaling to {os.cpu_count()} cores: "
+            f"{one['seconds'] / base['seconds']:.2f}x"
+        )
 
 
 if __name__ == "__main__":
