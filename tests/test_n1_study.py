@@ -339,3 +339,26 @@ def test_ctrl_c_keeps_finished_outages(net118, model118):
     assert (rest.reason == "interrupted").all()
     assert done.max_loading_percent.notna().all()
     assert rest.max_loading_percent.isna().all()
+
+
+def test_block_size_changes_no_result(net118, model118, ac118):
+    """Blocks are a memory layout, not a method: case118 in blocks of 7 outages gives the
+    default scan's (one block of 256) statistics to 1e-9 (chord iterations stop on the same
+    1e-8 pu mismatch per outage; the rest is rounding in a different order)."""
+    from gridplan.studies.n1 import auto_block
+
+    assert [auto_block(n) for n in (118, 2869, 9241, 13659, 60000)] == [256, 256, 64, 64, 32]
+    small = run_n1(
+        net118, model=model118, case_name="case118", max_loading_percent=4.0, vm_min_pu=0.95,
+        report="all", block=7,
+    )  # fmt: skip
+    assert (small.outages["status"] == ac118.outages["status"]).all()
+    for col in ("max_loading_percent", "top2_loading_percent"):
+        np.testing.assert_allclose(
+            small.elements[col].to_numpy(float), ac118.elements[col].to_numpy(float), atol=1e-9
+        )
+    np.testing.assert_allclose(
+        small.buses["min_vm_pu"].to_numpy(float), ac118.buses["min_vm_pu"].to_numpy(float),
+        atol=1e-9,
+    )  # fmt: skip
+    assert len(small.violations) == len(ac118.violations)
