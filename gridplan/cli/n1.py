@@ -148,6 +148,13 @@ def print_n1(result: N1Result, elapsed_s: float, top: int = 10) -> None:
     help="Also store the outage-by-element loading matrix (percent, float32, chunked).",
 )
 @click.option(
+    "--threads",
+    default=None,
+    type=click.IntRange(min=1),
+    help="Blocks of outages solved at once, one per thread (ac and dc; screen runs on one); "
+    "default: the cores this process may use. Results are identical for any number.",
+)
+@click.option(
     "--progress/--no-progress",
     default=None,
     help="Progress bar with outages/s on stderr (default: when stderr is a terminal).",
@@ -166,6 +173,7 @@ def n1(
     top: int,
     out: Path | None,
     store_matrix: bool,
+    threads: int | None,
     progress: bool | None,
 ) -> None:
     """Scan every outage of case SPEC and report violations and worst cases.
@@ -205,6 +213,7 @@ def n1(
         worsen_vm_pu=worsen_vm,
         top=top,
         case_name=name,
+        threads=threads,
         progress=bar.update,
     )
     try:

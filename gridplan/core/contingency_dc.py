@@ -128,7 +128,6 @@ class DCOutageSolver:
         self.flows0 = tuple(
             np.ascontiguousarray(x) for x in (s_f0.real, s_t0.real, s_f0.imag, s_t0.imag)
         )
-        self._ld_buf = np.empty((DC_BLOCK, f.size))
 
     def unit_transfer_angles(self, rhs: np.ndarray) -> np.ndarray:
         """Angles (rows in Cuthill-McKee order, see ``f_rcm``) for injections ``rhs`` (n, k)."""
@@ -257,8 +256,6 @@ class DCOutageSolver:
         denom = np.where(isl, 1.0, 1.0 - own)
         with np.errstate(divide="ignore", invalid="ignore"):
             coef = np.where(isl, np.where(live_f, pk, -pk), pk / denom)
-        if self._ld_buf.shape[0] < nb:
-            self._ld_buf = np.empty((nb, self.f.size))
         ld = contingency_ac.dc_loading_block(
             theta,
             self.f_rcm,
@@ -269,7 +266,7 @@ class DCOutageSolver:
             *self.flows0,
             self.a_f,
             self.a_t,
-            self._ld_buf[:nb],
+            np.empty((nb, self.f.size)),  # per block: blocks may run on several threads
         )
         ld[cols, k] = np.nan
         for j, o in enumerate(outs):

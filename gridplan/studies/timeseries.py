@@ -12,12 +12,9 @@ or into the returned result.
 
 from __future__ import annotations
 
-import itertools
 import os
 import time
-from collections import deque
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +29,7 @@ from gridplan.model import profiles as prof
 from gridplan.model.branches import branch_loading_of
 from gridplan.model.timeseries_model import ProfileInjections, TimeSeriesModel
 from gridplan.results.writer import ResultWriter
+from gridplan.studies.blocks import available_cores, in_order
 
 TOLERANCE_MVA = 1e-8  # pandapower's default NR tolerance on the pu power mismatch
 GROUP = "timeseries"
@@ -108,14 +106,6 @@ def _time_values(index: pd.Index) -> np.ndarray:
     return np.asarray(index)
 
 
-def available_cores() -> int:
-    """Cores this process may run on (its CPU affinity; ``os.cpu_count()`` where unknown)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
-
-
 #: rows per chunk of the per-step arrays in the file; default blocks are a multiple of it, so
 #: every block is written as whole chunks (see ``ResultWriter.append_array``)
 CHUNK_ROWS = 256
@@ -146,34 +136,6 @@ class _Block:
     va: np.ndarray  # degree
     loading: dict[str, np.ndarray]  # element -> (steps, elements), %
     cpu_s: float  # CPU time of the thread that solved it
-
-
-def _in_order(
-    fn: Callable[[int, int], _Block], bounds: list[tuple[int, int]], threads: int
-) -> Iterator[_Block]:
-    """``fn(start, stop)`` for every block, yielded in block order; ``threads`` > 1 solves
-    up to ``threads`` blocks at once (the kernels release the GIL) with at most
-    ``threads + 1`` finished or running ahead of the one yielded, so memory stays bounded.
-    Leaving early (an error while writing) cancels the blocks not started and waits for the
-    running ones."""
-    if threads <= 1 or len(bounds) <= 1:
-        for a, b in bounds:
-            yield fn(a, b)
-        return
-    pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="gridplan-ts")
-    try:
-        pending: deque[Future[_Block]] = deque()
-        todo = iter(bounds)
-        for a, b in itertools.islice(todo, threads + 1):
-            pending.append(pool.submit(fn, a, b))
-        while pending:
-            blk = pending.popleft().result()
-            nxt = next(todo, None)
-            if nxt is not None:
-                pending.append(pool.submit(fn, *nxt))
-            yield blk
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def run(
@@ -366,7 +328,7 @@ def run(
         writer = ResultWriter(out, case_name=case_name, case_sha256=case_sha256)
     cpu_blocks = 0.0
     try:
-        for blk in _in_order(solve_block, bounds, threads):
+        for blk in in_order(solve_block, bounds, threads, "gridplan-ts"):
             for b in branch_names:
                 load_high[b].update(blk.loading[b], blk.start)
             vm_low.update(blk.vm, blk.start)

@@ -173,6 +173,9 @@ def n1_kwargs(net: pp.pandapowerNet, options: dict[str, Any]) -> dict[str, Any]:
         "worsen_vm_pu": options["worsen_vm_pu"],
         "top": options["top"],
         "case_name": options["case_name"],
+        # a batch runs tasks (and the chunks of a split scan) in parallel on its workers,
+        # one core each: a task on all cores would share them with the other workers
+        "threads": 1,
     }
     if options["outages"]:
         from gridplan.model.outages import read_outages

@@ -35,6 +35,7 @@ from gridplan.model.contingency_outages import (
     lost_p_mw,
 )
 from gridplan.model.outages import OutageSpec
+from gridplan.studies.blocks import available_cores, in_order
 from gridplan.studies.n1.statistics import (
     N1Result,
     OutageState,
@@ -103,6 +104,7 @@ def run_n1(
     case_name: str = "",
     tol: float = TOL_PU,
     block: int | None = None,
+    threads: int | None = None,
     progress: Callable[[int], None] | None = None,
     matrix_sink: Callable[[np.ndarray, np.ndarray], None] | None = None,
     violation_sink: Callable[[pd.DataFrame], None] | None = None,
@@ -141,6 +143,11 @@ def run_n1(
     block : int, optional
         Outages solved together (memory grows linearly with it); default
         :func:`auto_block` of the case.
+    threads : int, optional
+        Blocks solved at once in ``ac`` and ``dc``, one per thread (the kernels release the
+        GIL); default: the cores this process may use. Each block is solved as on one
+        thread and booked in block order, so the results are the same for any number.
+        ``screen`` runs on one thread (whether screening pays is judged block by block).
     progress : callable, optional
         Called with the number of outages finished after every block.
     matrix_sink : callable, optional
@@ -253,6 +260,9 @@ def run_n1(
     solver = None
     dc = None
     block = auto_block(model.n_bus) if block is None else int(block)
+    threads = available_cores() if threads is None else int(threads)
+    if threads < 1:
+        raise CaseError(f"--threads must be at least 1, got {threads} instead")
     t2 = time.perf_counter()
     if mode in ("ac", "screen"):
         solver = model.ac_solver(tol)
@@ -304,45 +314,68 @@ def run_n1(
         mine[todo[bounds[0] : bounds[-1]]] = True
         reason[~mine & (reason == "")] = OTHER_CHUNK
 
+    def ac_block(outs: list[Outage]) -> tuple[np.ndarray, np.ndarray, np.ndarray, Any]:
+        """Full AC of a block: converged flags, loading and voltages (NaN where the
+        outage failed or cut the bus off) and the solver's result (any thread)."""
+        res = solver.solve_block(outs)  # type: ignore[union-attr]
+        ok = res.status == STATUS_CONVERGED
+        ld, vm = model.loading(res.v)
+        ld[~ok] = np.nan
+        vm[~ok] = np.nan
+        _nan_dead(model, outs, ld)
+        return ok, ld, vm, res
+
+    def solve(s: int, s_end: int) -> tuple[Any, ...]:
+        """Block ``todo[s:s_end]`` in ac or dc; touches nothing of the scan (any thread)."""
+        pos = todo[s:s_end]
+        outs = [eng[j] for j in pos]
+        if mode == "dc":
+            ld, vm = dc.solve_block(outs)  # type: ignore[union-attr]
+            return pos, outs, np.ones(pos.size, dtype=bool), ld, vm, None
+        return pos, outs, *ac_block(outs)  # type: ignore[arg-type]
+
     screen_on = True
     tried = 0
     try:
-        for s, s_end in itertools.pairwise(bounds):
-            pos = todo[s:s_end]
-            outs = [eng[j] for j in pos]
-            if mode == "dc":
-                ld, vm = dc.solve_block(outs)  # type: ignore[union-attr]
-                iters[pos] = 0
-                _post(pos, outs, np.ones(pos.size, dtype=bool), ld, vm)
-            else:
-                if mode == "screen" and screen_on:
-                    # outages whose every estimate is clearly inside or clearly beyond its
-                    # limit keep the estimate; the ambiguous ones are solved in AC below
-                    n_in = pos.size
-                    pos, outs, cleared = _screen(model, solver, pos, outs, limits, rule)  # type: ignore[arg-type]
-                    tried += n_in
-                    if cleared is not None:
-                        cpos, couts, cld, cvm = cleared
-                        screened[cpos] = True
-                        iters[cpos] = 2
-                        _post(cpos, couts, np.ones(cpos.size, dtype=bool), cld, cvm)
-                    # a grid where the screen clears (almost) nothing, e.g. with many
-                    # quantities sitting at their limits in the base case, goes on in AC
-                    # alone: the two screening steps would only add to the AC cost
-                    if tried >= SCREEN_PROBE and screened.sum() < SCREEN_MIN_CLEARED * tried:
-                        screen_on = False
-                if pos.size:
-                    res = solver.solve_block(outs)  # type: ignore[union-attr]
-                    ok = res.status == STATUS_CONVERGED
+        if mode != "screen":
+            # blocks solved on ``threads`` threads, booked here one by one in block order
+            pairs = list(itertools.pairwise(bounds))
+            for pos, outs, ok, ld, vm, res in in_order(solve, pairs, threads, "gridplan-n1"):
+                if res is None:
+                    iters[pos] = 0
+                else:
                     iters[pos] = res.iterations
                     mism[pos] = res.mismatch
-                    ld, vm = model.loading(res.v)
-                    ld[~ok] = np.nan
-                    vm[~ok] = np.nan
-                    _nan_dead(model, outs, ld)
-                    _post(pos, outs, ok, ld, vm)
+                _post(pos, outs, ok, ld, vm)
+                if progress:
+                    progress(pos.size)
+        # the screen decides block by block whether screening still pays: one thread
+        for s, s_end in itertools.pairwise(bounds) if mode == "screen" else ():
+            pos = todo[s:s_end]
+            outs = [eng[j] for j in pos]
+            if screen_on:
+                # outages whose every estimate is clearly inside or clearly beyond its
+                # limit keep the estimate; the ambiguous ones are solved in AC below
+                n_in = pos.size
+                pos, outs, cleared = _screen(model, solver, pos, outs, limits, rule)  # type: ignore[arg-type]
+                tried += n_in
+                if cleared is not None:
+                    cpos, couts, cld, cvm = cleared
+                    screened[cpos] = True
+                    iters[cpos] = 2
+                    _post(cpos, couts, np.ones(cpos.size, dtype=bool), cld, cvm)
+                # a grid where the screen clears (almost) nothing, e.g. with many
+                # quantities sitting at their limits in the base case, goes on in AC
+                # alone: the two screening steps would only add to the AC cost
+                if tried >= SCREEN_PROBE and screened.sum() < SCREEN_MIN_CLEARED * tried:
+                    screen_on = False
+            if pos.size:
+                ok, ld, vm, res = ac_block(outs)
+                iters[pos] = res.iterations
+                mism[pos] = res.mismatch
+                _post(pos, outs, ok, ld, vm)
             if progress:
-                progress(pos.size)
+                progress(s_end - s)
     except KeyboardInterrupt:
         interrupted = True
         pending = status == "not_simulated"
