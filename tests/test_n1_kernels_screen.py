@@ -7,6 +7,7 @@ import gridplan._ext.contingency_graph as graph_c
 import gridplan._ext.contingency_lu as lu_c
 import numpy as np
 import pandapower.networks as pn
+import pandas as pd
 import pytest
 import scipy.sparse as sp
 from scipy.sparse.linalg import spsolve
@@ -14,10 +15,9 @@ from scipy.sparse.linalg import spsolve
 import gridplan.core.contingency_ac as ac_py
 import gridplan.core.contingency_graph as graph_py
 import gridplan.core.contingency_lu as lu_py
-import gridplan.studies.n1.scan as n1_study
 from gridplan.core.contingency import ACOutageSolver, full_jacobian
 from gridplan.model.contingency_model import compile_contingency_model
-from gridplan.studies.n1 import run_n1
+from gridplan.studies.n1 import default_outages, run_n1
 
 
 @pytest.fixture(scope="module")
@@ -271,20 +271,24 @@ def _violation_keys(res):
 
 
 @pytest.mark.parametrize(
-    "case",
+    ("case", "sample"),
     [
-        "case118",
-        pytest.param("case1354pegase", marks=[pytest.mark.slow, pytest.mark.pure_slow]),
-        pytest.param("case2869pegase", marks=[pytest.mark.slow, pytest.mark.pure_slow]),
+        ("case118", None),
+        pytest.param("case1354pegase", None, marks=[pytest.mark.slow, pytest.mark.pure_slow]),
+        pytest.param("case2869pegase", None, marks=[pytest.mark.slow, pytest.mark.pure_slow]),
+        pytest.param("case9241pegase", 2000, marks=[pytest.mark.slow, pytest.mark.pure_slow]),
     ],
 )
-def test_screen_reports_exactly_the_ac_violations(case, monkeypatch):
+def test_screen_reports_exactly_the_ac_violations(case, sample):
     # the screen may only clear outages whose every estimate is unambiguous, so the violation
-    # set must equal the AC scan's; screening stays on for every outage here (it would stop
-    # on case1354pegase, where it clears too few outages to pay)
-    monkeypatch.setattr(n1_study, "SCREEN_MIN_CLEARED", 0.0)
+    # set must equal the AC scan's (every outage, or a fixed random sample of case9241pegase)
     net = getattr(pn, case)()
     m = compile_contingency_model(net)
+    outages = None
+    if sample:
+        every = default_outages(net, ("line", "trafo"))
+        pick = np.sort(np.random.default_rng(0).choice(len(every), sample, replace=False))
+        outages = [every[i] for i in pick]
     base = run_n1(net, model=m, outages=[], mode="ac")
     # pegase cases: the default limits (100 %, 0.9..1.1 pu; many elements are overloaded
     # already in the base case); case118 (lightly loaded): limits just above its base extremes
@@ -295,17 +299,23 @@ def test_screen_reports_exactly_the_ac_violations(case, monkeypatch):
             vm_min_pu=float(np.nanmin(base.buses.base_vm_pu)) - 0.01,
             vm_max_pu=float(np.nanmax(base.buses.base_vm_pu)) + 0.01,
         )
-    ac = run_n1(net, model=m, mode="ac", **lim)
-    sc = run_n1(net, model=m, mode="screen", **lim)
+    ac = run_n1(net, model=m, mode="ac", outages=outages, **lim)
+    sc = run_n1(net, model=m, mode="screen", outages=outages, **lim)
     assert len(ac.violations) > 0
-    assert sc.outages.screened_out.sum() > 0  # the screen does clear outages
+    cleared_out = sc.outages.screened_out.to_numpy()
+    # the screen clears most outages (measured 81-86 % on the pegase cases)
+    assert cleared_out.mean() > (0.5 if case == "case118" else 0.75)
     assert _violation_keys(ac) == _violation_keys(sc)
+    assert list(ac.outages.status) == list(sc.outages.status)
     # values: AC-solved outages agree to the solver tolerance; outages the screen cleared keep
     # their two-step estimate, which lies within the screening margin of the AC value
     key = ["outage", "element_type", "element", "quantity"]
     both = ac.violations.merge(sc.violations, on=key)
     assert len(both) == len(ac.violations)
-    cleared = sc.outages.screened_out.to_numpy()[both.outage.to_numpy()]
+    cleared = cleared_out[both.outage.to_numpy()]
+    # every row of a cleared outage, and only those, is marked as an estimate
+    assert np.array_equal(both.estimate_y.to_numpy(), cleared)
+    assert not both.estimate_x.any()
     diff = np.abs(both.value_x - both.value_y).to_numpy()
     assert np.all(diff[~cleared] < 1e-5)
     is_ld = (both.quantity == "loading_percent").to_numpy()
@@ -314,7 +324,30 @@ def test_screen_reports_exactly_the_ac_violations(case, monkeypatch):
         assert np.quantile(diff[cleared & is_ld], 0.99) < 0.5
     if (cleared & ~is_ld).any():
         assert np.quantile(diff[cleared & ~is_ld], 0.99) < 0.005
-    assert list(ac.outages.status) == list(sc.outages.status)
+    # element and bus tables mark the worst values that come from cleared outages
+    el, bus = sc.elements, sc.buses
+    cause = el.cause_index.to_numpy()
+    assert np.array_equal(el.cause_estimate, (cause >= 0) & cleared_out[np.maximum(cause, 0)])
+    assert el.cause_estimate.any()
+    vmin = bus.min_vm_cause.to_numpy()
+    assert np.array_equal(bus.min_vm_estimate, (vmin >= 0) & cleared_out[np.maximum(vmin, 0)])
+    # an AC-solved outage's iterations count the screen's two steps it went on from
+    solved = ~cleared_out & (sc.outages.status == "converged").to_numpy()
+    assert np.all(sc.outages.iterations.to_numpy()[solved] >= 2)
+
+
+def test_screen_does_not_clear_a_false_convergence():
+    # GBnetwork, trafo 346 / 347: voltage collapse. ac (and pandapower) diverge; two chord
+    # steps land near 0.62 pu with a P/Q mismatch of 0.30-0.31 pu left, which the screen
+    # must not take for a converged estimate
+    net = pn.GBnetwork()
+    outages = [(f"trafo {i}", [("trafo", i)]) for i in (346, 347)] + [("line 0", [("line", 0)])]
+    ac = run_n1(net, mode="ac", outages=outages)
+    sc = run_n1(net, mode="screen", outages=outages)
+    assert list(ac.outages.status[:2]) == ["diverged", "diverged"]
+    assert list(sc.outages.status) == list(ac.outages.status)
+    assert not sc.outages.screened_out.iloc[:2].any()
+    assert _violation_keys(ac) == _violation_keys(sc)
 
 
 def test_full_jacobian_equals_finite_differences(model118):
@@ -346,3 +379,31 @@ def test_full_jacobian_equals_finite_differences(model118):
     held = np.concatenate([held_p, held_q])
     fd[held] = np.eye(2 * n)[held]
     assert np.max(np.abs(jac - fd)) < 1e-6 * max(1.0, np.max(np.abs(fd)))
+
+
+def test_screen_in_chunks_merges_to_the_single_scan_with_its_estimate_marks():
+    # a split scan (batch) in screen mode: chunks solve their blocks as the whole scan does,
+    # and the merged tables, estimate flags included, equal the single scan's
+    from gridplan.studies.batch.n1split import ChunkPart, merge_chunks
+
+    net = pn.case118()
+    m = compile_contingency_model(net)
+    lim = dict(max_loading_percent=60.0, vm_min_pu=0.95, vm_max_pu=1.05)
+    whole = run_n1(net, model=m, mode="screen", block=16, **lim)
+    parts = []
+    for i in range(3):
+        r = run_n1(net, model=m, mode="screen", block=16, chunk=(i, 3), **lim)
+        parts.append(ChunkPart(i, r, r.violations, len(r.violations)))
+    merged = merge_chunks(parts)
+    assert whole.outages.screened_out.any() and not whole.outages.screened_out.all()
+    assert whole.elements.cause_estimate.any()
+    for name in ("outages", "elements", "buses"):
+        a, b = getattr(whole, name), getattr(merged, name)
+        assert list(a.columns) == list(b.columns)
+        pd.testing.assert_frame_equal(a, b, check_dtype=False)
+    # the same rows (the merged table lists them chunk by chunk)
+    cols = ["outage", "element_type", "element", "quantity", "value", "estimate"]
+    assert len(whole.violations) > 0 and whole.violations.estimate.any()
+    assert sorted(whole.violations[cols].astype(str).values.tolist()) == sorted(
+        merged.violations[cols].astype(str).values.tolist()
+    )

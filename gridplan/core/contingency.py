@@ -583,8 +583,18 @@ class ACOutageSolver:
         winv = np.ascontiguousarray(np.linalg.inv(w + np.eye(kmax)))
         return (*q, *h, winv)
 
-    def solve_block(self, outages: list[Outage], first_only: bool = False) -> BlockResult:
-        """Solve every outage of ``outages`` (a block of a few hundred at most)."""
+    def solve_block(
+        self,
+        outages: list[Outage],
+        first_only: bool = False,
+        v_start: np.ndarray | None = None,
+    ) -> BlockResult:
+        """Solve every outage of ``outages`` (a block of a few hundred at most).
+
+        ``v_start`` (complex128 (B, n), pu; NaN at cut-off buses allowed): the voltages each
+        outage's iterations start from, e.g. the screen's two-step estimate; default the base
+        case. ``iterations`` counts the steps taken in this call.
+        """
         n = self.n
         nb = len(outages)
         # single-branch outages, without and with cut-off buses, are vectorized; the rest
@@ -717,11 +727,18 @@ class ACOutageSolver:
             np.ascontiguousarray(y.data.imag),
         )
 
-        # every column starts at the base case
-        va = np.repeat(np.angle(self.v0)[:, None], nb, axis=1)
-        vm = np.repeat(np.abs(self.v0)[:, None], nb, axis=1)
-        vr = np.repeat(self.v0.real[:, None], nb, axis=1)
-        vi = np.repeat(self.v0.imag[:, None], nb, axis=1)
+        # every column starts at the base case (or at v_start; its cut-off buses, whose
+        # equations are dropped, at their base voltages: NaN would spread through Ybus V)
+        if v_start is None:
+            va = np.repeat(np.angle(self.v0)[:, None], nb, axis=1)
+            vm = np.repeat(np.abs(self.v0)[:, None], nb, axis=1)
+            vr = np.repeat(self.v0.real[:, None], nb, axis=1)
+            vi = np.repeat(self.v0.imag[:, None], nb, axis=1)
+        else:
+            vs = np.asarray(v_start, dtype=np.complex128)
+            vs = np.where(np.isfinite(vs), vs, self.v0[None, :]).T
+            va, vm = np.ascontiguousarray(np.angle(vs)), np.ascontiguousarray(np.abs(vs))
+            vr, vi = np.ascontiguousarray(vs.real), np.ascontiguousarray(vs.imag)
         v = np.empty((nb, n), dtype=np.complex128)  # one row per outage, filled as they finish
         status = np.full(nb, STATUS_DIVERGED, dtype=np.int8)
         iters = np.zeros(nb, dtype=np.int32)

@@ -3,6 +3,7 @@
 from gridplan.results.schema import Array, Column, Group, Table
 
 _OUTAGE = "outage position (row of contingency/outages)"
+_ESTIMATE = "screen mode: {} is the screen's estimate (its outage was cleared)"
 
 TABLES = (
     Group(
@@ -89,7 +90,12 @@ block by block while the scan runs.""",
             Column("min_vm_bus", "int64", "", "bus with that voltage (-1 in dc mode)"),
             Column("max_vm_pu", "float64", "pu", "highest post-outage voltage (NaN in dc mode)"),
             Column("max_vm_bus", "int64", "", "bus with that voltage (-1 in dc mode)"),
-            Column("screened_out", "bool", "", "screen mode: cleared by the linear screen"),
+            Column(
+                "screened_out",
+                "bool",
+                "",
+                "screen mode: cleared by the screen; the row's values are its two-step estimate",
+            ),
         ),
     ),
     Table(
@@ -104,8 +110,10 @@ block by block while the scan runs.""",
             Column("max_loading_percent", "float64", "%", "worst loading over all outages"),
             Column("cause_index", "int64", "", f"outage causing it, {_OUTAGE}"),
             Column("cause_name", "str", "", "name of that outage"),
+            Column("cause_estimate", "bool", "", _ESTIMATE.format("max_loading_percent")),
             Column("top{k}_outage", "int64", "", f"k-th worst outage, {_OUTAGE}"),
             Column("top{k}_loading_percent", "float64", "%", "loading under the k-th worst outage"),
+            Column("top{k}_estimate", "bool", "", _ESTIMATE.format("top{k}_loading_percent")),
         ),
     ),
     Table(
@@ -117,8 +125,10 @@ block by block while the scan runs.""",
             Column("base_vm_pu", "float64", "pu", "base-case voltage"),
             Column("min_vm_pu", "float64", "pu", "lowest post-outage voltage"),
             Column("min_vm_cause", "int64", "", f"outage causing it, {_OUTAGE}"),
+            Column("min_vm_estimate", "bool", "", _ESTIMATE.format("min_vm_pu")),
             Column("max_vm_pu", "float64", "pu", "highest post-outage voltage"),
             Column("max_vm_cause", "int64", "", f"outage causing it, {_OUTAGE}"),
+            Column("max_vm_estimate", "bool", "", _ESTIMATE.format("max_vm_pu")),
         ),
     ),
     Table(
@@ -143,6 +153,13 @@ block by block while the scan runs.""",
                 "",
                 "new (within its limit in the base case), worsened (beyond it and worse by more "
                 "than the margin) or existing (report all only)",
+            ),
+            Column(
+                "estimate",
+                "bool",
+                "",
+                "screen mode: the outage was cleared by the screen; value and change are its "
+                "two-step estimate",
             ),
         ),
     ),

@@ -38,6 +38,7 @@ import pandas as pd
 from gridplan.results import ResultWriter
 from gridplan.studies.batch.analyses import Figures, check_split, n1_figures, n1_kwargs
 from gridplan.studies.n1 import OTHER_CHUNK, N1Result, default_outages, run_n1, write_n1
+from gridplan.studies.n1.statistics import mark_estimates
 
 SPLIT_MIN_OUTAGES = 2000  # "auto" splits scans with at least this many outages
 CHUNKS_PER_WORKER = 4  # "auto": chunks per worker, decreasing in size (scan.chunk_fractions)
@@ -238,6 +239,11 @@ def merge_chunks(parts: list[ChunkPart]) -> N1Result:
         cid = np.where(np.isfinite(cur), cid, first)
         bus[col] = np.where(np.isfinite(cur), cur, np.nan)
         bus[cause] = cid
+
+    # values of outages the screen cleared are estimates, wherever they ended up
+    screened = outages["screened_out"].to_numpy(dtype=bool)
+    el = mark_estimates(el, screened)
+    bus = mark_estimates(bus, screened)
 
     # the violation rows: in memory, or already written by N1Split.add (streamed)
     streamed = any(len(p.violations) < p.n_rows for p in parts)

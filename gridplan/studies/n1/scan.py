@@ -51,16 +51,16 @@ from gridplan.studies.n1.violations import (
 )
 
 MODES = ("ac", "dc", "screen")
-SCREEN_FACTOR = 2.0
-SCREEN_MAX_RHO = 0.5
-SCREEN_FLOOR_LOADING_PERCENT = 0.1
-SCREEN_FLOOR_VM_PU = 0.001
+# the screen's margins (see the package docstring: measured, with their recall)
+SCREEN_FACTOR = 2.0  # times a quantity's own change in the second step
+SCREEN_MAX_RHO = 0.5  # largest contraction |dx2| / |dx1| of a cleared outage
+SCREEN_FLOOR_LOADING_PERCENT = 1e-4  # added where the second step changed the loading
+SCREEN_FLOOR_VM_PU = 1e-5  # added where the second step changed the voltage
+SCREEN_MAX_MISMATCH_PU = 1e-2  # largest P/Q mismatch left by the estimate of a cleared outage
 BLOCK = 256  # most outages solved together
 BLOCK_STATE = 1 << 20  # numbers (outages x buses) of a block's complex state: 16 MB
 CHUNK_RATIO = 0.75  # a split scan's chunk k + 1 has this share of chunk k's outages
 WINV_BUDGET = 1 << 22  # numbers in a block's stack of W^-1 (32 MB)
-SCREEN_PROBE = 512  # outages screened before judging whether screening pays
-SCREEN_MIN_CLEARED = 0.5  # below this cleared fraction, screening stops (all AC after)
 OTHER_CHUNK = "in another chunk"  # reason of the outages a ``chunk=`` scan leaves to others
 
 _NONE = np.zeros(0, np.int64)
@@ -147,7 +147,6 @@ def run_n1(
         Blocks solved at once in ``ac`` and ``dc``, one per thread (the kernels release the
         GIL); default: the cores this process may use. Each block is solved as on one
         thread and booked in block order, so the results are the same for any number.
-        ``screen`` runs on one thread (whether screening pays is judged block by block).
     progress : callable, optional
         Called with the number of outages finished after every block.
     matrix_sink : callable, optional
@@ -214,10 +213,18 @@ def run_n1(
         worsen_loading_percent=worsen_loading_percent,
         worsen_vm_pu=worsen_vm_pu,
     )
-    violations = ViolationCollector(
-        model, names, base_eld, base_vm, limits, n_out, sink=violation_sink, rule=rule
-    )
     state = OutageState.new(reason, lost)
+    violations = ViolationCollector(
+        model,
+        names,
+        base_eld,
+        base_vm,
+        limits,
+        n_out,
+        sink=violation_sink,
+        rule=rule,
+        estimate=state.screened_out,
+    )
     status, iters, mism = state.status, state.iterations, state.max_mismatch_pu
     cut_load, cut_gen, n_cut = state.cut_load_mw, state.cut_gen_mw, state.n_bus_cut
     screened = state.screened_out
@@ -314,10 +321,13 @@ def run_n1(
         mine[todo[bounds[0] : bounds[-1]]] = True
         reason[~mine & (reason == "")] = OTHER_CHUNK
 
-    def ac_block(outs: list[Outage]) -> tuple[np.ndarray, np.ndarray, np.ndarray, Any]:
-        """Full AC of a block: converged flags, loading and voltages (NaN where the
-        outage failed or cut the bus off) and the solver's result (any thread)."""
-        res = solver.solve_block(outs)  # type: ignore[union-attr]
+    def ac_block(
+        outs: list[Outage], v_start: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, Any]:
+        """Full AC of a block (from ``v_start``, default the base case): converged flags,
+        loading and voltages (NaN where the outage failed or cut the bus off) and the
+        solver's result (any thread)."""
+        res = solver.solve_block(outs, v_start=v_start)  # type: ignore[union-attr]
         ok = res.status == STATUS_CONVERGED
         ld, vm = model.loading(res.v)
         ld[~ok] = np.nan
@@ -334,48 +344,65 @@ def run_n1(
             return pos, outs, np.ones(pos.size, dtype=bool), ld, vm, None
         return pos, outs, *ac_block(outs)  # type: ignore[arg-type]
 
-    screen_on = True
-    tried = 0
+    def screen(s: int, s_end: int) -> tuple[Any, ...]:
+        """Block ``todo[s:s_end]`` screened: the cleared part, and the AC of the others
+        continued from the screen's estimate (their two steps are not spent again)."""
+        pos = todo[s:s_end]
+        outs = [eng[j] for j in pos]
+        amb, cleared, v_est, sound = _screen(model, solver, pos, outs, limits, rule)  # type: ignore[arg-type]
+        solved = None
+        if amb.size:
+            o2 = [outs[j] for j in amb]
+            # an estimate that did not contract is no start: those begin at the base case
+            go_on = sound[amb]
+            v_start = np.where(go_on[:, None], v_est[amb], model.v0[None, :])
+            solved = (pos[amb], o2, *ac_block(o2, v_start), np.where(go_on, 2, 0))
+        return cleared, solved
+
+    def book(
+        pos: np.ndarray,
+        outs: list[Outage],
+        ok: np.ndarray,
+        ld: np.ndarray,
+        vm: np.ndarray,
+        res: Any,
+        steps_before: np.ndarray | int = 0,
+    ) -> None:
+        """Book a solved part: iterations (plus the screen's steps it went on from) and
+        mismatch, then :func:`_post`."""
+        if res is None:
+            iters[pos] = 0
+        else:
+            iters[pos] = res.iterations + steps_before
+            mism[pos] = res.mismatch
+        _post(pos, outs, ok, ld, vm)
+
     try:
+        # blocks solved on ``threads`` threads, booked here one by one in block order
+        pairs = list(itertools.pairwise(bounds))
         if mode != "screen":
-            # blocks solved on ``threads`` threads, booked here one by one in block order
-            pairs = list(itertools.pairwise(bounds))
             for pos, outs, ok, ld, vm, res in in_order(solve, pairs, threads, "gridplan-n1"):
-                if res is None:
-                    iters[pos] = 0
-                else:
-                    iters[pos] = res.iterations
-                    mism[pos] = res.mismatch
-                _post(pos, outs, ok, ld, vm)
+                book(pos, outs, ok, ld, vm, res)
                 if progress:
                     progress(pos.size)
-        # the screen decides block by block whether screening still pays: one thread
-        for s, s_end in itertools.pairwise(bounds) if mode == "screen" else ():
-            pos = todo[s:s_end]
-            outs = [eng[j] for j in pos]
-            if screen_on:
-                # outages whose every estimate is clearly inside or clearly beyond its
-                # limit keep the estimate; the ambiguous ones are solved in AC below
-                n_in = pos.size
-                pos, outs, cleared = _screen(model, solver, pos, outs, limits, rule)  # type: ignore[arg-type]
-                tried += n_in
-                if cleared is not None:
-                    cpos, couts, cld, cvm = cleared
-                    screened[cpos] = True
-                    iters[cpos] = 2
-                    _post(cpos, couts, np.ones(cpos.size, dtype=bool), cld, cvm)
-                # a grid where the screen clears (almost) nothing, e.g. with many
-                # quantities sitting at their limits in the base case, goes on in AC
-                # alone: the two screening steps would only add to the AC cost
-                if tried >= SCREEN_PROBE and screened.sum() < SCREEN_MIN_CLEARED * tried:
-                    screen_on = False
-            if pos.size:
-                ok, ld, vm, res = ac_block(outs)
-                iters[pos] = res.iterations
-                mism[pos] = res.mismatch
-                _post(pos, outs, ok, ld, vm)
+        for cleared, solved in (
+            in_order(screen, pairs, threads, "gridplan-n1") if mode == "screen" else ()
+        ):
+            n_done = 0
+            if cleared is not None:
+                # outages whose every estimate is clearly inside or clearly beyond its limit
+                # keep the estimate, marked as such
+                cpos, couts, cld, cvm, cmism = cleared
+                screened[cpos] = True
+                iters[cpos] = 2
+                mism[cpos] = cmism
+                _post(cpos, couts, np.ones(cpos.size, dtype=bool), cld, cvm)
+                n_done += cpos.size
+            if solved is not None:
+                book(*solved)
+                n_done += solved[0].size
             if progress:
-                progress(s_end - s)
+                progress(n_done)
     except KeyboardInterrupt:
         interrupted = True
         pending = status == "not_simulated"
@@ -390,8 +417,8 @@ def run_n1(
         mode=mode,
         limits=limits,
         outages=outage_table(model, specs, names, state, stats),
-        elements=element_table(model, stats, names, base_eld, top),
-        buses=bus_table(model, stats, base_vm),
+        elements=element_table(model, stats, names, base_eld, top, screened),
+        buses=bus_table(model, stats, base_vm, screened),
         violations=violation_table,
         timings_s=timings,
         interrupted=interrupted,
@@ -524,12 +551,20 @@ def _screen(
     outs: list[Outage],
     limits: dict[str, float],
     rule: ReportRule,
-) -> tuple[np.ndarray, list[Outage], tuple | None]:
-    """Two chord steps for the block; returns the ambiguous outages and the cleared part.
+) -> tuple[np.ndarray, tuple | None, np.ndarray, np.ndarray]:
+    """Two chord steps for the block: the positions (in ``outs``) of the ambiguous outages,
+    the cleared part ``(pos, outs, loading, vm, mismatch)`` (None if none), the two-step
+    voltages of every outage (complex (B, n), pu) and whether each estimate converges (an
+    ambiguous outage goes on from its estimate only then).
 
-    Cleared: every estimated loading and voltage is farther than its margin (on either side)
-    from its limit and from its effective limit under the report rule, so the AC solution
-    breaks exactly the limits the estimate breaks and the rule reports the same rows.
+    Cleared: the estimate converges (contraction ``|dx2| / |dx1| < SCREEN_MAX_RHO``, P/Q
+    mismatch left at most ``SCREEN_MAX_MISMATCH_PU``) and every estimated loading and voltage
+    is farther than its margin, on either side, from its plain limit and from its effective
+    limit under ``report="changed"`` (under either report, so both clear the same outages);
+    the AC solution then breaks exactly the limits the estimate breaks and either report
+    lists the same rows. A quantity's margin is ``SCREEN_FACTOR`` times
+    its own change in the second step, plus a floor where that change is not zero (a PV bus's
+    voltage, held, is exact: its margin is 0, and it is near no limit, not even one it sits on).
     """
     res = solver.screen_steps(outs)
     ld1, vm1 = model.loading(res.v_first)
@@ -540,30 +575,35 @@ def _screen(
         _nan_dead(model, outs, arr)
     eld = model.element_loading(ld)
     eld1 = model.element_loading(ld1)
-    # global contraction estimate rho = |dx2| / |dx1| must be small; each quantity's
-    # remaining error is then taken as at most SCREEN_FACTOR times its own last change
     s1, s2 = res.step_norms[:, 0], res.step_norms[:, 1]
     with np.errstate(divide="ignore", invalid="ignore"):
         rho = np.where(s1 > 0, s2 / s1, 0.0)
-    ok = (res.status == STATUS_CONVERGED) & (rho < SCREEN_MAX_RHO)
+    sound = (res.status == STATUS_CONVERGED) & (rho < SCREEN_MAX_RHO) & np.isfinite(res.mismatch)
+    ok = sound & (res.mismatch <= SCREEN_MAX_MISMATCH_PU)
     lim_ld = limits["max_loading_percent"]
     with np.errstate(invalid="ignore"):
-        m_vm = SCREEN_FACTOR * np.abs(vm - vm1) + SCREEN_FLOOR_VM_PU
-        m_ld = SCREEN_FACTOR * np.abs(eld - eld1) + SCREEN_FLOOR_LOADING_PERCENT
-        near_ld = (np.abs(eld - lim_ld) <= m_ld) | (np.abs(eld - rule.eff_ld) <= m_ld)
-        near_lo = (np.abs(vm - limits["vm_min_pu"]) <= m_vm) | (np.abs(vm - rule.eff_lo) <= m_vm)
-        near_hi = (np.abs(vm - limits["vm_max_pu"]) <= m_vm) | (np.abs(vm - rule.eff_hi) <= m_vm)
+        d_vm = np.abs(vm - vm1)
+        d_ld = np.abs(eld - eld1)
+        m_vm = SCREEN_FACTOR * d_vm + np.where(d_vm > 0, SCREEN_FLOOR_VM_PU, 0.0)
+        m_ld = SCREEN_FACTOR * d_ld + np.where(d_ld > 0, SCREEN_FLOOR_LOADING_PERCENT, 0.0)
+        near_ld = (np.abs(eld - lim_ld) < m_ld) | (np.abs(eld - rule.changed_ld) < m_ld)
+        near_lo = (np.abs(vm - limits["vm_min_pu"]) < m_vm) | (
+            np.abs(vm - rule.changed_lo) < m_vm
+        )
+        near_hi = (np.abs(vm - limits["vm_max_pu"]) < m_vm) | (
+            np.abs(vm - rule.changed_hi) < m_vm
+        )
         ambiguous = (
             ~ok | np.any(near_ld, axis=1) | np.any(near_lo, axis=1) | np.any(near_hi, axis=1)
         )
+    # unit and injection outages are always solved in AC
     clear = ~ambiguous & np.array([o.gens.size == 0 and o.inj_bus.size == 0 for o in outs])
-    keep = np.flatnonzero(~clear)
     cl = np.flatnonzero(clear)
     cleared = None
     if cl.size:
         # _post blanks the outaged branches again; ld still holds step-2 estimates
-        cleared = (pos[cl], [outs[j] for j in cl], ld[cl], vm[cl])
-    return pos[keep], [outs[j] for j in keep], cleared
+        cleared = (pos[cl], [outs[j] for j in cl], ld[cl], vm[cl], res.mismatch[cl])
+    return np.flatnonzero(~clear), cleared, res.v, sound
 
 
 def n1_states(

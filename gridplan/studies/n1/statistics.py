@@ -36,14 +36,16 @@ class N1Result:
         One row per monitored branch element (line, trafo, trafo3w, impedance; an impedance's
         loading is against its ``sn_mva``): ``element_type``, ``element``,
         ``base_loading_percent``, ``max_loading_percent``, ``cause_index`` (outage position),
-        ``cause_name`` and the top-N worst outages ``top{i}_outage`` / ``top{i}_loading_percent``.
+        ``cause_name`` and the top-N worst outages ``top{i}_outage`` / ``top{i}_loading_percent``;
+        ``cause_estimate`` / ``top{i}_estimate`` mark values that are the screen's estimate.
     buses : DataFrame
         One row per bus: ``base_vm_pu``, ``min_vm_pu`` / ``min_vm_cause``, ``max_vm_pu`` /
-        ``max_vm_cause``.
+        ``max_vm_cause``, ``min_vm_estimate`` / ``max_vm_estimate`` (screen's estimate).
     violations : DataFrame
         Long format: ``outage``, ``outage_name``, ``element_type``, ``element``, ``quantity``
         (``loading_percent``, ``vm_pu``), ``unit`` (``%``, ``pu``: of the four value columns),
-        ``value``, ``limit``, ``base_value``, ``change``.
+        ``value``, ``limit``, ``base_value``, ``change``, ``violation``, ``estimate`` (the
+        outage was cleared by the screen: value and change are its estimate).
         Every violation, unless ``violations_streamed``: then the rows went to a
         ``violation_sink`` (the HDF5 file) block by block and this holds only the
         ``WORST_VIOLATIONS_KEPT`` (100) worst rows per quantity, worst = farthest beyond the
@@ -172,6 +174,7 @@ def element_table(
     names: np.ndarray,
     base_eld: np.ndarray,
     top: int,
+    estimate: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """One row per monitored element with its ``top`` worst outages (see :class:`N1Result`)."""
     tv = np.where(np.isfinite(stats.top_val), stats.top_val, np.nan)
@@ -191,10 +194,15 @@ def element_table(
         el[f"top{i + 1}_loading_percent"] = tv[:, i]
     el_df = pd.DataFrame(el, copy=False)
     el_df.index.name = "row"
-    return el_df
+    return mark_estimates(el_df, estimate)
 
 
-def bus_table(model: ContingencyModel, stats: RunningStats, base_vm: np.ndarray) -> pd.DataFrame:
+def bus_table(
+    model: ContingencyModel,
+    stats: RunningStats,
+    base_vm: np.ndarray,
+    estimate: np.ndarray | None = None,
+) -> pd.DataFrame:
     """One row per bus with its extreme post-outage voltages (see :class:`N1Result`)."""
     bus_df = pd.DataFrame(
         {
@@ -208,4 +216,33 @@ def bus_table(model: ContingencyModel, stats: RunningStats, base_vm: np.ndarray)
         copy=False,
     )
     bus_df.index.name = "row"
-    return bus_df
+    return mark_estimates(bus_df, estimate)
+
+
+#: estimate flag -> (the outage column it is read from, the column it follows)
+_ESTIMATE_OF = {
+    "cause_estimate": ("cause_index", "cause_name"),
+    "min_vm_estimate": ("min_vm_cause", "min_vm_cause"),
+    "max_vm_estimate": ("max_vm_cause", "max_vm_cause"),
+}
+
+
+def mark_estimates(df: pd.DataFrame, estimate: np.ndarray | None) -> pd.DataFrame:
+    """``df`` (an element or bus table) with a bool column beside each worst value telling
+    whether its outage was cleared by the screen (the value is then an estimate).
+
+    ``estimate``: bool per outage position (None: no outage was screened).
+    """
+    flags = {f: spec for f, spec in _ESTIMATE_OF.items() if spec[0] in df}
+    k = 1
+    while f"top{k}_outage" in df:
+        flags[f"top{k}_estimate"] = (f"top{k}_outage", f"top{k}_loading_percent")
+        k += 1
+    df = df.drop(columns=[f for f in flags if f in df])
+    for flag, (cause, after) in flags.items():
+        idx = df[cause].to_numpy(dtype=np.int64)
+        mark = np.zeros(idx.size, dtype=bool)
+        if estimate is not None and estimate.size:
+            mark = (idx >= 0) & estimate[np.clip(idx, 0, estimate.size - 1)]
+        df.insert(df.columns.get_loc(after) + 1, flag, mark)
+    return df

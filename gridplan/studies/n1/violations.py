@@ -48,6 +48,7 @@ VIOLATION_COLUMNS = (
     "base_value",
     "change",
     "violation",
+    "estimate",
 )
 BASE_VIOLATION_COLUMNS = ("element_type", "element", "quantity", "unit", "value", "limit")
 
@@ -57,7 +58,8 @@ class ReportRule:
 
     ``eff_ld`` (per monitored element, %), ``eff_lo`` and ``eff_hi`` (per bus row, pu) are the
     effective limits of :func:`gridplan.core.violation_rule.effective_limits` under
-    ``report="changed"``, and the plain limits under ``report="all"``.
+    ``report="changed"``, and the plain limits under ``report="all"``; ``changed_ld``,
+    ``changed_lo`` and ``changed_hi`` are the former under either report.
     """
 
     def __init__(
@@ -84,6 +86,9 @@ class ReportRule:
             worsen_loading_percent=self.worsen_loading_percent,
             worsen_vm_pu=self.worsen_vm_pu,
         )
+        # the changed rule's limits, whatever is reported: the screen clears the same
+        # outages under either report (their values then agree row by row)
+        self.changed_ld, self.changed_lo, self.changed_hi = (np.ascontiguousarray(a) for a in eff)
         if report == "all":
             eff = (
                 np.full(self.base_eld.shape, limits["max_loading_percent"]),
@@ -152,8 +157,12 @@ class ViolationCollector:
         n_out: int,
         sink: Callable[[pd.DataFrame], None] | None = None,
         rule: ReportRule | None = None,
+        estimate: np.ndarray | None = None,
     ) -> None:
         self.rule = rule or ReportRule("all", base_eld, base_vm, limits)
+        # per outage: True where its values are the screen's estimate (read as rows are
+        # framed, so the scan sets it before booking the outage)
+        self.estimate = np.zeros(n_out, dtype=bool) if estimate is None else estimate
         self.model = model
         self.names = names
         self.base_eld = base_eld
@@ -177,7 +186,14 @@ class ViolationCollector:
     def frame(self, parts: list[tuple[np.ndarray, ...]]) -> pd.DataFrame:
         """Violation rows of ``parts`` as a table."""
         return violation_frame(
-            self.model, parts, self.names, self.base_eld, self.base_vm, self.limits, self.rule
+            self.model,
+            parts,
+            self.names,
+            self.base_eld,
+            self.base_vm,
+            self.limits,
+            self.rule,
+            self.estimate,
         )
 
     def add(self, parts: list[tuple[np.ndarray, ...]]) -> None:
@@ -253,8 +269,10 @@ def violation_frame(
     base_vm: np.ndarray,
     limits: dict[str, float],
     rule: ReportRule | None = None,
+    estimate: np.ndarray | None = None,
 ) -> pd.DataFrame:
-    """Violation rows from ``(outage pos, kind 0/1/2, element/bus row, value)`` parts."""
+    """Violation rows from ``(outage pos, kind 0/1/2, element/bus row, value)`` parts;
+    ``estimate`` (bool per outage) marks the rows of outages the screen cleared."""
     if rule is None:
         rule = ReportRule("all", base_eld, base_vm, limits)
     if not parts:
@@ -262,7 +280,7 @@ def violation_frame(
         return pd.DataFrame(
             {c: np.zeros(0, dtype=types.get(c, object)) for c in VIOLATION_COLUMNS[:6]}
             | {c: np.zeros(0) for c in VIOLATION_COLUMNS[6:10]}
-            | {"violation": np.zeros(0, dtype=object)}
+            | {"violation": np.zeros(0, dtype=object), "estimate": np.zeros(0, dtype=bool)}
         )
     if len(parts) == 1:
         pos, kind, idx, val = parts[0]
@@ -301,6 +319,7 @@ def violation_frame(
             "violation": pd.Categorical.from_codes(
                 rule.kinds(kind, idx, val), categories=list(VIOLATION_KINDS)
             ),
+            "estimate": np.zeros(pos.size, dtype=bool) if estimate is None else estimate[pos],
         },
         copy=False,  # fresh arrays; no consolidation copy of millions of rows
     )
