@@ -587,12 +587,8 @@ def _screen(
         m_vm = SCREEN_FACTOR * d_vm + np.where(d_vm > 0, SCREEN_FLOOR_VM_PU, 0.0)
         m_ld = SCREEN_FACTOR * d_ld + np.where(d_ld > 0, SCREEN_FLOOR_LOADING_PERCENT, 0.0)
         near_ld = (np.abs(eld - lim_ld) < m_ld) | (np.abs(eld - rule.changed_ld) < m_ld)
-        near_lo = (np.abs(vm - limits["vm_min_pu"]) < m_vm) | (
-            np.abs(vm - rule.changed_lo) < m_vm
-        )
-        near_hi = (np.abs(vm - limits["vm_max_pu"]) < m_vm) | (
-            np.abs(vm - rule.changed_hi) < m_vm
-        )
+        near_lo = (np.abs(vm - limits["vm_min_pu"]) < m_vm) | (np.abs(vm - rule.changed_lo) < m_vm)
+        near_hi = (np.abs(vm - limits["vm_max_pu"]) < m_vm) | (np.abs(vm - rule.changed_hi) < m_vm)
         ambiguous = (
             ~ok | np.any(near_ld, axis=1) | np.any(near_lo, axis=1) | np.any(near_hi, axis=1)
         )
