@@ -367,6 +367,7 @@ def run_timeseries_analysis(
         vm_max_pu=options["vm_max_pu"],
         max_loading_percent=options["max_loading_percent"],
         case_name=options["case_name"],
+        threads=1,  # as n1: the batch's workers share the cores (same numbers on any count)
     )
     s = result.summary
     return {
