@@ -272,3 +272,29 @@ def store_columns(const double[:, ::1] vr, const double[:, ::1] vi, const long[:
                 for i in range(i0, i1):
                     out[r, i] = vr[i, s] + 1j * vi[i, s]
             i0 = i1
+
+
+def screen_near(const double[:, ::1] x, const double[:, ::1] x1, const double[:, ::1] th,
+                double factor, double floor, unsigned char[::1] out):
+    """See :func:`gridplan.core.contingency_ac.screen_near`."""
+    cdef Py_ssize_t nb = x.shape[0]
+    cdef Py_ssize_t m = x.shape[1]
+    cdef Py_ssize_t k = th.shape[0]
+    cdef Py_ssize_t b, j, q
+    cdef double d, margin, xv
+    with nogil:
+        for b in range(nb):
+            if out[b]:
+                continue
+            for j in range(m):
+                xv = x[b, j]
+                d = fabs(xv - x1[b, j])
+                margin = factor * d + (floor if d > 0 else 0.0)
+                # NaN (no value) compares false: never near, as in the twin
+                for q in range(k):
+                    if fabs(xv - th[q, j]) < margin:
+                        out[b] = 1
+                        break
+                if out[b]:
+                    break
+    return np.asarray(out)

@@ -407,3 +407,25 @@ def test_screen_in_chunks_merges_to_the_single_scan_with_its_estimate_marks():
     assert sorted(whole.violations[cols].astype(str).values.tolist()) == sorted(
         merged.violations[cols].astype(str).values.tolist()
     )
+
+
+def test_screen_near_kernel_matches_twin():
+    # quantities at, near and far from their thresholds, unchanged ones (margin 0: exact,
+    # never near, even sitting on a threshold), NaN (never near) and pre-marked outages
+    rng = np.random.default_rng(7)
+    nb, m = 40, 300
+    th = np.stack([np.full(m, 100.0), 100.0 + rng.uniform(0, 3, m)])
+    x = 100.0 + rng.normal(0, 2, (nb, m))
+    x1 = x + rng.normal(0, 1e-3, (nb, m)) * (rng.random((nb, m)) < 0.3)
+    x[:, :5] = th[0, :5]  # sitting on the limit, unchanged
+    x1[:, :5] = x[:, :5]
+    x[rng.random((nb, m)) < 0.05] = np.nan
+    out0 = (rng.random(nb) < 0.2).astype(np.uint8)
+    got_c = ac_c.screen_near(x, x1, th, 2.0, 1e-4, out0.copy())
+    got_py = ac_py.screen_near(x, x1, th, 2.0, 1e-4, out0.copy())
+    assert np.array_equal(got_c, got_py)
+    assert 0 < got_py.sum() < nb
+    # an outage whose only quantities sit exactly on a limit, unchanged, is not near
+    flat = np.tile(th[0], (2, 1))
+    assert not ac_py.screen_near(flat, flat, th, 2.0, 1e-4, np.zeros(2, np.uint8)).any()
+    assert not ac_c.screen_near(flat, flat, th, 2.0, 1e-4, np.zeros(2, np.uint8)).any()

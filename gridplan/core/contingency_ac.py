@@ -214,3 +214,36 @@ def store_columns(
     the (outages, buses) result.
     """
     out[dst, :] = (vr[:, src] + 1j * vi[:, src]).T
+
+
+def screen_near(
+    x: np.ndarray,
+    x1: np.ndarray,
+    th: np.ndarray,
+    factor: float,
+    floor: float,
+    out: np.ndarray,
+) -> np.ndarray:
+    """Mark (``out[b] = 1``) the outages with an estimate within its margin of a threshold.
+
+    Parameters
+    ----------
+    x, x1 : float64 (nb, m), C-contiguous
+        Estimates of ``m`` quantities per outage after the screen's second and first step
+        (loading in percent or voltage in pu; NaN: no value, never near).
+    th : float64 (k, m)
+        ``k`` thresholds per quantity (plain and effective limits), same unit.
+    factor, floor : float
+        Margin of a quantity: ``factor * |x - x1| + floor``, the floor only where
+        ``x != x1`` (a quantity the steps left exactly unchanged is exact).
+    out : uint8 (nb,)
+        Marks so far (an outage already marked is skipped); updated and returned.
+    """
+    d = np.abs(x - x1)
+    with np.errstate(invalid="ignore"):
+        margin = factor * d + np.where(d > 0, floor, 0.0)
+        near = np.zeros(x.shape, dtype=bool)
+        for q in range(th.shape[0]):
+            near |= np.abs(x - th[q][None, :]) < margin
+    out |= near.any(axis=1).astype(np.uint8)
+    return out

@@ -26,6 +26,7 @@ from gridplan.core.contingency_dc import DC_BLOCK
 from gridplan.core.contingency_running import RunningStats
 from gridplan.core.violation_rule import WORSEN_LOADING_PERCENT, WORSEN_VM_PU
 from gridplan.errors import CaseError
+from gridplan.kernels import contingency_ac
 from gridplan.model.contingency_model import ContingencyModel, compile_contingency_model
 from gridplan.model.contingency_outages import (
     DEFAULT_ELEMENTS,
@@ -580,18 +581,24 @@ def _screen(
         rho = np.where(s1 > 0, s2 / s1, 0.0)
     sound = (res.status == STATUS_CONVERGED) & (rho < SCREEN_MAX_RHO) & np.isfinite(res.mismatch)
     ok = sound & (res.mismatch <= SCREEN_MAX_MISMATCH_PU)
-    lim_ld = limits["max_loading_percent"]
-    with np.errstate(invalid="ignore"):
-        d_vm = np.abs(vm - vm1)
-        d_ld = np.abs(eld - eld1)
-        m_vm = SCREEN_FACTOR * d_vm + np.where(d_vm > 0, SCREEN_FLOOR_VM_PU, 0.0)
-        m_ld = SCREEN_FACTOR * d_ld + np.where(d_ld > 0, SCREEN_FLOOR_LOADING_PERCENT, 0.0)
-        near_ld = (np.abs(eld - lim_ld) < m_ld) | (np.abs(eld - rule.changed_ld) < m_ld)
-        near_lo = (np.abs(vm - limits["vm_min_pu"]) < m_vm) | (np.abs(vm - rule.changed_lo) < m_vm)
-        near_hi = (np.abs(vm - limits["vm_max_pu"]) < m_vm) | (np.abs(vm - rule.changed_hi) < m_vm)
-        ambiguous = (
-            ~ok | np.any(near_ld, axis=1) | np.any(near_lo, axis=1) | np.any(near_hi, axis=1)
-        )
+    n_mon, n_bus = eld.shape[1], vm.shape[1]
+    th_ld = np.stack([np.full(n_mon, limits["max_loading_percent"]), rule.changed_ld])
+    th_vm = np.stack(
+        [
+            np.full(n_bus, limits["vm_min_pu"]),
+            np.full(n_bus, limits["vm_max_pu"]),
+            rule.changed_lo,
+            rule.changed_hi,
+        ]
+    )
+    ambiguous = (~ok).astype(np.uint8)
+    for x, x1, th, floor in (
+        (eld, eld1, th_ld, SCREEN_FLOOR_LOADING_PERCENT),
+        (vm, vm1, th_vm, SCREEN_FLOOR_VM_PU),
+    ):
+        c = np.ascontiguousarray
+        contingency_ac.screen_near(c(x), c(x1), c(th), SCREEN_FACTOR, floor, ambiguous)
+    ambiguous = ambiguous.astype(bool)
     # unit and injection outages are always solved in AC
     clear = ~ambiguous & np.array([o.gens.size == 0 and o.inj_bus.size == 0 for o in outs])
     cl = np.flatnonzero(clear)
