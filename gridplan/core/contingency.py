@@ -232,6 +232,13 @@ def newton_pf(
     return v, bool(norm < tol), it, norm
 
 
+def _columns(x: np.ndarray, k: int) -> np.ndarray:
+    """float64 (n, k) array whose every column is ``x`` (n,)."""
+    out = np.empty((x.shape[0], k))
+    out[...] = x[:, None]  # a broadcast copy releases the GIL; np.repeat holds it
+    return out
+
+
 def _no_rows() -> np.ndarray:
     return np.zeros(0, np.int64)
 
@@ -730,10 +737,10 @@ class ACOutageSolver:
         # every column starts at the base case (or at v_start; its cut-off buses, whose
         # equations are dropped, at their base voltages: NaN would spread through Ybus V)
         if v_start is None:
-            va = np.repeat(np.angle(self.v0)[:, None], nb, axis=1)
-            vm = np.repeat(np.abs(self.v0)[:, None], nb, axis=1)
-            vr = np.repeat(self.v0.real[:, None], nb, axis=1)
-            vi = np.repeat(self.v0.imag[:, None], nb, axis=1)
+            va = _columns(np.angle(self.v0), nb)
+            vm = _columns(np.abs(self.v0), nb)
+            vr = _columns(self.v0.real, nb)
+            vi = _columns(self.v0.imag, nb)
         else:
             vs = np.asarray(v_start, dtype=np.complex128)
             vs = np.where(np.isfinite(vs), vs, self.v0[None, :]).T

@@ -23,7 +23,7 @@ import pandas as pd
 
 from gridplan.core.contingency import STATUS_CONVERGED, TOL_PU, ACOutageSolver, Outage
 from gridplan.core.contingency_dc import DC_BLOCK
-from gridplan.core.contingency_running import RunningStats
+from gridplan.core.contingency_running import BlockReduction, RunningStats
 from gridplan.core.violation_rule import WORSEN_LOADING_PERCENT, WORSEN_VM_PU
 from gridplan.errors import CaseError
 from gridplan.kernels import contingency_ac
@@ -66,6 +66,17 @@ OTHER_CHUNK = "in another chunk"  # reason of the outages a ``chunk=`` scan leav
 
 _NONE = np.zeros(0, np.int64)
 _NONE.flags.writeable = False
+
+#: a part of a block reduced on any thread (run_n1's ``_reduce``), booked in order: the
+#: statistics, cut-off (positions, load MW, generation MW, buses), (position, reason) of the
+#: failed outages, statuses, float32 element loading rows for the matrix sink (or None)
+_Reduced = tuple[
+    BlockReduction,
+    tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None,
+    list[tuple[int, str]],
+    np.ndarray,
+    np.ndarray | None,
+]
 
 
 @contextlib.contextmanager
@@ -238,7 +249,8 @@ def run_n1(
         own_cols,
         top,
         limits,
-        on_violations=violations.add,
+        on_violations=violations.book,
+        prepare_violations=violations.prepare,
     )
 
     todo = np.array([j for j in range(n_out) if eng[j] is not None], dtype=np.int64)
@@ -282,38 +294,73 @@ def run_n1(
     interrupted = False
     t3 = time.perf_counter()
 
-    def _post(
-        pos: np.ndarray, outs: list[Outage], ok: np.ndarray, ld: np.ndarray, vm: np.ndarray
-    ) -> None:
-        """Per-outage and per-element statistics of one solved (or screened) part of a block,
-        booked whole: Ctrl-C is held meanwhile (:func:`_hold_ctrl_c`)."""
+    def _reduce(
+        pos: np.ndarray,
+        outs: list[Outage],
+        ok: np.ndarray,
+        ld: np.ndarray,
+        vm: np.ndarray,
+        mismatch: np.ndarray | None,
+    ) -> _Reduced:
+        """The order-free work of one solved (or screened) part of a block, on any thread
+        (touches nothing of the scan): the outaged branches blanked, the statistics reduced
+        (:meth:`RunningStats.reduce`, violation rows prepared), the cut-off MW, statuses and
+        reasons (``mismatch``: last mismatch per row, pu) and the float32 matrix rows."""
         nbr = np.array([o.branches.size for o in outs], dtype=np.int64)
         ld[
             np.repeat(np.arange(len(outs)), nbr),
             np.concatenate([_NONE, *(o.branches for o in outs)]),
         ] = np.nan
+        red = stats.reduce(pos, ok, ld, vm)
+        n_cut_rows = np.zeros(pos.size, dtype=np.int64)
+        cut_mw = None
+        cut = [j for j, o in enumerate(outs) if o.dead.size]
+        if cut:
+            own = np.repeat(np.arange(len(cut)), [outs[j].dead.size for j in cut])
+            dead = np.concatenate([outs[j].dead for j in cut])
+            n_cut_rows[cut] = np.bincount(own, model.bus_index[dead] >= 0, minlength=len(cut))
+            cut_mw = (
+                pos[cut],
+                np.bincount(own, model.load_mw[dead], minlength=len(cut)),
+                np.bincount(own, model.gen_mw[dead], minlength=len(cut)),
+                n_cut_rows[cut],
+            )
+        why = [
+            (int(pos[j]), f"no convergence, last mismatch {mismatch[j]:.3g} pu")  # type: ignore[index]
+            for j in np.flatnonzero(~ok)
+        ]
+        stat = np.where(ok, np.where(n_cut_rows > 0, "islanded", "converged"), "diverged")
+        rows32 = red.eld.astype(np.float32) if matrix_sink is not None else None
+        return red, cut_mw, why, stat, rows32
+
+    def _book(reduced: _Reduced) -> None:
+        """Book one reduced part of a block, whole, in block order: statistics, cut-off MW,
+        statuses, matrix rows; Ctrl-C is held meanwhile (:func:`_hold_ctrl_c`)."""
+        red, cut_mw, why, stat, rows32 = reduced
+        pos = red.pos
         with _hold_ctrl_c():
-            eld = stats.add(pos, ok, ld, vm)
+            stats.merge(red)
             # cut-off MW: 0 for a simulated outage that cuts nothing (NaN until simulated)
             cut_load[pos] = 0.0
             cut_gen[pos] = 0.0
-            cut = [j for j, o in enumerate(outs) if o.dead.size]
-            if cut:
-                own = np.repeat(np.arange(len(cut)), [outs[j].dead.size for j in cut])
-                dead = np.concatenate([outs[j].dead for j in cut])
-                p = pos[cut]
-                cut_load[p] = np.bincount(own, model.load_mw[dead], minlength=len(cut))
-                cut_gen[p] = np.bincount(own, model.gen_mw[dead], minlength=len(cut))
-                n_cut[p] = np.bincount(own, model.bus_index[dead] >= 0, minlength=len(cut))
-            for p in pos[~ok]:
-                reason[p] = f"no convergence, last mismatch {mism[p]:.3g} pu"
-            status[pos] = np.where(
-                ok, np.where(n_cut[pos] > 0, "islanded", "converged"), "diverged"
-            )
+            if cut_mw is not None:
+                p, load_mw, gen_mw, n_bus_cut = cut_mw
+                cut_load[p] = load_mw
+                cut_gen[p] = gen_mw
+                n_cut[p] = n_bus_cut
+            for p, text in why:
+                reason[p] = text
+            status[pos] = stat
             # the matrix last: an error writing it leaves the part booked and its rows
             # missing (loading_matrix_outage names every row), never the other way round
             if matrix_sink is not None:
-                matrix_sink(pos, eld.astype(np.float32))
+                matrix_sink(pos, rows32)
+
+    def _post(
+        pos: np.ndarray, outs: list[Outage], ok: np.ndarray, ld: np.ndarray, vm: np.ndarray
+    ) -> None:
+        """Reduce and book one solved (or screened) part of a block on this thread."""
+        _book(_reduce(pos, outs, ok, ld, vm, mism[pos]))
 
     bounds = _block_bounds(sizes, todo.size, block)
     if chunk is not None:
@@ -337,13 +384,16 @@ def run_n1(
         return ok, ld, vm, res
 
     def solve(s: int, s_end: int) -> tuple[Any, ...]:
-        """Block ``todo[s:s_end]`` in ac or dc; touches nothing of the scan (any thread)."""
+        """Block ``todo[s:s_end]`` in ac or dc, solved and reduced (:func:`_reduce`);
+        touches nothing of the scan (any thread). Returns the positions, iterations and
+        last mismatches (None in dc) and the reduced block."""
         pos = todo[s:s_end]
         outs = [eng[j] for j in pos]
         if mode == "dc":
             ld, vm = dc.solve_block(outs)  # type: ignore[union-attr]
-            return pos, outs, np.ones(pos.size, dtype=bool), ld, vm, None
-        return pos, outs, *ac_block(outs)  # type: ignore[arg-type]
+            return pos, 0, None, _reduce(pos, outs, np.ones(pos.size, dtype=bool), ld, vm, None)
+        ok, ld, vm, res = ac_block(outs)
+        return pos, res.iterations, res.mismatch, _reduce(pos, outs, ok, ld, vm, res.mismatch)
 
     def screen(s: int, s_end: int) -> tuple[Any, ...]:
         """Block ``todo[s:s_end]`` screened: the cleared part, and the AC of the others
@@ -369,21 +419,22 @@ def run_n1(
         res: Any,
         steps_before: np.ndarray | int = 0,
     ) -> None:
-        """Book a solved part: iterations (plus the screen's steps it went on from) and
-        mismatch, then :func:`_post`."""
-        if res is None:
-            iters[pos] = 0
-        else:
-            iters[pos] = res.iterations + steps_before
-            mism[pos] = res.mismatch
+        """Book a part the screen left to AC: iterations (plus the screen's steps it went on
+        from) and mismatch, then :func:`_post` (the screen books on this thread: it marks
+        its estimates before their rows are framed)."""
+        iters[pos] = res.iterations + steps_before
+        mism[pos] = res.mismatch
         _post(pos, outs, ok, ld, vm)
 
     try:
         # blocks solved on ``threads`` threads, booked here one by one in block order
         pairs = list(itertools.pairwise(bounds))
         if mode != "screen":
-            for pos, outs, ok, ld, vm, res in in_order(solve, pairs, threads, "gridplan-n1"):
-                book(pos, outs, ok, ld, vm, res)
+            for pos, it, mis, reduced in in_order(solve, pairs, threads, "gridplan-n1"):
+                iters[pos] = it
+                if mis is not None:
+                    mism[pos] = mis
+                _book(reduced)
                 if progress:
                     progress(pos.size)
         for cleared, solved in (

@@ -52,6 +52,11 @@ VIOLATION_COLUMNS = (
 )
 BASE_VIOLATION_COLUMNS = ("element_type", "element", "quantity", "unit", "value", "limit")
 
+#: a block's reported violation parts and, with a sink, their table (ViolationCollector.prepare)
+Prepared = tuple[list[tuple[np.ndarray, ...]], pd.DataFrame | None]
+#: type names, type code, element index and base value per element-then-bus row, outage dtype
+FrameTables = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, pd.CategoricalDtype | None]
+
 
 class ReportRule:
     """Which post-outage violations are reported, against the base case.
@@ -175,6 +180,7 @@ class ViolationCollector:
         self.parts: list[tuple[np.ndarray, ...]] = []
         self.n_streamed = 0
         self.worst: pd.DataFrame | None = None
+        self.tables = frame_tables(model, names, base_eld, base_vm)
 
     def _count(self, parts: list[tuple[np.ndarray, ...]]) -> None:
         for vpos, kind, _, _ in parts:
@@ -194,19 +200,27 @@ class ViolationCollector:
             self.limits,
             self.rule,
             self.estimate,
+            tables=self.tables,
         )
 
-    def add(self, parts: list[tuple[np.ndarray, ...]]) -> None:
-        """Take the ``(outage pos, kind, element/bus row, value)`` parts of one block (the
-        kernel's rows: every broken plain limit), keeping the rows the rule reports."""
+    def prepare(self, parts: list[tuple[np.ndarray, ...]]) -> Prepared | None:
+        """The order-free work on a block's kernel parts ``(outage pos, kind, element/bus
+        row, value)`` (every broken plain limit), on any thread: the rows the rule reports,
+        and with a sink their table (rows not numbered yet). None: no row reported."""
         parts = [q for q in (self.rule.keep(p) for p in parts) if q[0].size]
         if not parts:
+            return None
+        return parts, (None if self.sink is None else self.frame(parts))
+
+    def book(self, prepared: Prepared | None) -> None:
+        """Keep, or number and hand to the sink, a :meth:`prepare`-d block (blocks in order)."""
+        if prepared is None:
             return
-        if self.sink is None:
+        parts, df = prepared
+        if self.sink is None or df is None:
             self.parts.extend(parts)
             return
         # the kernel lists rows of one outage together, in the order of the in-memory table
-        df = self.frame(parts)
         n0 = self.n_streamed
         df.index = pd.RangeIndex(n0, n0 + len(df))
         self.sink(df)
@@ -214,6 +228,11 @@ class ViolationCollector:
         self.n_streamed = n0 + len(df)
         self.worst = worst_violations(df if self.worst is None else pd.concat([self.worst, df]))
         self._count(parts)
+
+    def add(self, parts: list[tuple[np.ndarray, ...]]) -> None:
+        """Take the ``(outage pos, kind, element/bus row, value)`` parts of one block (the
+        kernel's rows: every broken plain limit), keeping the rows the rule reports."""
+        self.book(self.prepare(parts))
 
     def table(self) -> tuple[pd.DataFrame, int]:
         """The violation table (all rows, or the worst when streamed) and the number of rows."""
@@ -261,6 +280,22 @@ def merge_by_outage(parts: list[tuple[np.ndarray, ...]], n_out: int) -> tuple[np
     return out
 
 
+def frame_tables(
+    model: ContingencyModel, names: np.ndarray, base_eld: np.ndarray, base_vm: np.ndarray
+) -> FrameTables:
+    """The lookup tables of :func:`violation_frame` over element rows then bus rows (type
+    names and codes, element index, base value) and the outage names' dtype (categorical
+    when unique, else None); made once per scan instead of once per block."""
+    type_names, type_code = np.unique(
+        np.concatenate([model.mon_kind.astype(str), np.full(model.n_bus, "bus")]),
+        return_inverse=True,
+    )
+    elem = np.concatenate([model.mon_index, model.bus_index]).astype(np.int64)
+    base = np.concatenate([base_eld, base_vm])
+    names_dtype = pd.CategoricalDtype(names) if pd.Index(names).is_unique else None
+    return type_names, type_code, elem, base, names_dtype
+
+
 def violation_frame(
     model: ContingencyModel,
     parts: list[tuple[np.ndarray, ...]],
@@ -270,9 +305,11 @@ def violation_frame(
     limits: dict[str, float],
     rule: ReportRule | None = None,
     estimate: np.ndarray | None = None,
+    tables: FrameTables | None = None,
 ) -> pd.DataFrame:
     """Violation rows from ``(outage pos, kind 0/1/2, element/bus row, value)`` parts;
-    ``estimate`` (bool per outage) marks the rows of outages the screen cleared."""
+    ``estimate`` (bool per outage) marks the rows of outages the screen cleared
+    (``tables``: :func:`frame_tables` of the same arguments, made here when not given)."""
     if rule is None:
         rule = ReportRule("all", base_eld, base_vm, limits)
     if not parts:
@@ -290,23 +327,21 @@ def violation_frame(
     # the string columns are categoricals (codes only, no per-row Python strings)
     n_mon = model.mon_index.size
     key = np.where(kind != 0, idx + n_mon, idx)
-    type_names, type_code = np.unique(
-        np.concatenate([model.mon_kind.astype(str), np.full(model.n_bus, "bus")]),
-        return_inverse=True,
-    )
+    if tables is None:
+        tables = frame_tables(model, names, base_eld, base_vm)
+    type_names, type_code, elem_all, base_all, names_dtype = tables
     etype = pd.Categorical.from_codes(type_code[key], categories=type_names)
-    elem = np.concatenate([model.mon_index, model.bus_index]).astype(np.int64)[key]
-    base = np.concatenate([base_eld, base_vm])[key]
+    elem = elem_all[key]
+    base = base_all[key]
     lim = np.array([limits["max_loading_percent"], limits["vm_min_pu"], limits["vm_max_pu"]])
     qcode = np.array([0, 1, 1], dtype=np.int8)[kind]
     quantity = pd.Categorical.from_codes(qcode, categories=list(QUANTITY_UNITS))
     unit = pd.Categorical.from_codes(qcode, categories=list(QUANTITY_UNITS.values()))
-    uniq_names = pd.Index(names).is_unique
     df = pd.DataFrame(
         {
             "outage": pos,
-            "outage_name": pd.Categorical.from_codes(pos, categories=names)
-            if uniq_names
+            "outage_name": pd.Categorical.from_codes(pos, dtype=names_dtype)
+            if names_dtype is not None
             else names[pos],
             "element_type": etype,
             "element": elem,
