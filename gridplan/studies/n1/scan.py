@@ -410,7 +410,7 @@ def run_n1(
             solved = (pos[amb], o2, *ac_block(o2, v_start), np.where(go_on, 2, 0))
         return cleared, solved
 
-    def book(
+    def _post_after_screen(
         pos: np.ndarray,
         outs: list[Outage],
         ok: np.ndarray,
@@ -451,7 +451,7 @@ def run_n1(
                 _post(cpos, couts, np.ones(cpos.size, dtype=bool), cld, cvm)
                 n_done += cpos.size
             if solved is not None:
-                book(*solved)
+                _post_after_screen(*solved)
                 n_done += solved[0].size
             if progress:
                 progress(n_done)
