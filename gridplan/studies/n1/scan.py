@@ -24,9 +24,9 @@ import pandas as pd
 from gridplan.core.contingency import STATUS_CONVERGED, TOL_PU, ACOutageSolver, Outage
 from gridplan.core.contingency_dc import DC_BLOCK
 from gridplan.core.contingency_running import BlockReduction, RunningStats
+from gridplan.core.contingency_screen import mark_near
 from gridplan.core.violation_rule import WORSEN_LOADING_PERCENT, WORSEN_VM_PU
 from gridplan.errors import CaseError
-from gridplan.kernels import contingency_ac
 from gridplan.model.contingency_model import ContingencyModel, compile_contingency_model
 from gridplan.model.contingency_outages import (
     DEFAULT_ELEMENTS,
@@ -643,12 +643,8 @@ def _screen(
         ]
     )
     ambiguous = (~ok).astype(np.uint8)
-    for x, x1, th, floor in (
-        (eld, eld1, th_ld, SCREEN_FLOOR_LOADING_PERCENT),
-        (vm, vm1, th_vm, SCREEN_FLOOR_VM_PU),
-    ):
-        c = np.ascontiguousarray
-        contingency_ac.screen_near(c(x), c(x1), c(th), SCREEN_FACTOR, floor, ambiguous)
+    mark_near(ambiguous, eld, eld1, th_ld, SCREEN_FACTOR, SCREEN_FLOOR_LOADING_PERCENT)
+    mark_near(ambiguous, vm, vm1, th_vm, SCREEN_FACTOR, SCREEN_FLOOR_VM_PU)
     ambiguous = ambiguous.astype(bool)
     # unit and injection outages are always solved in AC
     clear = ~ambiguous & np.array([o.gens.size == 0 and o.inj_bus.size == 0 for o in outs])
