@@ -12,7 +12,9 @@ from gridplan.cli import cli as root
 
 
 def _commands(group: click.Group, prefix: str = ""):
-    for name, cmd in group.commands.items():
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):
+        cmd = group.get_command(ctx, name)
         yield prefix + name, cmd
         if isinstance(cmd, click.Group):
             yield from _commands(cmd, prefix + name + " ")
@@ -73,3 +75,37 @@ def test_readme_command_table_is_generated_from_help():
     assert reference.block() in readme, (
         "README command table is stale: run `python -m gridplan.cli.reference --write README.md`"
     )
+
+
+def test_every_command_is_found_where_the_lazy_group_looks():
+    # the lazy group imports a command's module only when asked: its table must name every
+    # command each module defines, and nothing else
+    import importlib
+
+    from gridplan.cli import COMMAND_MODULE, COMMAND_MODULES, cli
+
+    defined = {c.name: m for m in COMMAND_MODULES for c in importlib.import_module(m).COMMANDS}
+    assert defined == COMMAND_MODULE
+    ctx = click.Context(cli)
+    for name in COMMAND_MODULE:
+        assert cli.get_command(ctx, name).name == name
+    assert cli.get_command(ctx, "nope") is None
+
+
+def test_n1_imports_no_other_command():
+    # `gridplan n1` starts without importing batch, wind or EV support
+    import json
+    import subprocess
+    import sys
+
+    code = (
+        "import json, sys; from gridplan.cli import cli; import click;"
+        "cli.get_command(click.Context(cli), 'n1');"
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith('gridplan.cli.'))))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd="/"
+    ).stdout
+    loaded = json.loads(out)
+    assert "gridplan.cli.n1" in loaded
+    assert not {"gridplan.cli.batch", "gridplan.cli.wind", "gridplan.cli.ev"} & set(loaded)

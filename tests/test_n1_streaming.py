@@ -13,6 +13,7 @@ from gridplan.studies.n1 import (
     run_n1,
     write_n1,
 )
+from gridplan.studies.n1 import violations as violations_module
 
 # tight limits so case118 has thousands of violation rows (many blocks of them)
 # report all: every broken limit (these tests are about streaming many rows, not the rule)
@@ -32,7 +33,14 @@ def _sorted(df: pd.DataFrame) -> pd.DataFrame:
     return df.sort_values(KEY).reset_index(drop=True)
 
 
-def test_streamed_violations_table_equals_in_memory_table(net118, model118, in_memory, tmp_path):
+@pytest.mark.parametrize("batch_rows", [None, 100])
+def test_streamed_violations_table_equals_in_memory_table(
+    net118, model118, in_memory, tmp_path, monkeypatch, batch_rows
+):
+    # None: the default batch (all rows of case118 in one append); 100: an append every
+    # few blocks
+    if batch_rows is not None:
+        monkeypatch.setattr(violations_module, "STREAM_BATCH_ROWS", batch_rows)
     out = tmp_path / "n1.h5"
     with ResultWriter(out, case_name="case118") as w:
         res = run_n1(
@@ -66,18 +74,21 @@ def test_streamed_violations_table_equals_in_memory_table(net118, model118, in_m
     pd.testing.assert_frame_equal(res.elements, in_memory.elements)
 
 
-def test_streamed_rows_are_not_kept_in_memory(net118, model118, in_memory):
+def test_streamed_rows_are_not_kept_in_memory(net118, model118, in_memory, monkeypatch):
+    batch = 200
+    monkeypatch.setattr(violations_module, "STREAM_BATCH_ROWS", batch)
     blocks = []
 
     def sink(df: pd.DataFrame) -> None:
         blocks.append(len(df))
 
     res = run_n1(net118, model=model118, block=32, violation_sink=sink, **LIMITS)
-    n_blocks = int(np.ceil((res.outages.status != "not_simulated").sum() / 32))
-    # rows arrive per finished block (at most 32 outages each; outages with large updates,
-    # e.g. islanding, can make more blocks), at most (elements + buses) rows per outage
-    assert len(blocks) >= n_blocks and sum(blocks) == len(in_memory.violations)
-    assert max(blocks) <= 32 * (len(res.elements) + len(res.buses))
+    # rows arrive in batches: whole blocks gathered until they reach ``batch`` rows (the
+    # last batch may be smaller), so no more than a batch and a block (at most 32 outages
+    # x (elements + buses) rows) is ever held
+    assert sum(blocks) == len(in_memory.violations) > 4 * batch
+    assert len(blocks) > 4 and min(blocks[:-1]) >= batch
+    assert max(blocks) < batch + 32 * (len(res.elements) + len(res.buses))
     # the result keeps only the worst rows per quantity, not the table
     assert res.violations_streamed and not in_memory.violations_streamed
     kept = res.violations

@@ -1,8 +1,9 @@
 """The ``gridplan`` command: a thin shell over the library.
 
-Each command group lives in its own module and is listed in ``COMMAND_MODULES``; every module
-exposes ``COMMANDS``, a list of click commands or groups. Commands parse options, call one
-library function and format its result; errors become one line and an exit code.
+Each command group lives in its own module, named in ``COMMAND_MODULE`` and imported when
+the command runs; every module exposes ``COMMANDS``, a list of click commands or groups.
+Commands parse options, call one library function and format its result; errors become one
+line and an exit code.
 """
 
 from __future__ import annotations
@@ -14,19 +15,37 @@ import click
 
 from gridplan.cli._common import run_cli
 
-COMMAND_MODULES = [
-    "gridplan.cli.cases",
-    "gridplan.cli.pf",
-    "gridplan.cli.results",
-    "gridplan.cli.run",
-    "gridplan.cli.batch",
-    "gridplan.cli.reliability",
-    "gridplan.cli.timeseries",
-    "gridplan.cli.n1",
-    "gridplan.cli.validate",
-    "gridplan.cli.wind",
-    "gridplan.cli.ev",
-]
+#: each command and the module that defines it, imported only when the command is run or
+#: listed (``gridplan n1`` does not pay for importing batch, wind or EV support)
+COMMAND_MODULE = {
+    "cases": "gridplan.cli.cases",
+    "pf": "gridplan.cli.pf",
+    "results": "gridplan.cli.results",
+    "run": "gridplan.cli.run",
+    "batch": "gridplan.cli.batch",
+    "reliability": "gridplan.cli.reliability",
+    "adequacy": "gridplan.cli.reliability",
+    "timeseries": "gridplan.cli.timeseries",
+    "n1": "gridplan.cli.n1",
+    "validate": "gridplan.cli.validate",
+    "wind": "gridplan.cli.wind",
+    "ev": "gridplan.cli.ev",
+}
+COMMAND_MODULES = list(dict.fromkeys(COMMAND_MODULE.values()))
+
+
+class _LazyGroup(click.Group):
+    """A group whose commands are imported from :data:`COMMAND_MODULE` when first asked for."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMAND_MODULE)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module = COMMAND_MODULE.get(cmd_name)
+        if module is None:
+            return None
+        found = {c.name: c for c in importlib.import_module(module).COMMANDS}
+        return found[cmd_name]
 
 
 def _version_message() -> str:
@@ -44,7 +63,10 @@ def _version_message() -> str:
     )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(
+    cls=_LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
 @click.pass_context
 def cli(ctx: click.Context, debug: bool) -> None:
@@ -71,10 +93,6 @@ cli.params.append(
         help="Show version and active kernel backend.",
     )
 )
-
-for _name in COMMAND_MODULES:
-    for _command in importlib.import_module(_name).COMMANDS:
-        cli.add_command(_command)
 
 
 def main(argv: list[str] | None = None) -> None:

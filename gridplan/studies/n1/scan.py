@@ -463,6 +463,11 @@ def run_n1(
     if mode == "dc":
         iters[:] = 0
 
+    try:
+        with _hold_ctrl_c():  # the rows gathered but not yet handed to the sink, whole
+            violations.flush()
+    except KeyboardInterrupt:
+        interrupted = True
     violation_table, n_viol = violations.table()
     return N1Result(
         case_name=case_name,

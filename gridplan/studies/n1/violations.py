@@ -29,6 +29,11 @@ from gridplan.core.violation_rule import WORSEN_LOADING_PERCENT, WORSEN_VM_PU, e
 from gridplan.model.contingency_model import ContingencyModel
 
 WORST_VIOLATIONS_KEPT = 100
+#: violation rows gathered before they go to a sink in one call (a block of a large case has
+#: a few hundred; one HDF5 append per block cost ~20 ms, mostly fixed: resize, rewrite of the
+#: partly filled compressed chunk, flush). The rows reach the file later, never lost: a scan
+#: that stops hands over what it gathered (``flush``), and a killed one leaves no file.
+STREAM_BATCH_ROWS = 1 << 15
 #: unit of ``value``, ``limit``, ``base_value`` and ``change`` per ``quantity`` (``unit`` column)
 QUANTITY_UNITS = {"loading_percent": "%", "vm_pu": "pu"}
 #: ``report``: ``changed`` (new or worsened violations, the default) or ``all``
@@ -179,8 +184,13 @@ class ViolationCollector:
         self.counts = {"loading_percent": 0, "vm_pu": 0}
         self.parts: list[tuple[np.ndarray, ...]] = []
         self.n_streamed = 0
-        self.worst: pd.DataFrame | None = None
+        self.n_pending = 0
+        # the worst rows so far as parts (framed once, at the end)
+        self.worst: tuple[np.ndarray, ...] | None = None
         self.tables = frame_tables(model, names, base_eld, base_vm)
+        self._lim = np.array(
+            [limits["max_loading_percent"], limits["vm_min_pu"], limits["vm_max_pu"]]
+        )
 
     def _count(self, parts: list[tuple[np.ndarray, ...]]) -> None:
         for vpos, kind, _, _ in parts:
@@ -213,14 +223,24 @@ class ViolationCollector:
         return parts or None
 
     def book(self, prepared: Prepared | None) -> None:
-        """Keep, or frame, number and hand to the sink, a :meth:`prepare`-d block (blocks
-        in order)."""
+        """Keep a :meth:`prepare`-d block (blocks in order); with a sink, gathered up to
+        :data:`STREAM_BATCH_ROWS` rows, then framed, numbered and handed on (:meth:`flush`)."""
         if prepared is None:
             return
         parts = prepared
+        self.parts.extend(parts)
         if self.sink is None:
-            self.parts.extend(parts)
             return
+        self.worst = worst_parts([*([self.worst] if self.worst else []), *parts], self._lim)
+        self.n_pending += sum(q[0].size for q in parts)
+        if self.n_pending >= STREAM_BATCH_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        """Hand the gathered rows to the sink as one table (with a sink; else nothing)."""
+        if self.sink is None or not self.parts:
+            return
+        parts = self.parts
         df = self.frame(parts)
         # the kernel lists rows of one outage together, in the order of the in-memory table
         n0 = self.n_streamed
@@ -228,7 +248,8 @@ class ViolationCollector:
         self.sink(df)
         # counted only once the sink has the rows (write_n1 trims a half-written append)
         self.n_streamed = n0 + len(df)
-        self.worst = worst_violations(df if self.worst is None else pd.concat([self.worst, df]))
+        self.parts = []
+        self.n_pending = 0
         self._count(parts)
 
     def add(self, parts: list[tuple[np.ndarray, ...]]) -> None:
@@ -239,9 +260,8 @@ class ViolationCollector:
     def table(self) -> tuple[pd.DataFrame, int]:
         """The violation table (all rows, or the worst when streamed) and the number of rows."""
         if self.sink is not None:
-            viol = self.worst
-            if viol is None:
-                viol = self.frame([])
+            self.flush()
+            viol = self.frame([self.worst] if self.worst else [])
             return sort_violations(viol), int(self.n_streamed)
         parts = self.parts
         self._count(parts)
@@ -370,12 +390,19 @@ def sort_violations(df: pd.DataFrame) -> pd.DataFrame:
     ).reset_index(drop=True)
 
 
-def worst_violations(df: pd.DataFrame, n: int = WORST_VIOLATIONS_KEPT) -> pd.DataFrame:
-    """The ``n`` rows per quantity farthest beyond their limit (bounded in-memory summary)."""
-    excess = (df.value - df.limit).abs()
-    order = np.lexsort((-excess.to_numpy(), df.quantity.to_numpy().astype(str)))
-    d = df.iloc[order]
-    return d[d.groupby("quantity", sort=False, observed=True).cumcount().to_numpy() < n]
+def worst_parts(
+    parts: list[tuple[np.ndarray, ...]], lim: np.ndarray, n: int = WORST_VIOLATIONS_KEPT
+) -> tuple[np.ndarray, ...]:
+    """The ``n`` rows per quantity (loading, then voltage) farthest beyond their limit
+    (``lim``: loading %, vm min, vm max pu by kind) of ``(outage pos, kind, row, value)``
+    parts, as one part; ties keep the parts' order (bounded in-memory summary)."""
+    pos, kind, idx, val = (np.concatenate([q[i] for q in parts]) for i in range(4))
+    quantity = (kind != 0).astype(np.int8)  # loading_percent, then vm_pu
+    order = np.lexsort((-np.abs(val - lim[kind]), quantity))
+    q = quantity[order]
+    first = np.searchsorted(q, q, side="left")  # each row's rank within its quantity
+    keep = order[np.arange(order.size) - first < n]
+    return pos[keep], kind[keep], idx[keep], val[keep]
 
 
 def base_violation_frame(
