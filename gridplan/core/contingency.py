@@ -811,7 +811,7 @@ class ACOutageSolver:
         g_prev: np.ndarray | None = None
         s_prev: np.ndarray | None = None
         if first_only:  # the screen also keeps the first step's (linear) estimate
-            va1, vm1 = va.copy(), vm.copy()
+            vr1, vi1 = vr.copy(), vi.copy()
         while act.size:
             done = alive & (nrm < self.tol)
             if not first:
@@ -881,8 +881,8 @@ class ACOutageSolver:
                 step = np.minimum(iters[act], 1)
                 step_norms[act[alive], step[alive]] = sn[alive]
                 if iters[act].max() == 0:
-                    va1[:, act] = va
-                    vm1[:, act] = vm
+                    vr1[:, act] = vr
+                    vi1[:, act] = vi
             iters[act[alive]] += 1
             prev = nrm
             fx, nrm = mismatch(vr, vi, vw)
@@ -906,7 +906,7 @@ class ACOutageSolver:
                 status[b] = STATUS_CONVERGED if ok else STATUS_DIVERGED
         v1 = None
         if first_only:
-            v1 = (vm1 * (np.cos(va1) + 1j * np.sin(va1))).T.copy()
+            v1 = (vr1 + 1j * vi1).T.copy()  # apply_step keeps vr, vi = vm cos va, vm sin va
         for b, d in zip(dead_b, dead_i, strict=True):
             v[b, d] = np.nan
             if v1 is not None:
