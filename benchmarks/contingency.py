@@ -141,6 +141,10 @@ def main(argv: list[str] | None = None) -> None:
         "--whole", action="store_true", help="also time the whole process, gridplan vs lightsim"
     )
     ap.add_argument(
+        "--whole-repeat", type=int, default=1, help="--whole: pairs per thread count (median)"
+    )
+    ap.add_argument("--whole-only", action="store_true", help="--whole without the scans")
+    ap.add_argument(
         "--repeat", type=int, default=3, help="runs under 2 s: fastest of this many, every tool"
     )
     args = ap.parse_args(argv)
@@ -148,7 +152,7 @@ def main(argv: list[str] | None = None) -> None:
     samples = {s.split("=")[0]: int(s.split("=")[1]) for s in args.sample}
     rng = np.random.default_rng(0)
     rows = []
-    for case in args.cases.split(","):
+    for case in args.cases.split(",") if not args.whole_only else []:
         net = getattr(pn, case)()
         t0 = time.perf_counter()
         pp.runpp(net)  # warm-up (numba compile on first call) and base case
@@ -240,9 +244,10 @@ def main(argv: list[str] | None = None) -> None:
                 flush=True,
             )
 
-    _table(rows)
-    for case in args.cases.split(",") if args.whole else []:
-        _whole(case, threads)
+    if rows:
+        _table(rows)
+    for case in args.cases.split(",") if args.whole or args.whole_only else []:
+        _whole(case, threads, args.whole_repeat)
 
 
 def _table(rows) -> None:
@@ -308,21 +313,36 @@ def _wall(cmd: list[str]) -> float:
     return time.perf_counter() - t0
 
 
-def _whole(case: str, threads: list[int]) -> None:
+def _whole(case: str, threads: list[int], repeat: int = 1) -> None:
     """The whole process a planner times, gridplan's command against a lightsim2grid
-    user's script, each in a fresh process (imports, case, base case, N-1, results)."""
+    user's script, each in a fresh process (imports, case, base case, N-1, results).
+
+    ``repeat`` pairs per thread count, the order alternating (this machine's speed drifts
+    by 10-25 % over minutes, so a ratio is taken within a pair); the median ratio is
+    reported."""
     print(f"\nwhole process, {case}:")
     for th in threads:
-        with tempfile.TemporaryDirectory() as tmp:
-            out = str(Path(tmp) / "n1.h5")
-            g = _wall([sys.executable, "-m", "gridplan", "n1", case, "--out", out,
-                       "--threads", str(th), "--no-progress"])  # fmt: skip
-        ls = _wall([sys.executable, "-c", LIGHTSIM_SCRIPT, case, str(th)])
-        print(
-            f"  {th} thread(s): gridplan n1 {case} --out f.h5 {g:.2f} s, lightsim2grid script "
-            f"{ls:.2f} s: {ls / g:.2f}x",
-            flush=True,
-        )
+        ratios = []
+        for r in range(repeat):
+            with tempfile.TemporaryDirectory() as tmp:
+                out = str(Path(tmp) / "n1.h5")
+                g_cmd = [sys.executable, "-m", "gridplan", "n1", case, "--out", out,
+                         "--threads", str(th), "--no-progress"]  # fmt: skip
+                ls_cmd = [sys.executable, "-c", LIGHTSIM_SCRIPT, case, str(th)]
+                if r % 2:
+                    ls = _wall(ls_cmd)
+                    g = _wall(g_cmd)
+                else:
+                    g = _wall(g_cmd)
+                    ls = _wall(ls_cmd)
+            ratios.append(ls / g)
+            print(
+                f"  {th} thread(s): gridplan n1 {case} --out f.h5 {g:.2f} s, lightsim2grid "
+                f"script {ls:.2f} s: {ls / g:.2f}x",
+                flush=True,
+            )
+        if repeat > 1:
+            print(f"  {th} thread(s): median of {repeat} pairs {np.median(ratios):.2f}x")
 
 
 def _vkeys(res):
