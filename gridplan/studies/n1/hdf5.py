@@ -1,6 +1,6 @@
 """N-1 results in HDF5: ``/contingency`` of a :class:`gridplan.results.ResultWriter` file.
 
-Tables ``outages``, ``elements``, ``buses`` and ``violations`` (appended block by block by
+Tables ``outages``, ``elements``, ``buses`` and ``violations`` (appended in batches of blocks by
 :func:`n1_violation_sink` during the scan), the optional outage-by-element loading matrix
 (:func:`n1_matrix_sink`) and the scan's attributes (mode, limits, status counts, timings).
 """
@@ -22,8 +22,8 @@ def n1_violation_sink(
 ) -> Callable[[pd.DataFrame], None]:
     """A ``violation_sink`` for :func:`run_n1` appending to ``/<group>/violations``.
 
-    Rows go to the open :class:`gridplan.results.ResultWriter` as blocks finish (resizable,
-    chunked, compressed table); :func:`write_n1` then completes the table.
+    Rows go to the open :class:`gridplan.results.ResultWriter` in batches of finished blocks
+    (resizable, chunked, compressed table); :func:`write_n1` then completes the table.
     """
     name = f"{group}/violations"
 

@@ -165,9 +165,11 @@ def run_n1(
         Called with (outage positions, element loading float32 (B, n_element)) per block.
     violation_sink : callable, optional
         Called with the violation rows (DataFrame, columns as ``N1Result.violations``, index
-        = row number in the whole table) of each finished block, e.g.
-        :func:`n1_violation_sink`; the rows are then not kept in memory (only counts and the
-        worst rows, see :class:`N1Result`), so memory does not grow with the outages.
+        = row number in the whole table) of finished blocks, in order, gathered up to
+        ``STREAM_BATCH_ROWS`` (32,768) rows per call, e.g. :func:`n1_violation_sink`; the
+        rows are then not kept in memory (only counts, one batch and the worst rows, see
+        :class:`N1Result`), so memory does not grow with the outages. A scan that stops
+        (Ctrl-C) hands over the rows of every outage it finished.
     model : ContingencyModel, optional
         A model compiled before (skips solving the base case again).
     chunk : (i, n), optional

@@ -47,7 +47,7 @@ class N1Result:
         ``value``, ``limit``, ``base_value``, ``change``, ``violation``, ``estimate`` (the
         outage was cleared by the screen: value and change are its estimate).
         Every violation, unless ``violations_streamed``: then the rows went to a
-        ``violation_sink`` (the HDF5 file) block by block and this holds only the
+        ``violation_sink`` (the HDF5 file) in batches of whole blocks and this holds only the
         ``WORST_VIOLATIONS_KEPT`` (100) worst rows per quantity, worst = farthest beyond the
         limit (percent points for loading, pu for voltage).
     violations_streamed : bool

@@ -1,4 +1,4 @@
-"""Violation rows of an N-1 scan: one long table, kept in memory or streamed block by block.
+"""Violation rows of an N-1 scan: one long table, kept in memory or streamed in batches.
 
 A row per (outage, element or bus, quantity) beyond its limit: ``outage`` (position),
 ``outage_name``, ``element_type``, ``element``, ``quantity`` (``loading_percent`` or
@@ -153,8 +153,9 @@ class ReportRule:
 
 class ViolationCollector:
     """The violation rows of a scan, as :class:`gridplan.core.contingency_running.RunningStats`
-    hands them on block by block: kept, or passed to ``sink`` as a DataFrame per block (then
-    only the counts and the :data:`WORST_VIOLATIONS_KEPT` worst rows per quantity stay here).
+    hands them on block by block: kept, or passed to ``sink`` as a DataFrame per batch of
+    whole blocks (:data:`STREAM_BATCH_ROWS`; then only the counts, the batch being gathered
+    and the :data:`WORST_VIOLATIONS_KEPT` worst rows per quantity stay here).
     """
 
     def __init__(
