@@ -185,7 +185,6 @@ class ViolationCollector:
         self.counts = {"loading_percent": 0, "vm_pu": 0}
         self.parts: list[tuple[np.ndarray, ...]] = []
         self.n_streamed = 0
-        self.n_pending = 0
         # the worst rows so far as parts (framed once, at the end)
         self.worst: tuple[np.ndarray, ...] | None = None
         self.tables = frame_tables(model, names, base_eld, base_vm)
@@ -233,8 +232,7 @@ class ViolationCollector:
         if self.sink is None:
             return
         self.worst = worst_parts([*([self.worst] if self.worst else []), *parts], self._lim)
-        self.n_pending += sum(q[0].size for q in parts)
-        if self.n_pending >= STREAM_BATCH_ROWS:
+        if sum(q[0].size for q in self.parts) >= STREAM_BATCH_ROWS:
             self.flush()
 
     def flush(self) -> None:
@@ -250,7 +248,6 @@ class ViolationCollector:
         # counted only once the sink has the rows (write_n1 trims a half-written append)
         self.n_streamed = n0 + len(df)
         self.parts = []
-        self.n_pending = 0
         self._count(parts)
 
     def add(self, parts: list[tuple[np.ndarray, ...]]) -> None:
